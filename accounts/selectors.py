@@ -1,0 +1,16 @@
+from django.core.exceptions import ValidationError
+
+from core.validation import id_of
+
+from .models import User, normalize_email_address
+
+
+def get_user_by_id(user_id) -> User | None:
+    return User.objects.filter(pk=id_of(user_id, "user_id", User)).first()
+
+
+def get_user_by_email(email) -> User | None:
+    """Case-insensitive: emails are stored lower-case (a database constraint)."""
+    if not isinstance(email, str) or not email.strip():
+        raise ValidationError({"email": "Email must be non-empty text."})
+    return User.objects.filter(email=normalize_email_address(email)).first()

@@ -1,0 +1,206 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.template.response import TemplateResponse
+
+from needs.admin import NeedInline
+
+from . import services
+from .models import Charity, CoordinatesSource
+from .widgets import MapPickerWidget
+
+
+class HasCoordinatesFilter(admin.SimpleListFilter):
+    title = "coordinates"
+    parameter_name = "has_coordinates"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Set"), ("no", "Missing")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(latitude__isnull=False, longitude__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(latitude__isnull=True)
+        return queryset
+
+
+class CharityAdminForm(forms.ModelForm):
+    location = forms.CharField(
+        required=False,
+        label="Location on the map",
+        widget=MapPickerWidget(),
+        help_text="Click the map or drag the marker to set latitude and longitude; "
+        "coordinates set here are marked as set by hand and never overwritten by geocoding.",
+    )
+
+    class Meta:
+        model = Charity
+        fields = [
+            "name",
+            "ein",
+            "category",
+            "description",
+            "website",
+            "contact_email",
+            "city",
+            "state",
+            "zip_code",
+            "latitude",
+            "longitude",
+            "admin_notes",
+            "needs_feed_url",
+        ]
+
+    def clean(self):
+        data = super().clean()
+        lat, lng = data.get("latitude"), data.get("longitude")
+        if (lat is None) != (lng is None):
+            raise ValidationError("Give both latitude and longitude, or neither.")
+        return data
+
+
+class RejectForm(forms.Form):
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=1000,
+        help_text="Why these charities are rejected. Kept in their admin notes.",
+    )
+
+
+@admin.register(Charity)
+class CharityAdmin(admin.ModelAdmin):
+    form = CharityAdminForm
+    list_display = [
+        "name",
+        "city",
+        "state",
+        "category",
+        "verification_status",
+        "has_coordinates",
+        "ein_display",
+        "created_at",
+    ]
+    list_filter = [
+        "verification_status",
+        "state",
+        "category",
+        HasCoordinatesFilter,
+        "coordinates_source",
+    ]
+    search_fields = ["name", "ein", "city"]
+    actions = ["approve_selected", "reject_selected"]
+    inlines = [NeedInline]
+    list_per_page = 50
+    readonly_fields = [
+        "verification_status",
+        "approved_at",
+        "approved_by",
+        "coordinates_source",
+        "needs_feed_error",
+        "needs_feed_checked_at",
+        "needs_feed_succeeded_at",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["name", "ein", "category", "description", "website", "contact_email"]}),
+        (
+            "Place",
+            {
+                "fields": [
+                    "city",
+                    "state",
+                    "zip_code",
+                    "latitude",
+                    "longitude",
+                    "coordinates_source",
+                    "location",
+                ]
+            },
+        ),
+        (
+            "Vetting",
+            {"fields": ["verification_status", "approved_at", "approved_by", "admin_notes"]},
+        ),
+        (
+            "Needs feed",
+            {
+                "fields": [
+                    "needs_feed_url",
+                    "needs_feed_checked_at",
+                    "needs_feed_succeeded_at",
+                    "needs_feed_error",
+                ]
+            },
+        ),
+        ("Dates", {"fields": ["created_at", "updated_at"]}),
+    ]
+
+    @admin.display(boolean=True, description="Coordinates")
+    def has_coordinates(self, obj):
+        return obj.has_coordinates
+
+    @admin.display(description="EIN", ordering="ein")
+    def ein_display(self, obj):
+        return obj.ein_display
+
+    def has_vet_permission(self, request):
+        return request.user.has_perm(services.VET_PERMISSION)
+
+    def save_model(self, request, obj, form, change):
+        coords_changed = {"latitude", "longitude"} & set(form.changed_data)
+        if coords_changed:
+            obj.coordinates_source = None if obj.latitude is None else CoordinatesSource.MANUAL
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model.__name__ == "Need":
+            NeedInline.save_through_services(request, form.instance, formset)
+        else:
+            super().save_formset(request, form, formset, change)
+
+    @admin.action(description="Approve selected charities", permissions=["vet"])
+    def approve_selected(self, request, queryset):
+        done = self._vet(request, queryset, services.approve_charity)
+        if done is not None:
+            self.message_user(request, f"Approved {done} charities.", messages.SUCCESS)
+
+    @admin.action(description="Reject selected charities…", permissions=["vet"])
+    def reject_selected(self, request, queryset):
+        form = RejectForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            note = form.cleaned_data["note"]
+            done = self._vet(
+                request, queryset, lambda c, by: services.reject_charity(c, by=by, note=note)
+            )
+            if done is not None:
+                self.message_user(request, f"Rejected {done} charities.", messages.SUCCESS)
+            return None
+        return TemplateResponse(
+            request,
+            "admin/charities/reject_confirmation.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Reject charities",
+                "opts": self.model._meta,
+                "charities": queryset,
+                "form": form,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+    def _vet(self, request, queryset, action):
+        """Apply one vetting service to every selected charity, all or nothing."""
+        try:
+            with transaction.atomic():
+                count = 0
+                for charity in queryset:
+                    action(charity, by=request.user)
+                    count += 1
+        except (PermissionDenied, ValidationError) as exc:
+            text = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+            self.message_user(request, f"Nothing changed: {text}", messages.ERROR)
+            return None
+        return count

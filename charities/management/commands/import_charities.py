@@ -1,0 +1,38 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from charities.imports import import_charities
+from charities.irs import BadFileError, parse_file, read_rows
+
+
+class Command(BaseCommand):
+    help = (
+        "Import charities from an IRS EO BMF CSV (e.g. ../shared/data/irs_bmf/eo_vt.csv). "
+        "Keeps deductible public charities, skips private non-operating foundations, "
+        "updates by EIN (never duplicates) and prints counts."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="An IRS EO BMF CSV file.")
+        parser.add_argument(
+            "--approve",
+            action="store_true",
+            help="Approve the imported charities at once (pending ones; never rejected ones).",
+        )
+
+    def handle(self, *args, file, approve, **options):
+        path = Path(file)
+        if not path.is_file():
+            raise CommandError(f"{file}: no such file.")
+        try:
+            with path.open(newline="", encoding="utf-8") as stream:
+                rows, skipped = parse_file(read_rows(stream, filename=path.name))
+        except BadFileError as exc:
+            raise CommandError(str(exc)) from None
+        except UnicodeDecodeError:
+            raise CommandError(f"{path.name} is not a UTF-8 text file.") from None
+        result = import_charities(rows, approve=approve, source_name=path.name, skipped=skipped)
+        self.stdout.write(f"Imported {path.name}: {len(rows)} charities kept.")
+        for line in result.summary_lines():
+            self.stdout.write(line)

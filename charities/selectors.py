@@ -1,0 +1,78 @@
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+
+from core.places import city_q, normalize_city, normalize_state
+from core.validation import id_of, require_choice
+
+from .categories import CATEGORY_CHOICES
+from .models import Charity, CharityStatus
+
+
+def get_charity(charity_id) -> Charity | None:
+    """Any charity by id, whatever its status (staff use; donor pages filter approved)."""
+    return Charity.objects.filter(pk=id_of(charity_id, "charity_id", Charity)).first()
+
+
+def get_approved_charity(charity_id) -> Charity | None:
+    return Charity.objects.filter(
+        pk=id_of(charity_id, "charity_id", Charity), verification_status=CharityStatus.APPROVED
+    ).first()
+
+
+def get_charities_by_city(city: str, state: str) -> QuerySet[Charity]:
+    """Approved charities of one city, by name."""
+    return Charity.objects.filter(
+        city_q(city, state), verification_status=CharityStatus.APPROVED
+    ).order_by("name", "id")
+
+
+def get_charities_with_coordinates() -> QuerySet[Charity]:
+    """Approved charities that can be put on a map."""
+    return Charity.objects.filter(
+        verification_status=CharityStatus.APPROVED,
+        latitude__isnull=False,
+        longitude__isnull=False,
+    ).order_by("name", "id")
+
+
+def get_pending_charities() -> QuerySet[Charity]:
+    """Charities waiting for review, oldest first (first come, first vetted)."""
+    return Charity.objects.filter(verification_status=CharityStatus.PENDING).order_by(
+        "created_at", "id"
+    )
+
+
+def get_all_charities(
+    *,
+    status: str | None = None,
+    city: str | None = None,
+    state: str | None = None,
+    category: str | None = None,
+    text: str | None = None,
+) -> QuerySet[Charity]:
+    """Every charity, narrowed by any of: status, city and/or state, category, and a text
+    that matches the name, EIN or city."""
+    qs = Charity.objects.all()
+    if status is not None:
+        qs = qs.filter(verification_status=require_choice(status, "status", CharityStatus.choices))
+    if city is not None and state is not None:
+        qs = qs.filter(city_q(city, state))
+    elif state is not None:
+        qs = qs.filter(state=normalize_state(state))
+    elif city is not None:
+        qs = qs.filter(city__lower=normalize_city(city).lower())
+    if category is not None:
+        qs = qs.filter(category=require_choice(category, "category", CATEGORY_CHOICES))
+    if text is not None:
+        if not isinstance(text, str):
+            raise ValidationError({"text": "Search text must be text."})
+        text = text.strip()
+        if len(text) > 200:
+            raise ValidationError({"text": "Search text is longer than 200 characters."})
+        if text:
+            digits = text.replace("-", "")
+            q = Q(name__icontains=text) | Q(city__icontains=text)
+            if digits.isdigit():
+                q |= Q(ein__startswith=digits)
+            qs = qs.filter(q)
+    return qs.order_by("name", "id")

@@ -1,0 +1,252 @@
+"""Writes for charities: creation, edits, vetting and coordinates.
+
+Vetting (approve/reject) checks the acting user's permission here as well as in the
+admin, so no other entry point can approve a charity on a donor's behalf.
+"""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from core.places import normalize_city, normalize_state
+from core.validation import UNSET, full_clean, require_choice, require_instance, require_text
+
+from .categories import CATEGORY_CHOICES
+from .models import Charity, CharityStatus, CoordinatesSource
+
+VET_PERMISSION = "charities.vet_charity"
+
+# Fields a caller may set through create_charity/update_charity, with their checks.
+_TEXT_FIELDS = {
+    "name": 200,
+    "description": 5000,
+    "admin_notes": 10000,
+    "website": 300,
+    "contact_email": 254,
+    "needs_feed_url": 500,
+}
+
+
+def _clean_ein(value) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValidationError({"ein": "EIN must be text of 9 digits."})
+    ein = value.strip().replace("-", "")
+    if ein and (len(ein) != 9 or not ein.isdigit()):
+        raise ValidationError({"ein": f"{value!r} is not an EIN (9 digits, like 12-3456789)."})
+    return ein
+
+
+def _apply(charity: Charity, fields: dict) -> list[str]:
+    changed = []
+    for field, value in fields.items():
+        if value is UNSET:
+            continue
+        if field in _TEXT_FIELDS:
+            value = require_text(
+                value, field, max_length=_TEXT_FIELDS[field], required=field == "name"
+            )
+        elif field == "city":
+            value = normalize_city(value)
+        elif field == "state":
+            value = normalize_state(value)
+        elif field == "zip_code":
+            value = require_text(value, field, max_length=5, required=False)
+        elif field == "category":
+            value = require_choice(value, field, CATEGORY_CHOICES)
+        elif field == "ein":
+            value = _clean_ein(value)
+        else:
+            raise ValidationError({field: f"{field} cannot be set here."})
+        setattr(charity, field, value)
+        changed.append(field)
+    return changed
+
+
+def _check_ein_free(ein: str, *, exclude_pk=None) -> None:
+    if ein and Charity.objects.filter(ein=ein).exclude(pk=exclude_pk).exists():
+        raise ValidationError({"ein": f"A charity with EIN {ein} already exists."})
+
+
+@transaction.atomic
+def create_charity(
+    *,
+    name: str,
+    city: str,
+    state: str,
+    zip_code: str = "",
+    category: str = "other",
+    description: str = "",
+    ein: str = "",
+    website: str = "",
+    contact_email: str = "",
+    needs_feed_url: str = "",
+    admin_notes: str = "",
+) -> Charity:
+    """A new charity, pending review until staff approve it."""
+    charity = Charity(verification_status=CharityStatus.PENDING)
+    _apply(
+        charity,
+        dict(
+            name=name,
+            city=city,
+            state=state,
+            zip_code=zip_code,
+            category=category,
+            description=description,
+            ein=ein,
+            website=website,
+            contact_email=contact_email,
+            needs_feed_url=needs_feed_url,
+            admin_notes=admin_notes,
+        ),
+    )
+    _check_ein_free(charity.ein)
+    full_clean(charity)
+    charity.save()
+    return charity
+
+
+@transaction.atomic
+def update_charity(
+    charity: Charity,
+    *,
+    name=UNSET,
+    description=UNSET,
+    city=UNSET,
+    state=UNSET,
+    zip_code=UNSET,
+    category=UNSET,
+    ein=UNSET,
+    website=UNSET,
+    contact_email=UNSET,
+    needs_feed_url=UNSET,
+    admin_notes=UNSET,
+) -> Charity:
+    """Edit a charity's details. Status and coordinates have their own functions."""
+    require_instance(charity, "charity", Charity)
+    changed = _apply(
+        charity,
+        dict(
+            name=name,
+            description=description,
+            city=city,
+            state=state,
+            zip_code=zip_code,
+            category=category,
+            ein=ein,
+            website=website,
+            contact_email=contact_email,
+            needs_feed_url=needs_feed_url,
+            admin_notes=admin_notes,
+        ),
+    )
+    if "ein" in changed:
+        _check_ein_free(charity.ein, exclude_pk=charity.pk)
+    if changed:
+        full_clean(charity, validate_unique=False)
+        charity.save(update_fields=[*changed, "updated_at"])
+    return charity
+
+
+def _require_vetter(by) -> User:
+    require_instance(by, "by", User)
+    if not (by.is_active and by.is_staff and by.has_perm(VET_PERMISSION)):
+        raise PermissionDenied(f"{by} may not approve or reject charities.")
+    return by
+
+
+def _note_line(by: User, verb: str, note: str) -> str:
+    stamp = timezone.localtime().strftime("%Y-%m-%d %H:%M")
+    return f"[{stamp}] {verb} by {by.email}" + (f": {note}" if note else "")
+
+
+def _append_note(charity: Charity, line: str) -> None:
+    charity.admin_notes = f"{charity.admin_notes}\n{line}".strip()
+
+
+@transaction.atomic
+def approve_charity(charity: Charity, *, by: User, note: str = "") -> Charity:
+    """Approve: the charity appears to donors and takes part in distributions."""
+    require_instance(charity, "charity", Charity)
+    _require_vetter(by)
+    note = require_text(note, "note", max_length=1000, required=False)
+    charity = Charity.objects.select_for_update().get(pk=charity.pk)
+    if charity.verification_status == CharityStatus.APPROVED:
+        return charity
+    charity.verification_status = CharityStatus.APPROVED
+    charity.approved_at = timezone.now()
+    charity.approved_by = by
+    _append_note(charity, _note_line(by, "Approved", note))
+    charity.save(
+        update_fields=[
+            "verification_status",
+            "approved_at",
+            "approved_by",
+            "admin_notes",
+            "updated_at",
+        ]
+    )
+    return charity
+
+
+@transaction.atomic
+def reject_charity(charity: Charity, *, by: User, note: str) -> Charity:
+    """Reject, keeping the reason in admin_notes. A rejected charity gets no money."""
+    require_instance(charity, "charity", Charity)
+    _require_vetter(by)
+    note = require_text(note, "note", max_length=1000)
+    charity = Charity.objects.select_for_update().get(pk=charity.pk)
+    charity.verification_status = CharityStatus.REJECTED
+    charity.approved_at = None
+    charity.approved_by = None
+    _append_note(charity, _note_line(by, "Rejected", note))
+    charity.save(
+        update_fields=[
+            "verification_status",
+            "approved_at",
+            "approved_by",
+            "admin_notes",
+            "updated_at",
+        ]
+    )
+    return charity
+
+
+def _require_coordinate(value, field, limit) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValidationError({field: f"{field} must be a number, got {value!r}."})
+    value = float(value)
+    if not -limit <= value <= limit:
+        raise ValidationError({field: f"{field} must be between -{limit} and {limit}."})
+    return value
+
+
+@transaction.atomic
+def update_charity_coordinates(
+    charity: Charity,
+    *,
+    latitude,
+    longitude,
+    source: str = CoordinatesSource.MANUAL,
+    overwrite_manual: bool = True,
+) -> Charity:
+    """Set (or, with both None, clear) a charity's coordinates and where they came from.
+
+    With overwrite_manual=False (geocoding, imports) coordinates set by hand are kept.
+    """
+    require_instance(charity, "charity", Charity)
+    if latitude is None and longitude is None:
+        lat = lon = None
+        source = None
+    else:
+        lat = _require_coordinate(latitude, "latitude", 90)
+        lon = _require_coordinate(longitude, "longitude", 180)
+        source = require_choice(source, "source", CoordinatesSource.choices)
+    if not overwrite_manual and charity.coordinates_source == CoordinatesSource.MANUAL:
+        return charity
+    charity.latitude, charity.longitude, charity.coordinates_source = lat, lon, source
+    charity.save(update_fields=["latitude", "longitude", "coordinates_source", "updated_at"])
+    return charity

@@ -1,0 +1,125 @@
+from django.contrib import admin
+from django.db import transaction
+
+from core.admin import ReadOnlyAdmin
+
+from . import services
+from .models import Need, NeedChange, Source
+
+
+class NeedInline(admin.TabularInline):
+    """Needs on the charity page. Saves go through needs.services, so every edit is
+    recorded as a NeedChange with the staff member who made it."""
+
+    model = Need
+    extra = 1
+    fields = ["category", "urgency_score", "funding_gap_cents", "source", "last_updated"]
+    readonly_fields = ["source", "last_updated"]
+
+    @staticmethod
+    @transaction.atomic
+    def save_through_services(request, charity, formset):
+        for form in formset.deleted_forms:
+            if form.instance.pk:
+                form.instance.delete()
+        for form in formset.forms:
+            if form in formset.deleted_forms or not form.has_changed():
+                continue
+            data = form.cleaned_data
+            if form.instance.pk:
+                services.update_need(
+                    form.instance,
+                    urgency_score=data["urgency_score"],
+                    funding_gap_cents=data["funding_gap_cents"],
+                    changed_by=request.user,
+                    note="edited in the admin",
+                )
+            else:
+                services.create_need(
+                    charity=charity,
+                    category=data["category"],
+                    urgency_score=data["urgency_score"],
+                    funding_gap_cents=data["funding_gap_cents"],
+                    source=Source.MANUAL,
+                    changed_by=request.user,
+                    note="entered in the admin",
+                )
+
+
+class NeedChangeInline(admin.TabularInline):
+    model = NeedChange
+    extra = 0
+    can_delete = False
+    fields = [
+        "changed_at",
+        "changed_by",
+        "source",
+        "old_urgency_score",
+        "new_urgency_score",
+        "old_funding_gap_cents",
+        "new_funding_gap_cents",
+        "note",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Need)
+class NeedAdmin(admin.ModelAdmin):
+    list_display = [
+        "charity",
+        "category",
+        "urgency_score",
+        "funding_gap_cents",
+        "source",
+        "last_updated",
+    ]
+    list_filter = ["source", "category"]
+    search_fields = ["charity__name", "charity__ein"]
+    list_select_related = ["charity"]
+    raw_id_fields = ["charity"]
+    inlines = [NeedChangeInline]
+    readonly_fields = ["source", "last_updated", "metadata"]
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            services.update_need(
+                obj,
+                urgency_score=data["urgency_score"],
+                funding_gap_cents=data["funding_gap_cents"],
+                changed_by=request.user,
+                note="edited in the admin",
+            )
+        else:
+            saved = services.create_need(
+                charity=data["charity"],
+                category=data["category"],
+                urgency_score=data["urgency_score"],
+                funding_gap_cents=data["funding_gap_cents"],
+                changed_by=request.user,
+                note="entered in the admin",
+            )
+            obj.pk = saved.pk
+
+
+@admin.register(NeedChange)
+class NeedChangeAdmin(ReadOnlyAdmin):
+    list_display = [
+        "need",
+        "changed_at",
+        "changed_by",
+        "source",
+        "old_urgency_score",
+        "new_urgency_score",
+        "old_funding_gap_cents",
+        "new_funding_gap_cents",
+    ]
+    list_filter = ["source"]
+    search_fields = ["need__charity__name"]
+    list_select_related = ["need__charity", "changed_by"]

@@ -1,0 +1,174 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from core.models import MONDAY
+
+# Weekly amount bounds, in cents ($1 to $5,000; README says why).
+MIN_AMOUNT_CENTS = 100
+MAX_AMOUNT_CENTS = 500_000
+
+
+class SubscriptionStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class StripeStatus(models.TextChoices):
+    NONE = "", "(none: demo billing)"
+    INCOMPLETE = "incomplete", "incomplete"
+    INCOMPLETE_EXPIRED = "incomplete_expired", "incomplete_expired"
+    TRIALING = "trialing", "trialing"
+    ACTIVE = "active", "active"
+    PAST_DUE = "past_due", "past_due"
+    CANCELED = "canceled", "canceled"
+    UNPAID = "unpaid", "unpaid"
+    PAUSED = "paused", "paused"
+
+
+class Subscription(models.Model):
+    """A donor's promise to give amount_cents every week.
+
+    `status` is the platform's three-valued view; `stripe_status` keeps Stripe's own word
+    beside it (the mapping is subscriptions.stripe_status.to_local_status).
+    """
+
+    Status = SubscriptionStatus
+    StripeStatus = StripeStatus
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="subscriptions"
+    )
+    amount_cents = models.IntegerField(help_text="Weekly amount in cents.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    stripe_subscription_id = models.CharField(max_length=255, unique=True)
+    stripe_customer_id = models.CharField(max_length=255, blank=True)
+    stripe_status = models.CharField(
+        max_length=20, choices=StripeStatus.choices, blank=True, default=""
+    )
+    # `created` of the newest Stripe event applied to this row: an older event that
+    # arrives late never overwrites newer state.
+    stripe_state_at = models.DateTimeField(null=True, blank=True)
+    start_date = models.DateField(default=timezone.localdate)
+    last_distribution_date = models.DateField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_cents__gte=MIN_AMOUNT_CENTS)
+                & Q(amount_cents__lte=MAX_AMOUNT_CENTS),
+                name="subscription_amount_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in SubscriptionStatus]),
+                name="subscription_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(stripe_status__in=[s.value for s in StripeStatus]),
+                name="subscription_stripe_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(stripe_subscription_id=""),
+                name="subscription_stripe_id_present",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user", "status"], name="subscription_user_status_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} {self.amount_cents}c/week ({self.status})"
+
+    @property
+    def is_demo(self) -> bool:
+        return self.stripe_subscription_id.startswith("demo_")
+
+
+class Contribution(models.Model):
+    """One payment actually collected: the ledger the distribution takes money from.
+
+    Money that was not collected never appears here; every row is distributed exactly
+    once (distributed_week is set in the same transaction as its Distribution rows).
+    """
+
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.PROTECT, related_name="contributions"
+    )
+    amount_cents = models.IntegerField()
+    paid_at = models.DateTimeField()
+    stripe_invoice_id = models.CharField(max_length=255, unique=True)
+    distributed_week = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-paid_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_cents__gt=0), name="contribution_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=~Q(stripe_invoice_id=""), name="contribution_invoice_id_present"
+            ),
+            models.CheckConstraint(
+                condition=Q(distributed_week__isnull=True)
+                | Q(distributed_week__iso_week_day=MONDAY),
+                name="contribution_distributed_week_monday",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["paid_at"],
+                condition=Q(distributed_week__isnull=True),
+                name="contribution_undistributed_idx",
+            ),
+            models.Index(fields=["distributed_week"], name="contribution_week_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.stripe_invoice_id}: {self.amount_cents}c"
+
+
+class StripeEventStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    PROCESSED = "processed", "Processed"
+    IGNORED = "ignored", "Ignored (type not handled)"
+    FAILED = "failed", "Failed"
+
+
+class StripeEvent(models.Model):
+    """Every verified webhook delivery, stored once (event id unique) with its outcome."""
+
+    Status = StripeEventStatus
+
+    stripe_event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    created = models.DateTimeField(help_text="When Stripe created the event.")
+    livemode = models.BooleanField(default=False)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in StripeEventStatus]),
+                name="stripeevent_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(stripe_event_id=""), name="stripeevent_id_present"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "type"], name="stripeevent_status_idx")]
+
+    def __str__(self):
+        return f"{self.stripe_event_id} {self.type} ({self.status})"

@@ -1,0 +1,193 @@
+"""Writes for subscriptions and the contribution ledger.
+
+These functions change local state only. In demo billing (no Stripe keys) the donor's
+buttons call them directly; with Stripe, subscriptions.billing calls Stripe first and
+these only once Stripe has confirmed.
+"""
+
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from core.validation import (
+    UNSET,
+    full_clean,
+    require_aware_datetime,
+    require_choice,
+    require_date,
+    require_instance,
+    require_int,
+    require_text,
+)
+
+from .models import (
+    MAX_AMOUNT_CENTS,
+    MIN_AMOUNT_CENTS,
+    Contribution,
+    StripeStatus,
+    Subscription,
+    SubscriptionStatus,
+)
+
+
+def require_amount_cents(value, field="amount_cents") -> int:
+    return require_int(value, field, min_value=MIN_AMOUNT_CENTS, max_value=MAX_AMOUNT_CENTS)
+
+
+def new_demo_subscription_id() -> str:
+    return f"demo_{uuid.uuid4().hex}"
+
+
+@transaction.atomic
+def create_subscription(
+    *,
+    user: User,
+    amount_cents: int,
+    status: str = SubscriptionStatus.ACTIVE,
+    stripe_subscription_id: str | None = None,
+    stripe_customer_id: str = "",
+    stripe_status: str = "",
+    start_date=None,
+) -> Subscription:
+    """A new weekly subscription. Without a Stripe id it is a demo one ("demo_<uuid>")."""
+    require_instance(user, "user", User)
+    amount_cents = require_amount_cents(amount_cents)
+    status = require_choice(status, "status", SubscriptionStatus.choices)
+    stripe_status = require_choice(stripe_status, "stripe_status", StripeStatus.choices)
+    if stripe_subscription_id is None:
+        stripe_subscription_id = new_demo_subscription_id()
+    stripe_subscription_id = require_text(
+        stripe_subscription_id, "stripe_subscription_id", max_length=255
+    )
+    stripe_customer_id = require_text(
+        stripe_customer_id, "stripe_customer_id", max_length=255, required=False
+    )
+    if Subscription.objects.filter(stripe_subscription_id=stripe_subscription_id).exists():
+        raise ValidationError(
+            {"stripe_subscription_id": f"{stripe_subscription_id} is already recorded."}
+        )
+    subscription = Subscription(
+        user=user,
+        amount_cents=amount_cents,
+        status=status,
+        stripe_subscription_id=stripe_subscription_id,
+        stripe_customer_id=stripe_customer_id,
+        stripe_status=stripe_status,
+        start_date=require_date(start_date, "start_date") if start_date else timezone.localdate(),
+        cancelled_at=timezone.now() if status == SubscriptionStatus.CANCELLED else None,
+    )
+    full_clean(subscription)
+    subscription.save()
+    return subscription
+
+
+@transaction.atomic
+def update_subscription(
+    subscription: Subscription,
+    *,
+    amount_cents=UNSET,
+    status=UNSET,
+    stripe_status=UNSET,
+    stripe_customer_id=UNSET,
+    last_distribution_date=UNSET,
+) -> Subscription:
+    require_instance(subscription, "subscription", Subscription)
+    fields = []
+    if amount_cents is not UNSET:
+        subscription.amount_cents = require_amount_cents(amount_cents)
+        fields.append("amount_cents")
+    if status is not UNSET:
+        status = require_choice(status, "status", SubscriptionStatus.choices)
+        if status == SubscriptionStatus.CANCELLED and subscription.cancelled_at is None:
+            subscription.cancelled_at = timezone.now()
+            fields.append("cancelled_at")
+        elif status != SubscriptionStatus.CANCELLED and subscription.cancelled_at is not None:
+            subscription.cancelled_at = None
+            fields.append("cancelled_at")
+        subscription.status = status
+        fields.append("status")
+    if stripe_status is not UNSET:
+        subscription.stripe_status = require_choice(
+            stripe_status, "stripe_status", StripeStatus.choices
+        )
+        fields.append("stripe_status")
+    if stripe_customer_id is not UNSET:
+        subscription.stripe_customer_id = require_text(
+            stripe_customer_id, "stripe_customer_id", max_length=255, required=False
+        )
+        fields.append("stripe_customer_id")
+    if last_distribution_date is not UNSET:
+        subscription.last_distribution_date = (
+            None
+            if last_distribution_date is None
+            else require_date(last_distribution_date, "last_distribution_date")
+        )
+        fields.append("last_distribution_date")
+    if fields:
+        full_clean(subscription, validate_unique=False)
+        subscription.save(update_fields=[*fields, "updated_at"])
+    return subscription
+
+
+def cancel_subscription(subscription: Subscription) -> Subscription:
+    """Stop future payments. Money already collected is still distributed."""
+    require_instance(subscription, "subscription", Subscription)
+    if subscription.status == SubscriptionStatus.CANCELLED:
+        return subscription
+    return update_subscription(subscription, status=SubscriptionStatus.CANCELLED)
+
+
+def pause_subscription(subscription: Subscription) -> Subscription:
+    require_instance(subscription, "subscription", Subscription)
+    if subscription.status != SubscriptionStatus.ACTIVE:
+        raise ValidationError({"status": "Only an active subscription can be paused."})
+    return update_subscription(subscription, status=SubscriptionStatus.PAUSED)
+
+
+def resume_subscription(subscription: Subscription) -> Subscription:
+    require_instance(subscription, "subscription", Subscription)
+    if subscription.status != SubscriptionStatus.PAUSED:
+        raise ValidationError({"status": "Only a paused subscription can be resumed."})
+    return update_subscription(subscription, status=SubscriptionStatus.ACTIVE)
+
+
+def change_subscription_amount(subscription: Subscription, *, amount_cents: int) -> Subscription:
+    """A new weekly amount from the next payment on (no proration)."""
+    require_instance(subscription, "subscription", Subscription)
+    if subscription.status == SubscriptionStatus.CANCELLED:
+        raise ValidationError({"status": "A cancelled subscription cannot be changed."})
+    return update_subscription(subscription, amount_cents=amount_cents)
+
+
+def record_contribution(
+    *, subscription: Subscription, amount_cents: int, paid_at, stripe_invoice_id: str
+) -> tuple[Contribution, bool]:
+    """Record money actually collected, once per invoice id: (row, created).
+
+    A second call with the same invoice id returns the first row and changes nothing,
+    also when two callers race (the unique constraint decides; the loser reads).
+    """
+    require_instance(subscription, "subscription", Subscription)
+    amount_cents = require_int(amount_cents, "amount_cents", min_value=1)
+    require_aware_datetime(paid_at, "paid_at")
+    stripe_invoice_id = require_text(stripe_invoice_id, "stripe_invoice_id", max_length=255)
+    existing = Contribution.objects.filter(stripe_invoice_id=stripe_invoice_id).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            contribution = Contribution.objects.create(
+                subscription=subscription,
+                amount_cents=amount_cents,
+                paid_at=paid_at,
+                stripe_invoice_id=stripe_invoice_id,
+            )
+    except IntegrityError:
+        existing = Contribution.objects.filter(stripe_invoice_id=stripe_invoice_id).first()
+        if existing is None:
+            raise
+        return existing, False
+    return contribution, True

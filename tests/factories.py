@@ -1,0 +1,120 @@
+"""factory_boy factories, one block per app. They write rows directly (no services) so a
+test can build any state, including states the services would refuse."""
+
+import datetime as dt
+
+import factory
+from django.utils import timezone
+
+from accounts.models import User
+from charities.models import Charity, CharityStatus
+from distributions.models import Distribution
+from needs.models import Need
+from reports.models import Report
+from subscriptions.models import Contribution, Subscription
+
+# --- accounts ---------------------------------------------------------------------------
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"donor{n}@example.org")
+    name = factory.Sequence(lambda n: f"Donor {n}")
+    city = "Springfield"
+    state = "VT"
+    zip_code = "05156"
+    password = factory.PostGenerationMethodCall("set_password", "correct horse battery")
+
+    @factory.post_generation
+    def save_password(obj, create, extracted, **kwargs):
+        if create:
+            obj.save(update_fields=["password"])
+
+
+# --- charities --------------------------------------------------------------------------
+
+
+class CharityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Charity
+
+    name = factory.Sequence(lambda n: f"Hometown Food Shelf {n}")
+    description = "Feeds families in town."
+    city = "Springfield"
+    state = "VT"
+    zip_code = "05156"
+    category = "human_services"
+    verification_status = CharityStatus.APPROVED
+    approved_at = factory.LazyFunction(timezone.now)
+    latitude = 43.29
+    longitude = -72.48
+    coordinates_source = "zip"
+
+
+# --- needs ------------------------------------------------------------------------------
+
+
+class NeedFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Need
+
+    charity = factory.SubFactory(CharityFactory)
+    category = "food"
+    urgency_score = 80
+    funding_gap_cents = 1_000_000
+    source = "manual"
+    last_updated = factory.LazyFunction(timezone.now)
+
+
+# --- subscriptions ----------------------------------------------------------------------
+
+
+class SubscriptionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Subscription
+
+    user = factory.SubFactory(UserFactory)
+    amount_cents = 1000
+    status = "active"
+    stripe_subscription_id = factory.Sequence(lambda n: f"demo_test_{n:08d}")
+    stripe_status = "active"
+    start_date = dt.date(2026, 1, 5)
+
+
+class ContributionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contribution
+
+    subscription = factory.SubFactory(SubscriptionFactory)
+    amount_cents = factory.SelfAttribute("subscription.amount_cents")
+    paid_at = factory.LazyFunction(timezone.now)
+    stripe_invoice_id = factory.Sequence(lambda n: f"in_test_{n:08d}")
+
+
+# --- distributions / reports ------------------------------------------------------------
+
+
+class DistributionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Distribution
+
+    subscription = factory.SubFactory(SubscriptionFactory)
+    charity = factory.SubFactory(CharityFactory)
+    amount_cents = 500
+    week_start = dt.date(2026, 11, 16)
+    distribution_date = dt.date(2026, 11, 23)
+    reason = "Test allocation."
+
+
+class ReportFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Report
+
+    user = factory.SubFactory(UserFactory)
+    week_start = dt.date(2026, 11, 16)
+    total_distributed_cents = 1000
+    charities_supported = 2
+    distribution_breakdown = factory.LazyFunction(list)
