@@ -110,6 +110,8 @@ class Charity(models.Model):
                 | (
                     Q(latitude__isnull=False)
                     & Q(longitude__isnull=False)
+                    # Spelled out: a CHECK passes when it is NULL, and NULL IN (...) is NULL.
+                    & Q(coordinates_source__isnull=False)
                     & Q(coordinates_source__in=[s.value for s in CoordinatesSource])
                 ),
                 name="charity_coordinates_complete",

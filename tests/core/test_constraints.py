@@ -1,0 +1,188 @@
+"""Every uniqueness, range and choice rule is a database constraint: each case writes a
+bad row straight through the ORM (no form, no service, no full_clean) and the database
+itself must refuse it. CI runs this file on PostgreSQL."""
+
+import datetime as dt
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from distributions.models import DistributionRun
+from needs.models import NeedChange
+from subscriptions.models import StripeEvent
+from tests.factories import (
+    CharityFactory,
+    ContributionFactory,
+    DistributionFactory,
+    NeedFactory,
+    ReportFactory,
+    SubscriptionFactory,
+    UserFactory,
+)
+
+TUESDAY = dt.date(2026, 11, 17)
+MONDAY = dt.date(2026, 11, 16)
+
+
+def _run(**fields):
+    values = dict(week_start=MONDAY, started_at=timezone.now(), status="completed",
+                  pooled_cents=100, distributed_cents=60, held_cents=40)  # fmt: skip
+    values.update(fields)
+    return DistributionRun.objects.create(**values)
+
+
+def _event(**fields):
+    values = dict(stripe_event_id="evt_1", type="invoice.paid", created=timezone.now(),
+                  payload={}, status="received")  # fmt: skip
+    values.update(fields)
+    return StripeEvent.objects.create(**values)
+
+
+def _change(**fields):
+    values = dict(need=NeedFactory(), source="manual", new_urgency_score=50,
+                  new_funding_gap_cents=100)  # fmt: skip
+    values.update(fields)
+    return NeedChange.objects.create(**values)
+
+
+BAD_ROWS = {
+    # accounts.User
+    "user email upper case": lambda: UserFactory(email="Alice@Example.org"),
+    "user email taken in other case": lambda: (
+        UserFactory(email="alice@example.org"),
+        UserFactory.build(email="alice@example.org").save(),
+    ),
+    "user state not a state": lambda: UserFactory(state="XX"),
+    "user zip not 5 digits": lambda: UserFactory(zip_code="5156"),
+    "user city without state": lambda: UserFactory(city="Springfield", state=""),
+    "user state without city": lambda: UserFactory(city="", state="VT"),
+    # subscriptions.Subscription
+    "subscription amount zero": lambda: SubscriptionFactory(amount_cents=0),
+    "subscription amount below one dollar": lambda: SubscriptionFactory(amount_cents=99),
+    "subscription amount above 5000 dollars": lambda: SubscriptionFactory(amount_cents=500001),
+    "subscription status unknown": lambda: SubscriptionFactory(status="deleted"),
+    "subscription stripe status unknown": lambda: SubscriptionFactory(stripe_status="weird"),
+    "subscription stripe id empty": lambda: SubscriptionFactory(stripe_subscription_id=""),
+    "subscription stripe id twice": lambda: (
+        SubscriptionFactory(stripe_subscription_id="sub_1"),
+        SubscriptionFactory(stripe_subscription_id="sub_1"),
+    ),
+    # subscriptions.Contribution
+    "contribution amount zero": lambda: ContributionFactory(amount_cents=0),
+    "contribution amount negative": lambda: ContributionFactory(amount_cents=-5),
+    "contribution invoice id empty": lambda: ContributionFactory(stripe_invoice_id=""),
+    "contribution invoice twice": lambda: (
+        ContributionFactory(stripe_invoice_id="in_1"),
+        ContributionFactory(stripe_invoice_id="in_1"),
+    ),
+    "contribution distributed on a tuesday": lambda: ContributionFactory(
+        distributed_week=TUESDAY
+    ),
+    # subscriptions.StripeEvent
+    "stripe event twice": lambda: (_event(), _event()),
+    "stripe event id empty": lambda: _event(stripe_event_id=""),
+    "stripe event status unknown": lambda: _event(status="done"),
+    # charities.Charity
+    "charity ein twice": lambda: (CharityFactory(ein="030179429"), CharityFactory(ein="030179429")),
+    "charity ein not 9 digits": lambda: CharityFactory(ein="03-0179429"),
+    "charity status unknown": lambda: CharityFactory(verification_status="maybe"),
+    "charity category unknown": lambda: CharityFactory(category="sports"),
+    "charity state unknown": lambda: CharityFactory(state="ZZ"),
+    "charity city empty": lambda: CharityFactory(city=""),
+    "charity name empty": lambda: CharityFactory(name=""),
+    "charity zip not 5 digits": lambda: CharityFactory(zip_code="123456"),
+    "charity latitude above 90": lambda: CharityFactory(latitude=90.5),
+    "charity longitude below -180": lambda: CharityFactory(longitude=-180.5),
+    "charity latitude without longitude": lambda: CharityFactory(longitude=None),
+    "charity coordinates without source": lambda: CharityFactory(coordinates_source=None),
+    "charity source without coordinates": lambda: CharityFactory(
+        latitude=None, longitude=None, coordinates_source="zip"
+    ),
+    "charity coordinates source unknown": lambda: CharityFactory(coordinates_source="gps"),
+    "charity approved without date": lambda: CharityFactory(approved_at=None),
+    # needs.Need and NeedChange
+    "need urgency above 100": lambda: NeedFactory(urgency_score=101),
+    "need gap negative": lambda: NeedFactory(funding_gap_cents=-1),
+    "need source unknown": lambda: NeedFactory(source="rumour"),
+    "need category unknown": lambda: NeedFactory(category="yachts"),
+    "need twice per charity category source": lambda: (
+        NeedFactory(charity=CharityFactory(ein="111111111"), category="food"),
+        NeedFactory(charity=CharityFactory._meta.model.objects.get(ein="111111111"),
+                    category="food"),  # fmt: skip
+    ),
+    "need change urgency above 100": lambda: _change(new_urgency_score=150),
+    "need change negative gap": lambda: _change(old_funding_gap_cents=-1),
+    "need change source unknown": lambda: _change(source="rumour"),
+    # distributions.Distribution and DistributionRun
+    "distribution amount zero": lambda: DistributionFactory(amount_cents=0),
+    "distribution on a tuesday": lambda: DistributionFactory(week_start=TUESDAY),
+    "distribution twice per subscription charity week": lambda: (
+        d := DistributionFactory(),
+        DistributionFactory(subscription=d.subscription, charity=d.charity),
+    ),
+    "run on a tuesday": lambda: _run(week_start=TUESDAY),
+    "run week twice": lambda: (_run(), _run()),
+    "run status unknown": lambda: _run(status="done"),
+    "run pooled is not distributed plus held": lambda: _run(held_cents=39),
+    "run negative totals": lambda: _run(pooled_cents=-10, distributed_cents=-10, held_cents=0),
+    # reports.Report
+    "report twice per user week": lambda: (
+        r := ReportFactory(),
+        ReportFactory(user=r.user),
+    ),
+    "report negative total": lambda: ReportFactory(total_distributed_cents=-1),
+    "report on a tuesday": lambda: ReportFactory(week_start=TUESDAY),
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", sorted(BAD_ROWS))
+def test_the_database_refuses_a_bad_row(case):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        BAD_ROWS[case]()
+
+
+@pytest.mark.django_db
+def test_good_rows_of_every_model_are_accepted():
+    """The factories' defaults are valid, so each refusal above is about its one bad field."""
+    DistributionFactory()
+    ContributionFactory(distributed_week=MONDAY)
+    ReportFactory()
+    _run()
+    _event()
+    _change(old_urgency_score=20, old_funding_gap_cents=50)
+    CharityFactory(ein="", latitude=None, longitude=None, coordinates_source=None)
+    CharityFactory(ein="")  # many charities without an EIN are fine
+    UserFactory(city="", state="", zip_code="")
+
+
+# The seed's indexes: (table, the columns an index must start with).
+SEED_INDEXES = [
+    ("accounts_user", ["email"]),
+    ("subscriptions_subscription", ["stripe_subscription_id"]),
+    ("subscriptions_subscription", ["user_id", "status"]),
+    ("charities_charity", ["verification_status"]),
+    ("needs_need", ["charity_id"]),
+    ("distributions_distribution", ["subscription_id"]),
+    ("distributions_distribution", ["charity_id", "week_start"]),
+    ("distributions_distribution", ["week_start"]),
+    ("reports_report", ["user_id", "week_start"]),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("table", "columns"), SEED_INDEXES)
+def test_the_seed_index_exists(table, columns):
+    with connection.cursor() as cursor:
+        found = connection.introspection.get_constraints(cursor, table)
+    indexed = [c["columns"] for c in found.values() if c["index"] or c["unique"]]
+    assert any(cols[: len(columns)] == columns for cols in indexed), indexed
+
+
+@pytest.mark.django_db
+def test_charities_have_an_index_on_city_and_state():
+    """An expression index (lower(city), state, status): introspection shows it by name."""
+    with connection.cursor() as cursor:
+        found = connection.introspection.get_constraints(cursor, "charities_charity")
+    assert "charity_city_status_idx" in found
