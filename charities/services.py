@@ -54,6 +54,8 @@ def _apply(charity: Charity, fields: dict) -> list[str]:
             value = normalize_state(value)
         elif field == "zip_code":
             value = require_text(value, field, max_length=5, required=False)
+            if value and not (len(value) == 5 and value.isdigit()):
+                raise ValidationError({field: f"{value!r} is not a 5-digit ZIP code."})
         elif field == "category":
             value = require_choice(value, field, CATEGORY_CHOICES)
         elif field == "ein":

@@ -79,11 +79,52 @@ NEED_FOR_CATEGORY = {
     "recreation": "youth",
 }
 AMOUNTS_CENTS = [500, 1000, 1000, 1500, 2000, 2500, 2500, 5000, 10000]
-FIRST_NAMES = ["Ada", "Ben", "Chloe", "Dev", "Elena", "Finn", "Grace", "Hiro", "Iris",
-               "Jonah", "Kira", "Luis", "Maya", "Noah", "Olive", "Priya", "Quinn", "Rosa",
-               "Sam", "Tess", "Uma", "Victor", "Wren", "Xavi", "Yara", "Zane"]  # fmt: skip
-LAST_NAMES = ["Abbott", "Baker", "Chen", "Diaz", "Evans", "Fischer", "Garcia", "Hughes",
-              "Ito", "Jensen", "Khan", "Lopez", "Moreau", "Nguyen", "Okafor", "Patel"]  # fmt: skip
+FIRST_NAMES = [
+    "Ada",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Elena",
+    "Finn",
+    "Grace",
+    "Hiro",
+    "Iris",
+    "Jonah",
+    "Kira",
+    "Luis",
+    "Maya",
+    "Noah",
+    "Olive",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sam",
+    "Tess",
+    "Uma",
+    "Victor",
+    "Wren",
+    "Xavi",
+    "Yara",
+    "Zane",
+]
+LAST_NAMES = [
+    "Abbott",
+    "Baker",
+    "Chen",
+    "Diaz",
+    "Evans",
+    "Fischer",
+    "Garcia",
+    "Hughes",
+    "Ito",
+    "Jensen",
+    "Khan",
+    "Lopez",
+    "Moreau",
+    "Nguyen",
+    "Okafor",
+    "Patel",
+]
 
 
 @dataclass
@@ -128,10 +169,13 @@ def _pick_charities() -> dict[tuple[str, str], list]:
     for city, state, _, _ in CITIES[:4]:
         key = place_key(city, state)
         candidates = sorted(
-            (r for r in rows if place_key(r.city, r.state) == key
-             and r.category in NEED_FOR_CATEGORY),
+            (
+                r
+                for r in rows
+                if place_key(r.city, r.state) == key and r.category in NEED_FOR_CATEGORY
+            ),
             key=lambda r: r.ein,
-        )  # fmt: skip
+        )
         _rng(city, state).shuffle(candidates)
         picked[key] = candidates[: APPROVED_PER_CITY + PENDING_PER_CITY]
     return picked
@@ -139,8 +183,9 @@ def _pick_charities() -> dict[tuple[str, str], list]:
 
 def _charities(admin: User, result: SeedResult, now: dt.datetime) -> None:
     picked = _pick_charities()
-    imported = import_charities([r for rows in picked.values() for r in rows],
-                                source_name=DEMO_CSV.name)  # fmt: skip
+    imported = import_charities(
+        [r for rows in picked.values() for r in rows], source_name=DEMO_CSV.name
+    )
     result.add("charities", imported.created)
     for rows in picked.values():
         to_approve = [r.ein for r in rows[:APPROVED_PER_CITY]]
@@ -164,9 +209,15 @@ def _give_needs(charity: Charity, admin: User, result: SeedResult, now: dt.datet
         current = Need.objects.filter(charity=charity, category=category, source="manual")
         if current.filter(last_updated__gte=fresh_after).exists():
             continue
-        create_need(charity=charity, category=category, urgency_score=urgency,
-                    funding_gap_cents=gap_cents, changed_by=admin, at=now,
-                    note="Demo needs.")  # fmt: skip
+        create_need(
+            charity=charity,
+            category=category,
+            urgency_score=urgency,
+            funding_gap_cents=gap_cents,
+            changed_by=admin,
+            at=now,
+            note="Demo needs.",
+        )
         result.add("needs")
 
 
@@ -177,11 +228,19 @@ def _donors(result: SeedResult) -> list[tuple[User, random.Random]]:
             number += 1
             rng = _rng("donor", number)
             email = ALICE_EMAIL if number == 1 else f"donor{number:03d}@example.org"
-            name = "Alice Abbott" if number == 1 else (
-                f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+            name = (
+                "Alice Abbott"
+                if number == 1
+                else (f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}")
             )
-            user = _ensure_user(email, result=result, name=name, city=city, state=state,
-                                zip_code=zips[i % len(zips)])  # fmt: skip
+            user = _ensure_user(
+                email,
+                result=result,
+                name=name,
+                city=city,
+                state=state,
+                zip_code=zips[i % len(zips)],
+            )
             donors.append((user, rng))
     return donors
 
@@ -222,7 +281,9 @@ def _subscriptions_and_payments(donors, weeks, result: SeedResult) -> None:
 
 def _set_demo_passwords(result: SeedResult) -> None:
     """One hash for every demo login: hashing 200 passwords one by one takes minutes."""
-    demo_users = User.objects.filter(email__endswith="@example.org", password__startswith="!")
+    # "!" starts Django's unusable password: demo users created but not yet given one.
+    unusable = "!"
+    demo_users = User.objects.filter(email__endswith="@example.org", password__startswith=unusable)
     if demo_users.exists():
         demo_users.update(password=make_password(DEMO_PASSWORD))
 

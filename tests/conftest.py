@@ -4,8 +4,9 @@ Who may see what:
 - alice: a donor in Springfield, VT. Sees only her own subscriptions, giving and reports.
 - bob: another donor in Springfield, KY (same city name, another city). Alice must never
   see bob's objects and the other way round.
-- carol: staff with the charities.vet_charity permission: may approve and reject charities
-  in the admin. Staff without that permission may not.
+- carol: staff with the charities.vet_charity permission and the charities and needs model
+  permissions: may approve and reject charities and edit needs in the admin.
+- dave: staff who may view and edit charities but not vet them.
 
 Services: a test marked ``postgres`` needs DATABASE_URL to point at PostgreSQL and one
 marked ``redis`` needs TEST_REDIS_URL (default redis://127.0.0.1:6379/15). Without the
@@ -60,23 +61,26 @@ def redis_url():
 
 @pytest.fixture
 def alice(db):
-    return UserFactory(email="alice@example.org", name="Alice", city="Springfield",
-                       state="VT", zip_code="05156")  # fmt: skip
+    return UserFactory(
+        email="alice@example.org", name="Alice", city="Springfield", state="VT", zip_code="05156"
+    )
 
 
 @pytest.fixture
 def bob(db):
-    return UserFactory(email="bob@example.org", name="Bob", city="Springfield",
-                       state="KY", zip_code="40069")  # fmt: skip
+    return UserFactory(
+        email="bob@example.org", name="Bob", city="Springfield", state="KY", zip_code="40069"
+    )
 
 
 @pytest.fixture
 def carol(db):
-    user = UserFactory(email="carol@example.org", name="Carol", is_staff=True, city="",
-                       state="", zip_code="")  # fmt: skip
+    user = UserFactory(
+        email="carol@example.org", name="Carol", is_staff=True, city="", state="", zip_code=""
+    )
     user.user_permissions.add(
         Permission.objects.get(codename="vet_charity", content_type__app_label="charities"),
-        *Permission.objects.filter(content_type__app_label="charities"),
+        *Permission.objects.filter(content_type__app_label__in=["charities", "needs"]),
     )
     return user
 
@@ -98,3 +102,9 @@ def _clear_cache():
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Production hashes with PBKDF2 at a million rounds; tests need speed, not strength."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,63 @@
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from core.places import city_q, parse_place, place_key
+from core.weeks import is_week_over, last_completed_week, parse_week, week_bounds, week_of
+
+NY = ZoneInfo("America/New_York")
+
+
+@pytest.fixture(autouse=True)
+def _new_york(settings):
+    settings.TIME_ZONE = "America/New_York"
+
+
+def test_a_week_that_crosses_the_fall_dst_change_is_169_hours_and_has_no_gap():
+    start, end = week_bounds(dt.date(2026, 10, 26))  # DST ends Sunday Nov 1, 2026
+    # Same-zone subtraction in Python is wall-clock; the real length is measured in UTC.
+    assert end.astimezone(dt.UTC) - start.astimezone(dt.UTC) == dt.timedelta(hours=169)
+    assert week_bounds(dt.date(2026, 11, 2))[0] == end
+
+
+def test_the_monday_job_distributes_the_week_that_just_ended():
+    monday_6am = dt.datetime(2026, 11, 23, 6, 0, tzinfo=NY)
+    assert last_completed_week(monday_6am) == dt.date(2026, 11, 16)
+    assert is_week_over(dt.date(2026, 11, 16), monday_6am)
+    assert not is_week_over(dt.date(2026, 11, 23), monday_6am)
+
+
+def test_sunday_late_evening_local_time_is_still_that_week_although_utc_is_monday():
+    sunday_night = dt.datetime(2026, 11, 23, 3, 30, tzinfo=dt.UTC)  # Sun 22:30 in New York
+    assert week_of(sunday_night) == dt.date(2026, 11, 16)
+
+
+def test_a_date_inside_a_week_means_that_week():
+    assert parse_week("2026-11-19") == dt.date(2026, 11, 16)
+
+
+@pytest.mark.parametrize("bad", ["2026-13-01", "next week", "", None, "2026/11/16"])
+def test_a_malformed_week_is_refused(bad):
+    with pytest.raises(ValidationError) as exc:
+        parse_week(bad)
+    assert set(exc.value.message_dict) == {"week"}
+
+
+def test_week_bounds_refuses_a_day_that_is_not_a_monday():
+    with pytest.raises(ValidationError):
+        week_bounds(dt.date(2026, 11, 17))
+
+
+def test_places_are_compared_trimmed_and_case_insensitively():
+    assert place_key("  springfield ", "vt") == place_key("Springfield", "VT")
+    assert place_key("Springfield", "VT") != place_key("Springfield", "KY")
+    assert parse_place("Springfield,  ky") == ("Springfield", "KY")
+    assert city_q(" SPRINGFIELD", "vt") == city_q("springfield", "VT")
+
+
+@pytest.mark.parametrize("bad", ["Springfield", "Springfield, Vermont", ", VT", 5])
+def test_a_malformed_place_is_refused(bad):
+    with pytest.raises(ValidationError):
+        parse_place(bad)
