@@ -1,9 +1,13 @@
 from django.contrib import admin
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 
 admin.site.site_header = "Hometown Fund administration"
 admin.site.site_title = "Hometown Fund admin"
 admin.site.index_title = "Vetting, needs and the money ledger"
+# Staff sign in through allauth's login, so the admin shares its rate limits on guessing
+# (ACCOUNT_RATE_LIMITS) and its email verification, instead of a second, unthrottled form.
+admin.site.login = login_required(admin.site.login)
 
 urlpatterns = [
     path("", include("core.urls")),
