@@ -1,0 +1,244 @@
+"""Benchmark: requests per second of /dashboard/ and /charities/ under gunicorn on
+PostgreSQL, beside a minimal Django template view (/bench/floor/) on the same server in the
+same run, measured with wrk.
+
+    python benchmarks/web.py                 # full: 30 s per URL, 8 connections
+    python benchmarks/web.py --smoke         # CI: 2 s per URL, a small world
+
+The data: the demo world, plus (full size) every charity of ../shared/data/irs_bmf/eo_vt.csv
+approved, and one donor with two years (104 weeks) of history over 10 charities, whose
+dashboard is measured. DATABASE_URL must name a PostgreSQL database that may be wiped
+(default postgres://postgres@127.0.0.1:5432/hometown_bench_web).
+The last line is: dashboard_pct_of_floor=<x.x> charities_pct_of_floor=<y.y>
+"""
+
+import argparse
+import datetime as dt
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VT_FILE = ROOT.parent / "shared" / "data" / "irs_bmf" / "eo_vt.csv"
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/hometown_bench_web"
+DONOR = "history@example.org"
+
+
+def _env(database_url: str) -> dict:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "benchmarks.bench_settings",
+        "READ_DOT_ENV_FILE": "0",
+        "DEBUG": "0",
+        "SECRET_KEY": "benchmark-only-secret-key-0123456789abcdefghijklmnop",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "0",
+        "SESSION_COOKIE_SECURE": "0",
+        "CSRF_COOKIE_SECURE": "0",
+        "STATIC_MANIFEST": "0",
+        "DATABASE_URL": database_url,
+        "CONN_MAX_AGE": "60",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def _recreate_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    import psycopg
+
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _build_world(smoke: bool) -> str:
+    """Runs inside this process with Django set up; returns the donor's session key."""
+    import django
+
+    django.setup()
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from accounts.models import User
+    from charities.models import Charity
+    from core.demo import seed_demo
+    from core.weeks import last_completed_week
+    from distributions.models import Distribution
+    from reports.models import Report
+    from subscriptions.models import Contribution, Subscription
+
+    call_command("migrate", verbosity=0)
+    seed_demo()
+    if not smoke and VT_FILE.is_file():
+        with open(os.devnull, "w") as quiet:
+            call_command("import_charities", str(VT_FILE), "--approve", stdout=quiet)
+
+    weeks = 8 if smoke else 104
+    donor = User.objects.create(
+        email=DONOR, name="History Donor", city="Springfield", state="VT", zip_code="05156"
+    )
+    charities = list(
+        Charity.objects.filter(city="Springfield", state="VT", verification_status="approved")[:10]
+    )
+    sub = Subscription.objects.create(
+        user=donor,
+        amount_cents=2000,
+        stripe_subscription_id="demo_bench_history",
+        start_date=dt.date(2024, 1, 1),
+    )
+    last = last_completed_week(timezone.now())
+    mondays = [last - dt.timedelta(weeks=n) for n in range(weeks)]
+    Contribution.objects.bulk_create(
+        Contribution(
+            subscription=sub,
+            amount_cents=2000,
+            stripe_invoice_id=f"in_bench_{m}",
+            paid_at=timezone.now() - dt.timedelta(days=(last - m).days + 5),
+            distributed_week=m,
+        )
+        for m in mondays
+    )
+    share = 2000 // len(charities)
+    Distribution.objects.bulk_create(
+        Distribution(
+            subscription=sub,
+            charity=c,
+            amount_cents=share,
+            week_start=m,
+            distribution_date=m + dt.timedelta(days=7),
+            reason=f"{c.name} received a share of your gift, weighted by need.",
+        )
+        for m in mondays
+        for c in charities
+    )
+    Report.objects.bulk_create(
+        Report(
+            user=donor,
+            week_start=m,
+            total_distributed_cents=share * len(charities),
+            charities_supported=len(charities),
+            distribution_breakdown=[
+                {
+                    "charity_id": c.pk,
+                    "charity_name": c.name,
+                    "amount_cents": share,
+                    "reason": "By need.",
+                }
+                for c in charities
+            ],
+        )
+        for m in mondays
+    )
+    session = SessionStore()
+    session["_auth_user_id"] = str(donor.pk)
+    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    session["_auth_user_hash"] = donor.get_session_auth_hash()
+    session.create()
+    return session.session_key
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(url_port: int, timeout: float = 30) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", url_port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    sys.exit("gunicorn did not start")
+
+
+def _wrk(url: str, seconds: int, connections: int, cookie: str | None) -> tuple[float, str]:
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    if cookie:
+        cmd[1:1] = ["-H", f"Cookie: sessionid={cookie}"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    if re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out):
+        sys.exit(f"{url}: some responses were not 2xx/3xx:\n{out}")
+    p99 = re.search(r"99%\s+(\S+)", out)
+    return rps, p99.group(1) if p99 else "?"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--seconds", type=int, default=None)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed (apt-get install wrk)")
+    seconds = args.seconds or (2 if args.smoke else 30)
+    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
+    env = _env(url)
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    _recreate_database(url)
+    session_key = _build_world(args.smoke)
+
+    port = _free_port()
+    gunicorn = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "config.wsgi",
+            "--workers",
+            str(args.workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "--env",
+            "DJANGO_SETTINGS_MODULE=benchmarks.bench_settings",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        _wait_for(port)
+        base = f"http://127.0.0.1:{port}"
+        # Warm each worker's connection and template caches before measuring.
+        for path in ["/bench/floor/", "/charities/", "/dashboard/"]:
+            _wrk(base + path, 1, args.connections, session_key)
+        floor, floor_p99 = _wrk(base + "/bench/floor/", seconds, args.connections, None)
+        charities, charities_p99 = _wrk(base + "/charities/", seconds, args.connections, None)
+        dashboard, dashboard_p99 = _wrk(
+            base + "/dashboard/", seconds, args.connections, session_key
+        )
+    finally:
+        gunicorn.send_signal(signal.SIGTERM)
+        gunicorn.wait(timeout=30)
+
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    print(
+        f"commit={commit} workers={args.workers} connections={args.connections} "
+        f"seconds={seconds} smoke={args.smoke}"
+    )
+    print(f"floor      rps={floor:.1f} p99={floor_p99}")
+    print(f"charities  rps={charities:.1f} p99={charities_p99}")
+    print(f"dashboard  rps={dashboard:.1f} p99={dashboard_p99}")
+    print(
+        f"dashboard_pct_of_floor={100 * dashboard / floor:.1f} "
+        f"charities_pct_of_floor={100 * charities / floor:.1f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
