@@ -153,6 +153,9 @@ def update_charity(
     return charity
 
 
+VETTING_FIELDS = ["verification_status", "approved_at", "approved_by", "admin_notes", "updated_at"]
+
+
 def _require_vetter(by) -> User:
     require_instance(by, "by", User)
     if not (by.is_active and by.is_staff and by.has_perm(VET_PERMISSION)):
@@ -182,15 +185,7 @@ def approve_charity(charity: Charity, *, by: User, note: str = "") -> Charity:
     charity.approved_at = timezone.now()
     charity.approved_by = by
     _append_note(charity, _note_line(by, "Approved", note))
-    charity.save(
-        update_fields=[
-            "verification_status",
-            "approved_at",
-            "approved_by",
-            "admin_notes",
-            "updated_at",
-        ]
-    )
+    charity.save(update_fields=VETTING_FIELDS)
     return charity
 
 
@@ -205,15 +200,7 @@ def reject_charity(charity: Charity, *, by: User, note: str) -> Charity:
     charity.approved_at = None
     charity.approved_by = None
     _append_note(charity, _note_line(by, "Rejected", note))
-    charity.save(
-        update_fields=[
-            "verification_status",
-            "approved_at",
-            "approved_by",
-            "admin_notes",
-            "updated_at",
-        ]
-    )
+    charity.save(update_fields=VETTING_FIELDS)
     return charity
 
 
