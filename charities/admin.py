@@ -249,7 +249,7 @@ class CharityAdmin(admin.ModelAdmin):
             self.message_user(request, f"Geocoding stopped: {text}", messages.ERROR)
             return
         level = messages.WARNING if result.counts[geocoding.NOT_LOCATED] else messages.SUCCESS
-        self.message_user(request, " ".join(result.summary_lines()), level)
+        self.message_user(request, f"Geocoded {result.summary()}", level)
 
     def _vet(self, request, queryset, action):
         """Apply one vetting service to every selected charity, all or nothing."""

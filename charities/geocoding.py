@@ -57,6 +57,15 @@ class GeocodeResult:
     counts: Counter = field(default_factory=Counter)
     geocoder_errors: int = 0
 
+    def summary(self) -> str:
+        parts = [
+            f"{self.counts[k]} {label}" for k, label in OUTCOME_LABELS.items() if self.counts[k]
+        ]
+        text = f"{sum(self.counts.values())} charities: {', '.join(parts) or 'nothing to do'}."
+        if self.geocoder_errors:
+            text += f" The geocoder failed {self.geocoder_errors} times (ZIP centroid used)."
+        return text
+
     def summary_lines(self) -> list[str]:
         total = sum(self.counts.values())
         lines = [f"Geocoded {total} charities:"]
