@@ -39,23 +39,27 @@ class NeedInline(admin.TabularInline):
     @staticmethod
     @transaction.atomic
     def save_through_services(request, charity, formset):
+        # The admin's change message reads these three lists, as formset.save() sets them.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for form in formset.deleted_forms:
             if form.instance.pk:
                 services.delete_need(form.instance)
+                formset.deleted_objects.append(form.instance)
         for form in formset.forms:
             if form in formset.deleted_forms or not form.has_changed():
                 continue
             data = form.cleaned_data
             if form.instance.pk:
-                services.update_need(
+                need = services.update_need(
                     form.instance,
                     urgency_score=data["urgency_score"],
                     funding_gap_cents=data["funding_gap_cents"],
                     changed_by=request.user,
                     note="edited in the admin",
                 )
+                formset.changed_objects.append((need, form.changed_data))
             else:
-                services.create_need(
+                need = services.create_need(
                     charity=charity,
                     category=data["category"],
                     urgency_score=data["urgency_score"],
@@ -64,6 +68,7 @@ class NeedInline(admin.TabularInline):
                     changed_by=request.user,
                     note="entered in the admin",
                 )
+                formset.new_objects.append(need)
 
 
 class NeedChangeInline(admin.TabularInline):

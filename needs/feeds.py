@@ -28,11 +28,10 @@ from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
 
-from .models import MAX_URGENCY, NEED_CATEGORY_VALUES
+from .models import MAX_GAP_CENTS, MAX_URGENCY, NEED_CATEGORY_VALUES
 
 MAX_REDIRECTS = 3
 CHUNK = 16 * 1024
-MAX_GAP_CENTS = 10**13  # same ceiling as needs.services
 USER_AGENT = "HometownFund-needs-feed/1.0"
 
 

@@ -35,8 +35,8 @@ from django.db import transaction
 from accounts.models import User
 from charities.models import Charity
 
-from .models import MAX_URGENCY, NEED_CATEGORY_VALUES, Need, Source
-from .services import MAX_GAP_CENTS, create_need
+from .models import MAX_GAP_CENTS, MAX_URGENCY, NEED_CATEGORY_VALUES, Need, Source
+from .services import create_need
 
 MAX_ERRORS = 20
 _DOLLARS = re.compile(r"^\$?\s*(\d{1,3}(,\d{3})+|\d+)(\.\d{1,2})?$")
@@ -191,7 +191,7 @@ def parse_needs_csv(lines: Iterable[str]) -> list[NeedRow]:
             else:
                 gap = _int_in(gap_text, "funding_gap_cents", MAX_GAP_CENTS)
             if gap > MAX_GAP_CENTS:
-                raise ValueError(f"funding gap {gap_text!r} is implausibly large")
+                raise ValueError(f"funding_gap {gap_text!r} is more than {MAX_GAP_CENTS} cents")
             key = (charity.pk, category)
             if key in seen:
                 raise ValueError(

@@ -23,12 +23,17 @@ from core.validation import (
 )
 
 from .feeds import FeedError, FeedNeed, fetch_feed
-from .models import MAX_URGENCY, NEED_CATEGORY_CHOICES, Need, NeedChange, Source
+from .models import (
+    MAX_GAP_CENTS,
+    MAX_URGENCY,
+    NEED_CATEGORY_CHOICES,
+    Need,
+    NeedChange,
+    Source,
+)
 from .selectors import freshness_cutoff
 
 logger = logging.getLogger(__name__)
-
-MAX_GAP_CENTS = 10**13  # $100 billion: far above any local need, far below overflow.
 
 
 def _clean_values(urgency_score, funding_gap_cents):

@@ -108,3 +108,14 @@ def test_the_charity_page_inline_refuses_edits_of_a_calculated_need():
     )
     assert not form.is_valid()
     assert "calculated need" in str(form.non_field_errors())
+
+
+def test_the_charity_page_shows_every_kind_of_need_with_a_link_to_its_history(admin_client):
+    charity = CharityFactory()
+    for source in ("manual", "api", "calculated"):
+        NeedFactory(charity=charity, source=source)
+    response = admin_client.get(f"/admin/charities/charity/{charity.pk}/change/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    for need in charity.needs.all():
+        assert f"/admin/needs/need/{need.pk}/change/" in page
