@@ -1,5 +1,12 @@
 """Writes for needs. Every change of a Need is recorded as a NeedChange (who, when, which
-source, old and new values), so an allocation can be explained after the fact."""
+source, old and new values), so an allocation can be explained after the fact.
+
+- create_need / update_need / delete_need: one need, from any entry point;
+- sync_calculated_needs / record_distributed_week: the calculated needs (the reported gap
+  less the money given since; the rule is in sync_calculated_needs' docstring). The
+  weekly engine calls record_distributed_week(week_start) after a distribution;
+- refresh_needs: the daily refresh of the charities' needs feeds (needs.feeds fetches).
+"""
 
 import datetime as dt
 import logging
@@ -302,6 +309,7 @@ def _gifts_by_charity(charity_ids, since: dt.datetime) -> dict[int, list[tuple]]
     return out
 
 
+@transaction.atomic
 def sync_calculated_needs(charity_ids, *, categories=None, at: dt.datetime | None = None):
     """Write the calculated needs of some charities. The rule:
 

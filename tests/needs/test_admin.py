@@ -119,3 +119,55 @@ def test_the_charity_page_shows_every_kind_of_need_with_a_link_to_its_history(ad
     page = response.content.decode()
     for need in charity.needs.all():
         assert f"/admin/needs/need/{need.pk}/change/" in page
+
+
+def _change_form_data(response) -> dict:
+    """The POST a browser would send for an admin change page, unchanged."""
+    data = {}
+    form = response.context["adminform"].form
+    for name in form.fields:
+        value = form.initial.get(name)
+        if value is not None:
+            data[name] = value
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        for key, value in formset.management_form.initial.items():
+            data[f"{formset.prefix}-{key}"] = value
+        for sub in formset.initial_forms:
+            for name in sub.fields:
+                value = sub.initial.get(name) if name != "id" else sub.instance.pk
+                if name == formset.fk.name:
+                    value = formset.instance.pk
+                if value is not None:
+                    data[sub.add_prefix(name)] = value
+    return data
+
+
+def test_deleting_a_reported_need_on_the_charity_page_removes_its_calculated_need(
+    admin_client,
+):
+    charity = CharityFactory()
+    manual = NeedFactory(charity=charity, source="manual", category="food")
+    NeedFactory(charity=charity, source="calculated", category="food")
+    url = f"/admin/charities/charity/{charity.pk}/change/"
+    data = _change_form_data(admin_client.get(url))
+    index = next(k for k, v in data.items() if k.endswith("-id") and v == manual.pk)
+    data[index.replace("-id", "-DELETE")] = "on"
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.context["errors"] if response.context else ""
+    assert not charity.needs.exists()
+
+
+def test_editing_a_calculated_need_on_the_charity_page_is_a_form_error(admin_client):
+    charity = CharityFactory()
+    calc = NeedFactory(charity=charity, source="calculated", urgency_score=30)
+    url = f"/admin/charities/charity/{charity.pk}/change/"
+    data = _change_form_data(admin_client.get(url))
+    key = next(k for k, v in data.items() if k.endswith("-id") and v == calc.pk)
+    data[key.replace("-id", "-urgency_score")] = 99
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert "calculated need" in response.content.decode()
+    calc.refresh_from_db()
+    assert calc.urgency_score == 30
+    assert not calc.changes.exists()
