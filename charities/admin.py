@@ -1,14 +1,20 @@
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.template.response import TemplateResponse
+from django.utils import timezone
 
 from needs.admin import NeedInline
+from needs.models import Need
+from needs.selectors import freshness_cutoff
 
-from . import services
+from . import geocoding, services
 from .models import Charity, CoordinatesSource
 from .widgets import MapPickerWidget
+
+GEOCODE_ACTION_LIMIT = 50
 
 
 class HasCoordinatesFilter(admin.SimpleListFilter):
@@ -24,6 +30,37 @@ class HasCoordinatesFilter(admin.SimpleListFilter):
         if self.value() == "no":
             return queryset.filter(latitude__isnull=True)
         return queryset
+
+
+class NeedsFreshnessFilter(admin.SimpleListFilter):
+    """Fresh: at least one need updated within NEEDS_MAX_AGE_DAYS (it counts toward the
+    weights). Stale: needs, but none recent enough to count. None: no needs at all."""
+
+    title = "needs"
+    parameter_name = "needs"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("fresh", "Needs fresh"),
+            ("stale", "Needs stale"),
+            ("none", "No needs"),
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value not in ("fresh", "stale", "none"):
+            return queryset
+        any_need = Exists(Need.objects.filter(charity=OuterRef("pk")))
+        fresh_need = Exists(
+            Need.objects.filter(
+                charity=OuterRef("pk"), last_updated__gte=freshness_cutoff(timezone.now())
+            )
+        )
+        if value == "fresh":
+            return queryset.filter(fresh_need)
+        if value == "stale":
+            return queryset.filter(any_need).exclude(fresh_need)
+        return queryset.exclude(any_need)
 
 
 class CharityAdminForm(forms.ModelForm):
@@ -88,9 +125,10 @@ class CharityAdmin(admin.ModelAdmin):
         "category",
         HasCoordinatesFilter,
         "coordinates_source",
+        NeedsFreshnessFilter,
     ]
     search_fields = ["name", "ein", "city"]
-    actions = ["approve_selected", "reject_selected"]
+    actions = ["approve_selected", "reject_selected", "geocode_selected"]
     inlines = [NeedInline]
     list_per_page = 50
     readonly_fields = [
@@ -190,6 +228,28 @@ class CharityAdmin(admin.ModelAdmin):
                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
             },
         )
+
+    @admin.action(description="Geocode selected charities", permissions=["change"])
+    def geocode_selected(self, request, queryset):
+        """Geocoder first, then ZIP centroid (charities.geocoding); hand-set coordinates
+        are kept. Capped, since the geocoder answers one request per second."""
+        count = queryset.count()
+        if count > GEOCODE_ACTION_LIMIT:
+            self.message_user(
+                request,
+                f"Nothing changed: select at most {GEOCODE_ACTION_LIMIT} charities, or run "
+                "`manage.py geocode_charities` for more.",
+                messages.ERROR,
+            )
+            return
+        try:
+            result = geocoding.geocode_charities(list(queryset.order_by("id")))
+        except (ValidationError, ImproperlyConfigured) as exc:
+            text = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+            self.message_user(request, f"Geocoding stopped: {text}", messages.ERROR)
+            return
+        level = messages.WARNING if result.counts[geocoding.NOT_LOCATED] else messages.SUCCESS
+        self.message_user(request, f"Geocoded {result.summary()}", level)
 
     def _vet(self, request, queryset, action):
         """Apply one vetting service to every selected charity, all or nothing."""

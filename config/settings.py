@@ -221,6 +221,15 @@ GEOCODER_DOMAIN = env.str("GEOCODER_DOMAIN", default="nominatim.openstreetmap.or
 GEOCODER_SCHEME = env.str("GEOCODER_SCHEME", default="https")
 GEOCODER_USER_AGENT = env.str("GEOCODER_USER_AGENT", default="hometown-fund/1.0")
 GEOCODER_TIMEOUT = env.float("GEOCODER_TIMEOUT", default=10.0)
+# needs/charities geocoding (issue 6): any geopy service name taking domain/scheme/
+# user_agent; the delay is Nominatim's one request per second (tests set 0); answers
+# farther than GEOCODER_MAX_KM_FROM_ZIP from the ZIP centroid are another place.
+GEOCODER_PROVIDER = env.str("GEOCODER_PROVIDER", default="nominatim")
+GEOCODER_MIN_DELAY_SECONDS = env.float("GEOCODER_MIN_DELAY_SECONDS", default=1.0)
+GEOCODER_MAX_KM_FROM_ZIP = env.float("GEOCODER_MAX_KM_FROM_ZIP", default=50.0)
+GEOCODER_MAX_CONSECUTIVE_ERRORS = 3
+if GEOCODER_MIN_DELAY_SECONDS < 0:
+    raise ImproperlyConfigured("GEOCODER_MIN_DELAY_SECONDS must not be negative.")
 
 # Needs data.
 NEEDS_MAX_AGE_DAYS = env.int("NEEDS_MAX_AGE_DAYS", default=30)

@@ -1,4 +1,6 @@
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from core.admin import ReadOnlyAdmin
@@ -7,12 +9,30 @@ from . import services
 from .models import Need, NeedChange, Source
 
 
+class NeedInlineForm(forms.ModelForm):
+    class Meta:
+        model = Need
+        fields = ["category", "urgency_score", "funding_gap_cents"]
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk and self.instance.source == Source.CALCULATED and self.has_changed():
+            raise ValidationError(
+                "A calculated need follows the reported need and the money given; "
+                "edit the manual need instead."
+            )
+        return data
+
+
 class NeedInline(admin.TabularInline):
     """Needs on the charity page. Saves go through needs.services, so every edit is
-    recorded as a NeedChange with the staff member who made it."""
+    recorded as a NeedChange with the staff member who made it; the history of a need is
+    on its own page (the change link)."""
 
     model = Need
+    form = NeedInlineForm
     extra = 1
+    show_change_link = True
     fields = ["category", "urgency_score", "funding_gap_cents", "source", "last_updated"]
     readonly_fields = ["source", "last_updated"]
 
@@ -23,7 +43,7 @@ class NeedInline(admin.TabularInline):
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for form in formset.deleted_forms:
             if form.instance.pk:
-                form.instance.delete()
+                services.delete_need(form.instance)
                 formset.deleted_objects.append(form.instance)
         for form in formset.forms:
             if form in formset.deleted_forms or not form.has_changed():
@@ -90,6 +110,22 @@ class NeedAdmin(admin.ModelAdmin):
     raw_id_fields = ["charity"]
     inlines = [NeedChangeInline]
     readonly_fields = ["source", "last_updated", "metadata"]
+
+    def has_change_permission(self, request, obj=None):
+        # A calculated need is derived (needs.services.sync_calculated_needs): shown with
+        # its history, never edited by hand.
+        if obj is not None and obj.source == Source.CALCULATED:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        services.delete_need(obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for need in queryset:
+                if Need.objects.filter(pk=need.pk).exists():
+                    services.delete_need(need)
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data

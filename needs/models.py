@@ -22,6 +22,7 @@ NEED_CATEGORY_CHOICES = [
 ]
 NEED_CATEGORY_VALUES = [value for value, _ in NEED_CATEGORY_CHOICES]
 MAX_URGENCY = 100
+MAX_GAP_CENTS = 10**13  # $100 billion: far above any local need, far below overflow.
 
 
 class Source(models.TextChoices):

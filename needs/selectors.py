@@ -4,8 +4,9 @@ The rule (DESIGN.md, "Meaning"): a need is current if its last_updated is within
 NEEDS_MAX_AGE_DAYS of the moment of the run. A charity may have, per category, a row
 reported by staff or its feed (manual/api) and a calculated row (reported gap less what
 the platform has given since). Per category the newest current row counts; on a tie the
-calculated row wins, since it already accounts for money given. Weight = the sum over the
-counted rows of urgency_score x funding_gap_cents.
+calculated row wins, since it already accounts for money given (needs.services writes
+a calculated row with its reported row's last_updated: see sync_calculated_needs).
+Weight = the sum over the counted rows of urgency_score x funding_gap_cents.
 """
 
 import datetime as dt
@@ -61,7 +62,9 @@ def get_active_needs(*, min_urgency: int = DEFAULT_ACTIVE_URGENCY) -> QuerySet[N
 
 
 def _rank(need: Need) -> tuple:
-    return (need.last_updated, need.source == Source.CALCULATED)
+    # Newest first; on a tie the calculated row (it already accounts for money given),
+    # then manual over api, so the choice never depends on row order.
+    return (need.last_updated, need.source == Source.CALCULATED, need.source == Source.MANUAL)
 
 
 def effective_needs(charity_ids, *, now: dt.datetime) -> dict[int, list[Need]]:

@@ -1,25 +1,46 @@
 """Writes for needs. Every change of a Need is recorded as a NeedChange (who, when, which
-source, old and new values), so an allocation can be explained after the fact."""
+source, old and new values), so an allocation can be explained after the fact.
+
+- create_need / update_need / delete_need: one need, from any entry point;
+- sync_calculated_needs / record_distributed_week: the calculated needs (the reported gap
+  less the money given since; the rule is in sync_calculated_needs' docstring). The
+  weekly engine calls record_distributed_week(week_start) after a distribution;
+- refresh_needs: the daily refresh of the charities' needs feeds (needs.feeds fetches).
+"""
 
 import datetime as dt
+import logging
+from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
 from accounts.models import User
-from charities.models import Charity
+from charities.models import Charity, CharityStatus
 from core.validation import (
     UNSET,
     require_aware_datetime,
     require_choice,
+    require_date,
     require_instance,
     require_int,
 )
 
-from .models import MAX_URGENCY, NEED_CATEGORY_CHOICES, Need, NeedChange, Source
+from .feeds import FeedError, FeedNeed, fetch_feed
+from .models import (
+    MAX_GAP_CENTS,
+    MAX_URGENCY,
+    NEED_CATEGORY_CHOICES,
+    Need,
+    NeedChange,
+    Source,
+)
+from .selectors import freshness_cutoff
 
-MAX_GAP_CENTS = 10**13  # $100 billion: far above any local need, far below overflow.
+logger = logging.getLogger(__name__)
 
 
 def _clean_values(urgency_score, funding_gap_cents):
@@ -99,17 +120,20 @@ def create_need(
             last_updated=at,
         )
         _record(need, old=None, by=changed_by, source=source, at=at, note=note)
-        return need
-    return _update(
-        need,
-        urgency_score=urgency_score,
-        funding_gap_cents=funding_gap_cents,
-        metadata=metadata,
-        changed_by=changed_by,
-        source=source,
-        at=at,
-        note=note,
-    )
+    else:
+        need = _update(
+            need,
+            urgency_score=urgency_score,
+            funding_gap_cents=funding_gap_cents,
+            metadata=metadata,
+            changed_by=changed_by,
+            source=source,
+            at=at,
+            note=note,
+        )
+    if source != Source.CALCULATED:
+        sync_calculated_needs([charity.pk], categories=[category], at=at)
+    return need
 
 
 def _update(need, *, urgency_score, funding_gap_cents, metadata, changed_by, source, at, note):
@@ -146,7 +170,7 @@ def update_need(
         require_instance(changed_by, "changed_by", User)
     at = timezone.now() if at is None else require_aware_datetime(at, "at")
     need = Need.objects.select_for_update().get(pk=need.pk)
-    return _update(
+    need = _update(
         need,
         urgency_score=urgency_score,
         funding_gap_cents=funding_gap_cents,
@@ -156,3 +180,440 @@ def update_need(
         at=at,
         note=note,
     )
+    if need.source != Source.CALCULATED:
+        sync_calculated_needs([need.charity_id], categories=[need.category], at=at)
+    return need
+
+
+@transaction.atomic
+def delete_need(need: Need) -> None:
+    """Delete a need. Deleting a reported (manual/api) need also deletes the calculated
+    row derived from it, which would otherwise keep weighing with nothing behind it."""
+    require_instance(need, "need", Need)
+    if need.source != Source.CALCULATED:
+        others = Need.objects.filter(
+            charity_id=need.charity_id, category=need.category, source__in=REPORTED_SOURCES
+        ).exclude(pk=need.pk)
+        if not others.exists():
+            Need.objects.filter(
+                charity_id=need.charity_id, category=need.category, source=Source.CALCULATED
+            ).delete()
+    need.delete()
+
+
+# --- calculated needs: the reported gap less what the platform has given since ----------
+
+REPORTED_SOURCES = (Source.MANUAL, Source.API)
+
+
+@dataclass
+class CalculatedResult:
+    charities: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def add(self, other: "CalculatedResult") -> None:
+        self.charities += other.charities
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+
+    def as_dict(self) -> dict:
+        return {
+            "charities": self.charities,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+        }
+
+
+def _reported_rows(charity_ids, categories=None) -> dict[tuple[int, str], Need]:
+    """(charity id, category) -> the reported row that counts: the newest manual/api row;
+    on a tie the manual one (staff correct a feed, not the other way round)."""
+    qs = Need.objects.filter(charity_id__in=charity_ids, source__in=REPORTED_SOURCES)
+    if categories is not None:
+        qs = qs.filter(category__in=categories)
+    best: dict[tuple[int, str], Need] = {}
+    for need in qs:
+        key = (need.charity_id, need.category)
+        rank = (need.last_updated, need.source == Source.MANUAL)
+        if key not in best or rank > (best[key].last_updated, best[key].source == Source.MANUAL):
+            best[key] = need
+    return best
+
+
+def _values_set_at(needs: list[Need]) -> dict[int, dt.datetime]:
+    """need id -> when its current urgency and gap were set (its latest NeedChange).
+
+    A feed or an import that re-sends the same numbers refreshes last_updated but sets
+    nothing, so money given after the numbers were set still counts against them."""
+    latest = dict(
+        NeedChange.objects.filter(need__in=needs)
+        .values("need_id")
+        .annotate(at=Max("changed_at"))
+        .values_list("need_id", "at")
+    )
+    return {n.pk: latest.get(n.pk, n.last_updated) for n in needs}
+
+
+def _split(amount: int, gaps: dict[str, int]) -> dict[str, int]:
+    """Split `amount` cents over categories in proportion to their gaps (largest
+    remainder, ties by category name). Never gives a category more than its gap."""
+    total = sum(gaps.values())
+    if amount >= total:
+        return dict(gaps)
+    shares = {c: amount * g // total for c, g in gaps.items()}
+    left = amount - sum(shares.values())
+    by_remainder = sorted(gaps, key=lambda c: (-(amount * gaps[c] % total), c))
+    for category in by_remainder[:left]:
+        shares[category] += 1
+    return shares
+
+
+def _given_per_category(
+    reported: dict[str, Need], set_at: dict[int, dt.datetime], gifts: list[tuple]
+) -> dict[str, int]:
+    """Attribute the charity's received money to its reported needs (see the rule in
+    sync_calculated_needs). gifts: [(moment, cents)] in time order."""
+    remaining = {c: n.funding_gap_cents for c, n in reported.items()}
+    given = dict.fromkeys(reported, 0)
+    for moment, cents in gifts:
+        open_gaps = {
+            c: remaining[c]
+            for c, n in reported.items()
+            if set_at[n.pk] <= moment and remaining[c] > 0
+        }
+        if not open_gaps:
+            continue
+        for category, share in _split(cents, open_gaps).items():
+            remaining[category] -= share
+            given[category] += share
+    return given
+
+
+def _gifts_by_charity(charity_ids, since: dt.datetime) -> dict[int, list[tuple]]:
+    """charity id -> [(moment, cents)] per distributed week since `since`, oldest first.
+    A week's rows are written together by one run; the latest row's time stands for it."""
+    from distributions.models import Distribution  # the engine's table; needs is upstream
+
+    rows = (
+        Distribution.objects.filter(charity_id__in=charity_ids, created_at__gte=since)
+        .values("charity_id", "week_start")
+        .annotate(cents=Sum("amount_cents"), moment=Max("created_at"))
+        .order_by("charity_id", "moment", "week_start")
+    )
+    out: dict[int, list[tuple]] = {}
+    for row in rows:
+        out.setdefault(row["charity_id"], []).append((row["moment"], row["cents"]))
+    return out
+
+
+@transaction.atomic
+def sync_calculated_needs(charity_ids, *, categories=None, at: dt.datetime | None = None):
+    """Write the calculated needs of some charities. The rule:
+
+    For each category of a charity, take the reported need that counts (the newest
+    manual or api row; a tie goes to manual) and the moment its urgency and gap were last
+    set. Every week of money the charity received after that moment (Distribution rows,
+    timed by when the run wrote them) is attributed to the reported needs that were open
+    then, in proportion to their remaining gaps (largest remainder, ties by category),
+    never beyond a gap. The calculated row of the category then says: the same urgency,
+    gap = reported gap - attributed money (never below 0), and the same last_updated as
+    the reported row, so it is exactly as fresh as what the charity said and, on that
+    tie, needs.selectors.effective_needs counts it instead of the reported row. The
+    reported row itself is never touched.
+
+    It is a recomputation from the reported rows and the distribution ledger, so running
+    it twice changes nothing. A calculated row is created only once money was given; an
+    existing one is kept in step whenever its reported row is written (feeds, imports,
+    the admin) so a re-confirmed but unchanged gap does not forget what was given.
+    """
+    charity_ids = sorted(set(charity_ids))
+    result = CalculatedResult(charities=len(charity_ids))
+    if not charity_ids:
+        return result
+    at = timezone.now() if at is None else require_aware_datetime(at, "at")
+    reported = _reported_rows(charity_ids, categories)
+    if not reported:
+        return result
+    set_at = _values_set_at(list(reported.values()))
+    gifts = _gifts_by_charity(charity_ids, min(set_at.values()))
+    existing = {
+        (n.charity_id, n.category): n
+        for n in Need.objects.select_for_update().filter(
+            charity_id__in=charity_ids,
+            source=Source.CALCULATED,
+            category__in=sorted({c for _, c in reported}),
+        )
+    }
+    per_charity: dict[int, dict[str, Need]] = {}
+    for (charity_id, category), need in reported.items():
+        per_charity.setdefault(charity_id, {})[category] = need
+    for charity_id, needs in per_charity.items():
+        given = _given_per_category(needs, set_at, gifts.get(charity_id, []))
+        for category, base in sorted(needs.items()):
+            calc = existing.get((charity_id, category))
+            if calc is None and given[category] == 0:
+                continue
+            _write_calculated(base, calc, given[category], set_at[base.pk], at, result)
+    return result
+
+
+def _write_calculated(base: Need, calc: Need | None, given: int, set_at, at, result):
+    gap = max(0, base.funding_gap_cents - given)
+    metadata = {
+        "rule": "reported gap less money distributed since it was reported",
+        "reported_need_id": base.pk,
+        "reported_source": base.source,
+        "reported_gap_cents": base.funding_gap_cents,
+        "reported_at": set_at.isoformat(),
+        "distributed_since_cents": given,
+        "calculated_at": at.isoformat(),
+    }
+    note = f"{base.source} gap {base.funding_gap_cents}c less {given}c distributed since"
+    if calc is None:
+        calc = Need.objects.create(
+            charity_id=base.charity_id,
+            category=base.category,
+            source=Source.CALCULATED,
+            urgency_score=base.urgency_score,
+            funding_gap_cents=gap,
+            metadata=metadata,
+            last_updated=base.last_updated,
+        )
+        _record(calc, old=None, by=None, source=Source.CALCULATED, at=at, note=note)
+        result.created += 1
+        return
+    old = (calc.urgency_score, calc.funding_gap_cents)
+    new = (base.urgency_score, gap)
+    if old == new and calc.last_updated == base.last_updated:
+        result.unchanged += 1
+        return
+    calc.urgency_score, calc.funding_gap_cents = new
+    calc.last_updated = base.last_updated
+    calc.metadata = metadata
+    calc.save(update_fields=["urgency_score", "funding_gap_cents", "metadata", "last_updated"])
+    if new != old:
+        _record(calc, old=old, by=None, source=Source.CALCULATED, at=at, note=note)
+        result.updated += 1
+    else:
+        result.unchanged += 1
+
+
+@transaction.atomic
+def record_distributed_week(week_start: dt.date, *, at: dt.datetime | None = None) -> dict:
+    """After the weekly distribution of `week_start`: recompute the calculated needs of
+    every charity that received money that week (rule: sync_calculated_needs), so the
+    next week's weights see what was already given. Safe to call twice.
+
+    Returns {"charities", "created", "updated", "unchanged"} counts.
+    """
+    from distributions.models import Distribution
+
+    require_date(week_start, "week_start")
+    if week_start.weekday() != 0:
+        raise ValidationError({"week_start": f"{week_start} is not a Monday."})
+    charity_ids = (
+        Distribution.objects.filter(week_start=week_start)
+        .values_list("charity_id", flat=True)
+        .distinct()
+    )
+    return sync_calculated_needs(list(charity_ids), at=at).as_dict()
+
+
+# --- the daily refresh: charities' needs feeds --------------------------------------------
+
+
+@dataclass
+class FeedOutcome:
+    charity_id: int
+    charity_name: str
+    ok: bool
+    error: str = ""
+    created: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    closed: int = 0
+
+
+@dataclass
+class RefreshResult:
+    feeds: list[FeedOutcome] = field(default_factory=list)
+    # source -> {"current": n, "stale": n}, counted after the refresh
+    by_source: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> list[FeedOutcome]:
+        return [f for f in self.feeds if f.ok]
+
+    @property
+    def failed(self) -> list[FeedOutcome]:
+        return [f for f in self.feeds if not f.ok]
+
+    def as_dict(self) -> dict:
+        ok = self.succeeded
+        return {
+            "feeds_checked": len(self.feeds),
+            "feeds_succeeded": len(ok),
+            "feeds_failed": len(self.failed),
+            "api_needs_created": sum(f.created for f in ok),
+            "api_needs_changed": sum(f.changed for f in ok),
+            "api_needs_unchanged": sum(f.unchanged for f in ok),
+            "api_needs_closed": sum(f.closed for f in ok),
+            "needs_by_source": self.by_source,
+            "errors": {f"{f.charity_id}": f.error for f in self.failed},
+        }
+
+    def summary_lines(self) -> list[str]:
+        d = self.as_dict()
+        lines = [
+            f"Feeds: {d['feeds_checked']} checked, {d['feeds_succeeded']} succeeded, "
+            f"{d['feeds_failed']} failed.",
+            f"api needs: {d['api_needs_created']} new, {d['api_needs_changed']} changed, "
+            f"{d['api_needs_unchanged']} unchanged, {d['api_needs_closed']} closed "
+            "(no longer in the feed).",
+        ]
+        for source in Source:
+            counts = self.by_source.get(source.value, {"current": 0, "stale": 0})
+            lines.append(
+                f"  {source.value:<10} {counts['current']:>6} current, "
+                f"{counts['stale']:>6} stale (older than {settings.NEEDS_MAX_AGE_DAYS} days)"
+            )
+        for f in self.failed:
+            lines.append(f"  failed: {f.charity_name} (id {f.charity_id}): {f.error}")
+        return lines
+
+
+def count_needs_by_source(*, now: dt.datetime) -> dict[str, dict[str, int]]:
+    """source -> {"current": n, "stale": n}, by the freshness rule of needs.selectors."""
+    cutoff = freshness_cutoff(require_aware_datetime(now, "now"))
+    rows = Need.objects.values("source").annotate(
+        current=Count("id", filter=Q(last_updated__gte=cutoff)),
+        stale=Count("id", filter=Q(last_updated__lt=cutoff)),
+    )
+    out = {s.value: {"current": 0, "stale": 0} for s in Source}
+    for row in rows:
+        out[row["source"]] = {"current": row["current"], "stale": row["stale"]}
+    return out
+
+
+@transaction.atomic
+def apply_feed(
+    charity: Charity, needs: list[FeedNeed], *, url: str, fetched_at: dt.datetime
+) -> FeedOutcome:
+    """Write a validated feed as the charity's api needs and mark the feed good.
+
+    A category the feed no longer lists is closed (urgency 0, gap 0, recorded as a
+    change) rather than deleted: it stops weighing at once and its history stays.
+    """
+    require_instance(charity, "charity", Charity)
+    require_aware_datetime(fetched_at, "fetched_at")
+    charity = Charity.objects.select_for_update().get(pk=charity.pk)
+    outcome = FeedOutcome(charity_id=charity.pk, charity_name=charity.name, ok=True)
+    before = {
+        n.category: (n.urgency_score, n.funding_gap_cents)
+        for n in Need.objects.filter(charity=charity, source=Source.API)
+    }
+    metadata = {"url": url, "fetched_at": fetched_at.isoformat()}
+    for item in needs:
+        create_need(
+            charity=charity,
+            category=item.category,
+            urgency_score=item.urgency_score,
+            funding_gap_cents=item.funding_gap_cents,
+            source=Source.API,
+            metadata=metadata,
+            at=fetched_at,
+            note=f"needs feed {url}"[:300],
+        )
+        old = before.get(item.category)
+        if old is None:
+            outcome.created += 1
+        elif old != (item.urgency_score, item.funding_gap_cents):
+            outcome.changed += 1
+        else:
+            outcome.unchanged += 1
+    listed = {item.category for item in needs}
+    for need in Need.objects.filter(charity=charity, source=Source.API).exclude(
+        category__in=listed
+    ):
+        if (need.urgency_score, need.funding_gap_cents) == (0, 0):
+            continue
+        update_need(
+            need,
+            urgency_score=0,
+            funding_gap_cents=0,
+            metadata={**metadata, "closed": "no longer listed in the feed"},
+            at=fetched_at,
+            note="no longer listed in the needs feed",
+        )
+        outcome.closed += 1
+    charity.needs_feed_checked_at = fetched_at
+    charity.needs_feed_succeeded_at = fetched_at
+    charity.needs_feed_error = ""
+    charity.save(
+        update_fields=[
+            "needs_feed_checked_at",
+            "needs_feed_succeeded_at",
+            "needs_feed_error",
+            "updated_at",
+        ]
+    )
+    return outcome
+
+
+def _record_feed_failure(charity_id: int, error: str, at: dt.datetime) -> None:
+    # A conditional update: no lock held, and a charity deleted meanwhile is no error.
+    Charity.objects.filter(pk=charity_id).update(
+        needs_feed_checked_at=at, needs_feed_error=error[:2000]
+    )
+
+
+def feed_charities():
+    """Charities whose feeds the refresh fetches: any with a feed URL, except rejected."""
+    return (
+        Charity.objects.exclude(needs_feed_url="")
+        .exclude(verification_status=CharityStatus.REJECTED)
+        .only("id", "name", "needs_feed_url")
+        .order_by("id")
+    )
+
+
+def refresh_feed(charity: Charity) -> FeedOutcome:
+    """Fetch one charity's feed and write it, or record why not. Never raises for a bad
+    feed; the network fetch happens outside any database transaction."""
+    url = charity.needs_feed_url
+    try:
+        needs = fetch_feed(url)
+    except FeedError as exc:
+        error = str(exc)
+    except Exception as exc:  # a bad feed must never stop the others
+        logger.exception("needs feed of charity %s failed unexpectedly", charity.pk)
+        error = f"unexpected error: {exc.__class__.__name__}"
+    else:
+        try:
+            return apply_feed(charity, needs, url=url, fetched_at=timezone.now())
+        except Exception as exc:
+            logger.exception("writing the needs feed of charity %s failed", charity.pk)
+            error = f"could not be saved: {exc.__class__.__name__}: {exc}"
+    _record_feed_failure(charity.pk, error, timezone.now())
+    logger.warning("needs feed of charity %s: %s", charity.pk, error)
+    return FeedOutcome(charity_id=charity.pk, charity_name=charity.name, ok=False, error=error)
+
+
+def refresh_needs(*, charity_ids=None) -> RefreshResult:
+    """The daily refresh (command refresh_needs and task needs.tasks.refresh_needs):
+    fetch every needs feed, one charity at a time, each write in its own transaction so
+    one bad feed never stops or undoes the others; then count the needs per source,
+    current and stale. Safe to rerun or to overlap: a second run writes the same values.
+    """
+    charities = feed_charities()
+    if charity_ids is not None:
+        charities = charities.filter(pk__in=list(charity_ids))
+    result = RefreshResult()
+    for charity in charities:
+        result.feeds.append(refresh_feed(charity))
+    result.by_source = count_needs_by_source(now=timezone.now())
+    logger.info("needs refresh: %s", result.as_dict())
+    return result

@@ -1,0 +1,173 @@
+"""Needs in the admin: freshness filter on charities, urgency history, derived rows."""
+
+import datetime as dt
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.utils import timezone
+
+from needs.models import NeedChange
+from tests.factories import CharityFactory, NeedFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff(db):
+    """Staff who may manage charities and needs (not the vetting permission)."""
+    user = UserFactory(email="sam@example.org", is_staff=True, city="", state="", zip_code="")
+    user.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label__in=["charities", "needs"])
+    )
+    return user
+
+
+@pytest.fixture
+def admin_client(client, staff):
+    client.force_login(staff)
+    return client
+
+
+def test_the_charity_list_filters_by_needs_freshness(admin_client, settings):
+    old = timezone.now() - dt.timedelta(days=settings.NEEDS_MAX_AGE_DAYS + 1)
+    fresh = CharityFactory(name="Fresh Pantry")
+    NeedFactory(charity=fresh)
+    NeedFactory(charity=fresh, category="youth", last_updated=old)
+    stale = CharityFactory(name="Stale Shelter")
+    NeedFactory(charity=stale, last_updated=old)
+    CharityFactory(name="Quiet Club")
+
+    def names(value):
+        response = admin_client.get("/admin/charities/charity/", {"needs": value})
+        assert response.status_code == 200
+        return {c.name for c in response.context["cl"].result_list}
+
+    assert names("fresh") == {"Fresh Pantry"}
+    assert names("stale") == {"Stale Shelter"}
+    assert names("none") == {"Quiet Club"}
+    assert names("nonsense") == {"Fresh Pantry", "Stale Shelter", "Quiet Club"}
+
+
+def _need_form(need, changes, **values):
+    data = {
+        "charity": need.charity_id,
+        "category": need.category,
+        "urgency_score": need.urgency_score,
+        "funding_gap_cents": need.funding_gap_cents,
+        "changes-TOTAL_FORMS": len(changes),
+        "changes-INITIAL_FORMS": len(changes),
+        "changes-MIN_NUM_FORMS": 0,
+        "changes-MAX_NUM_FORMS": 1000,
+    }
+    for i, change in enumerate(changes):
+        data[f"changes-{i}-id"] = change.pk
+        data[f"changes-{i}-need"] = need.pk
+    data.update(values)
+    return data
+
+
+def test_an_admin_edit_keeps_who_when_old_and_new(admin_client, staff):
+    need = NeedFactory(urgency_score=30, funding_gap_cents=5000)
+    response = admin_client.post(
+        f"/admin/needs/need/{need.pk}/change/",
+        _need_form(need, [], urgency_score=95, funding_gap_cents=7000),
+    )
+    assert response.status_code == 302, response.content[:2000]
+    change = NeedChange.objects.get(need=need)
+    assert change.changed_by == staff
+    assert change.source == "manual"
+    assert (change.old_urgency_score, change.new_urgency_score) == (30, 95)
+    assert (change.old_funding_gap_cents, change.new_funding_gap_cents) == (5000, 7000)
+    assert change.changed_at is not None
+
+    page = admin_client.get(f"/admin/needs/need/{need.pk}/change/").content.decode()
+    assert "sam@example.org" in page  # the history is shown under the need
+    listing = admin_client.get("/admin/needs/needchange/")
+    assert listing.status_code == 200
+    assert list(listing.context["cl"].result_list) == [change]
+
+
+def test_a_calculated_need_cannot_be_edited_by_hand(admin_client):
+    need = NeedFactory(source="calculated", urgency_score=30, funding_gap_cents=5000)
+    assert admin_client.get(f"/admin/needs/need/{need.pk}/change/").status_code == 200
+    response = admin_client.post(
+        f"/admin/needs/need/{need.pk}/change/", _need_form(need, [], urgency_score=99)
+    )
+    assert response.status_code == 403
+    need.refresh_from_db()
+    assert need.urgency_score == 30
+
+
+def test_the_charity_page_inline_refuses_edits_of_a_calculated_need():
+    from needs.admin import NeedInlineForm
+
+    need = NeedFactory(source="calculated", urgency_score=30, funding_gap_cents=5000)
+    form = NeedInlineForm(
+        data={"category": "food", "urgency_score": 99, "funding_gap_cents": 5000},
+        instance=need,
+    )
+    assert not form.is_valid()
+    assert "calculated need" in str(form.non_field_errors())
+
+
+def test_the_charity_page_shows_every_kind_of_need_with_a_link_to_its_history(admin_client):
+    charity = CharityFactory()
+    for source in ("manual", "api", "calculated"):
+        NeedFactory(charity=charity, source=source)
+    response = admin_client.get(f"/admin/charities/charity/{charity.pk}/change/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    for need in charity.needs.all():
+        assert f"/admin/needs/need/{need.pk}/change/" in page
+
+
+def _change_form_data(response) -> dict:
+    """The POST a browser would send for an admin change page, unchanged."""
+    data = {}
+    form = response.context["adminform"].form
+    for name in form.fields:
+        value = form.initial.get(name)
+        if value is not None:
+            data[name] = value
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        for key, value in formset.management_form.initial.items():
+            data[f"{formset.prefix}-{key}"] = value
+        for sub in formset.initial_forms:
+            for name in sub.fields:
+                value = sub.initial.get(name) if name != "id" else sub.instance.pk
+                if name == formset.fk.name:
+                    value = formset.instance.pk
+                if value is not None:
+                    data[sub.add_prefix(name)] = value
+    return data
+
+
+def test_deleting_a_reported_need_on_the_charity_page_removes_its_calculated_need(
+    admin_client,
+):
+    charity = CharityFactory()
+    manual = NeedFactory(charity=charity, source="manual", category="food")
+    NeedFactory(charity=charity, source="calculated", category="food")
+    url = f"/admin/charities/charity/{charity.pk}/change/"
+    data = _change_form_data(admin_client.get(url))
+    index = next(k for k, v in data.items() if k.endswith("-id") and v == manual.pk)
+    data[index.replace("-id", "-DELETE")] = "on"
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.context["errors"] if response.context else ""
+    assert not charity.needs.exists()
+
+
+def test_editing_a_calculated_need_on_the_charity_page_is_a_form_error(admin_client):
+    charity = CharityFactory()
+    calc = NeedFactory(charity=charity, source="calculated", urgency_score=30)
+    url = f"/admin/charities/charity/{charity.pk}/change/"
+    data = _change_form_data(admin_client.get(url))
+    key = next(k for k, v in data.items() if k.endswith("-id") and v == calc.pk)
+    data[key.replace("-id", "-urgency_score")] = 99
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert "calculated need" in response.content.decode()
+    calc.refresh_from_db()
+    assert calc.urgency_score == 30
+    assert not calc.changes.exists()
