@@ -68,6 +68,8 @@ class GeocodeResult:
 
     def summary_lines(self) -> list[str]:
         total = sum(self.counts.values())
+        if not total:
+            return ["Nothing to geocode: every charity has coordinates (--all redoes them)."]
         lines = [f"Geocoded {total} charities:"]
         for key, label in OUTCOME_LABELS.items():
             if self.counts[key]:
