@@ -76,3 +76,27 @@ def get_all_charities(
                 q |= Q(ein__startswith=digits)
             qs = qs.filter(q)
     return qs.order_by("name", "id")
+
+
+def get_approved_places() -> list[tuple[str, str]]:
+    """(city, state) of every city with an approved charity, by state then city; one
+    spelling per city (cities compare case-insensitively)."""
+    seen: dict[tuple[str, str], tuple[str, str]] = {}
+    rows = (
+        Charity.objects.filter(verification_status=CharityStatus.APPROVED)
+        .values_list("city", "state")
+        .distinct()
+        .order_by("state", "city")
+    )
+    for city, state in rows:
+        seen.setdefault((city.lower(), state), (city, state))
+    return list(seen.values())
+
+
+def get_map_markers() -> list[dict]:
+    """The fields a map marker needs, for every approved charity with coordinates."""
+    return list(
+        get_charities_with_coordinates().values(
+            "id", "name", "city", "state", "category", "latitude", "longitude"
+        )
+    )

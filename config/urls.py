@@ -8,7 +8,7 @@ admin.site.index_title = "Vetting, needs and the money ledger"
 urlpatterns = [
     path("", include("core.urls")),
     path("accounts/", include("allauth.urls")),
-    path("accounts/", include("accounts.urls")),
+    path("", include("accounts.urls")),  # /accounts/profile/ and /dashboard/...
     path("charities/", include("charities.urls")),
     path("", include("subscriptions.urls")),
     path("", include("distributions.urls")),

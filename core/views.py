@@ -1,10 +1,12 @@
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from .selectors import get_platform_figures
+
 
 @require_safe
 def home(request):
-    return render(request, "core/home.html")
+    return render(request, "core/home.html", {"figures": get_platform_figures()})
 
 
 def page_not_found(request, exception):
