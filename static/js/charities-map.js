@@ -50,7 +50,9 @@
       }
       if (!recentre) { return; }
       if (points.length === 1) { map.setView(points[0], 13); }
-      else if (points.length > 1) { map.fitBounds(L.latLngBounds(points), { padding: [24, 24], maxZoom: 13 }); }
+      else if (points.length > 1) { map.fitBounds(L.latLngBounds(points), {
+        paddingTopLeft: [24, 48], paddingBottomRight: [24, 16], maxZoom: 13
+      }); }
       else { map.setView([39.8, -98.6], 4); }
     }
 
