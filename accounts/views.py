@@ -10,11 +10,12 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
+from core import zips
 from core.charts import split_bar_chart, weekly_bar_chart
 from core.templatetags.money import format_cents
 from distributions.selectors import (
@@ -75,6 +76,18 @@ def profile(request):
         "accounts/profile.html",
         {"form": form, "next": request.GET.get("next", request.POST.get("next", ""))},
     )
+
+
+@login_required
+@require_safe
+def zip_lookup(request):
+    """City and state of a US ZIP, offline (core.zips), for the profile form's script.
+    The form works without it: the service derives the same place on save."""
+    code = request.GET.get("zip", "").strip()
+    info = zips.lookup(code) if len(code) == 5 else None
+    if info is None:
+        return JsonResponse({"error": f"{code[:10]!r} is not a US ZIP code."}, status=404)
+    return JsonResponse({"zip_code": info.zip_code, "city": info.city, "state": info.state})
 
 
 @login_required

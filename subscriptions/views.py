@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -48,7 +49,7 @@ def _error_text(exc: ValidationError) -> str:
 def subscribe(request):
     if not request.user.city:
         messages.info(request, "First tell us your ZIP code: your gift goes to your own city.")
-        return redirect(f"{redirect('accounts:profile').url}?next=subscribe")
+        return redirect(f"{reverse('accounts:profile')}?next=subscribe")
     form = AmountForm(request.POST or None, initial={"amount": "10"})
     if request.method == "POST" and form.is_valid():
         try:

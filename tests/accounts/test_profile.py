@@ -89,3 +89,11 @@ def test_the_form_has_labels_and_csrf(client, alice):
     assert "csrfmiddlewaretoken" in html
     for field in ("name", "zip_code", "city", "state", "wants_report_emails"):
         assert f'for="id_{field}"' in html
+
+
+def test_the_zip_lookup_answers_city_and_state_offline(client, alice):
+    client.force_login(alice)
+    response = client.get("/accounts/profile/zip/", {"zip": "05401"})
+    assert response.json() == {"zip_code": "05401", "city": "Burlington", "state": "VT"}
+    assert client.get("/accounts/profile/zip/", {"zip": "00000"}).status_code == 404
+    assert client.get("/accounts/profile/zip/", {"zip": "abc"}).status_code == 404

@@ -121,6 +121,7 @@ DONOR_GETS = [
     "/reports/",
     "/reports/1/",
     "/accounts/profile/",
+    "/accounts/profile/zip/?zip=05401",
     "/subscribe/",
 ]
 DONOR_POSTS = [

@@ -53,6 +53,12 @@ def sign_up_and_subscribe(page, email="new.donor@example.org", zip_code="05156",
     page.wait_for_url("**/accounts/profile/?next=subscribe")
     assert "First tell us your ZIP code" in page.content()
     page.get_by_label("ZIP code").fill(zip_code)
+    # The page's script fills city and state from the ZIP before the form is saved.
+    from playwright.sync_api import expect
+
+    expect(page.locator("#id_city")).to_have_value("Springfield")
+    assert page.locator("#id_state").input_value() == "VT"
+    assert "is in Springfield, VT" in page.locator("#zip-status").text_content()
     page.get_by_role("button", name="Save profile").click()
     page.wait_for_url("**/subscribe/")
     assert "Springfield, VT" in page.content()
