@@ -6,7 +6,7 @@ pytest-django's live_server.
 - Playwright's sync API runs an asyncio loop in this thread, and Django refuses ORM calls
   from a thread with a running loop; the tests set up data with the ORM between browser
   steps, which is safe here (one thread talks to the database at a time), so
-  DJANGO_ALLOW_ASYNC_UNSAFE is set for this folder only.
+  DJANGO_ALLOW_ASYNC_UNSAFE is set while the browser is open, and only then.
 - Screenshots of the main pages, desktop (1280 px) and phone (360 px), go to
   artifacts/screenshots/ (gitignored; CI keeps them as artifacts).
 """
@@ -16,8 +16,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "") not in ("", "0")
@@ -46,6 +44,18 @@ def browser():
         pytest.skip(missing)
     from playwright.sync_api import sync_playwright
 
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        yield from _launch(sync_playwright)
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def _launch(sync_playwright):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
