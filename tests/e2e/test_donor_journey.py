@@ -87,6 +87,18 @@ def test_sign_up_set_a_zip_subscribe_and_pause(page):
     pause_from_the_dashboard(page)
     subscription.refresh_from_db()
     assert subscription.status == "paused"
+
+    # Cancelling asks first; saying no changes nothing.
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name="Cancel").click()
+    subscription.refresh_from_db()
+    assert subscription.status == "paused"
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Cancel").click()
+    page.wait_for_url("**/dashboard/")
+    assert "Your weekly gift is cancelled." in page.content()
+    subscription.refresh_from_db()
+    assert subscription.status == "cancelled"
     assert page.csp_errors == []
 
 
