@@ -125,3 +125,27 @@ def get_charities_near(latitude, longitude, km) -> list[Charity]:
             found.append(charity)
     found.sort(key=lambda c: (c.distance_km, c.name, c.pk))
     return found
+
+
+def get_approved_places() -> list[tuple[str, str]]:
+    """(city, state) of every city with an approved charity, by state then city; one
+    spelling per city (cities compare case-insensitively)."""
+    seen: dict[tuple[str, str], tuple[str, str]] = {}
+    rows = (
+        Charity.objects.filter(verification_status=CharityStatus.APPROVED)
+        .values_list("city", "state")
+        .distinct()
+        .order_by("state", "city")
+    )
+    for city, state in rows:
+        seen.setdefault((city.lower(), state), (city, state))
+    return list(seen.values())
+
+
+def get_map_markers() -> list[dict]:
+    """The fields a map marker needs, for every approved charity with coordinates."""
+    return list(
+        get_charities_with_coordinates().values(
+            "id", "name", "city", "state", "category", "latitude", "longitude"
+        )
+    )

@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "charities"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.charity_list, name="list"),
+    path("map/", views.charity_map, name="map"),
+    path("<int:pk>/", views.charity_detail, name="detail"),
+]

@@ -12,7 +12,7 @@ admin.site.login = login_required(admin.site.login)
 urlpatterns = [
     path("", include("core.urls")),
     path("accounts/", include("allauth.urls")),
-    path("accounts/", include("accounts.urls")),
+    path("", include("accounts.urls")),  # /accounts/profile/ and /dashboard/...
     path("charities/", include("charities.urls")),
     path("", include("subscriptions.urls")),
     path("", include("distributions.urls")),

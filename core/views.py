@@ -5,11 +5,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from . import health as health_checks
+from .selectors import get_platform_figures
 
 
 @require_safe
 def home(request):
-    return render(request, "core/home.html")
+    return render(request, "core/home.html", {"figures": get_platform_figures()})
 
 
 def page_not_found(request, exception):

@@ -1,7 +1,8 @@
 import datetime as dt
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Count, Max, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from accounts.models import User
 from charities.models import Charity
@@ -45,3 +46,140 @@ def get_distributions_by_week(week_start: dt.date) -> QuerySet[Distribution]:
     if week_start.weekday() != 0:
         raise ValidationError({"week_start": f"{week_start} is not a Monday."})
     return _base().filter(week_start=week_start).order_by("charity_id", "subscription_id")
+
+
+# --- Reads for the donor's and the public pages ---------------------------------------
+# Each is one query that aggregates in the database, so a page's query count does not grow
+# with the years of history behind it.
+
+
+def get_latest_distributed_week() -> dt.date | None:
+    """The newest week that has any distribution (what "this week" means on public pages)."""
+    return Distribution.objects.aggregate(latest=Max("week_start"))["latest"]
+
+
+def get_giving_by_city(*, week_start: dt.date | None) -> list[dict]:
+    """Per charity city: all-time cents and the cents of `week_start` (0 when None)."""
+    week_filter = Q(week_start=week_start) if week_start else Q(pk__in=[])
+    return list(
+        Distribution.objects.values("charity__city", "charity__state")
+        .annotate(
+            total_cents=Sum("amount_cents"),
+            week_cents=Coalesce(Sum("amount_cents", filter=week_filter), 0),
+        )
+        .order_by("charity__state", "charity__city")
+    )
+
+
+def get_user_weekly_totals(user, *, limit: int = 104) -> list[tuple[dt.date, int]]:
+    """(week_start, cents) of a donor's newest `limit` weeks, oldest first (a chart)."""
+    rows = (
+        Distribution.objects.filter(subscription__user_id=id_of(user, "user", User))
+        .values("week_start")
+        .annotate(total=Sum("amount_cents"))
+        .order_by("-week_start")[:limit]
+    )
+    return [(row["week_start"], row["total"]) for row in reversed(rows)]
+
+
+def get_user_lifetime_totals(user) -> dict:
+    """{"total_cents", "weeks", "charities"} over a donor's whole history."""
+    return Distribution.objects.filter(subscription__user_id=id_of(user, "user", User)).aggregate(
+        total_cents=Coalesce(Sum("amount_cents"), 0),
+        weeks=Count("week_start", distinct=True),
+        charities=Count("charity_id", distinct=True),
+    )
+
+
+def get_user_charity_totals(user) -> list[dict]:
+    """Per charity a donor's money ever reached: id, name, total_cents; largest first."""
+    return list(
+        Distribution.objects.filter(subscription__user_id=id_of(user, "user", User))
+        .values("charity_id", "charity__name")
+        .annotate(total_cents=Sum("amount_cents"))
+        .order_by("-total_cents", "charity_id")
+    )
+
+
+def get_user_latest_split(user) -> tuple[dt.date | None, list[dict]]:
+    """A donor's newest distributed week and, per charity, cents and the reason.
+
+    One query: the week is a subquery. A donor with two subscriptions has two rows per
+    charity; they are added together and the reason of the larger row is kept.
+    """
+    user_id = id_of(user, "user", User)
+    mine = Distribution.objects.filter(subscription__user_id=user_id)
+    newest = mine.order_by("-week_start").values("week_start")[:1]
+    rows = (
+        mine.filter(week_start=Subquery(newest))
+        .select_related("charity")
+        .only(
+            "week_start",
+            "amount_cents",
+            "reason",
+            "charity__name",
+            "charity__city",
+            "charity__state",
+            "charity__ein",
+        )
+        .order_by("-amount_cents", "charity_id")
+    )
+    week = None
+    by_charity: dict[int, dict] = {}
+    for row in rows:
+        week = row.week_start
+        entry = by_charity.setdefault(
+            row.charity_id,
+            {"charity": row.charity, "amount_cents": 0, "reason": row.reason},
+        )
+        entry["amount_cents"] += row.amount_cents
+    split = sorted(by_charity.values(), key=lambda e: (-e["amount_cents"], e["charity"].pk))
+    return week, split
+
+
+def get_user_giving_years(user) -> list[int]:
+    """Calendar years (of distribution_date) in which a donor's money was given, newest
+    first: the years that have a giving statement."""
+    dates = Distribution.objects.filter(subscription__user_id=id_of(user, "user", User)).dates(
+        "distribution_date", "year", order="DESC"
+    )
+    return [d.year for d in dates]
+
+
+def get_user_statement(user, year: int) -> list[dict]:
+    """A donor's giving statement for one calendar year: per charity the total cents,
+    the number of weeks, name, EIN and city (by the date the money was given)."""
+    return list(
+        Distribution.objects.filter(
+            subscription__user_id=id_of(user, "user", User), distribution_date__year=year
+        )
+        .values("charity_id", "charity__name", "charity__ein", "charity__city", "charity__state")
+        .annotate(total_cents=Sum("amount_cents"), weeks=Count("week_start", distinct=True))
+        .order_by("charity__name", "charity_id")
+    )
+
+
+def get_user_history(user) -> QuerySet[Distribution]:
+    """Every row of a donor's giving, oldest first, for the CSV (iterate, do not list)."""
+    return (
+        Distribution.objects.filter(subscription__user_id=id_of(user, "user", User))
+        .select_related("charity")
+        .order_by("week_start", "charity_id", "subscription_id")
+    )
+
+
+def get_charity_weekly_totals(charity, *, limit: int = 52) -> list[tuple[dt.date, int]]:
+    """(week_start, cents) a charity received, newest `limit` weeks, oldest first."""
+    rows = (
+        Distribution.objects.filter(charity_id=id_of(charity, "charity", Charity))
+        .values("week_start")
+        .annotate(total=Sum("amount_cents"))
+        .order_by("-week_start")[:limit]
+    )
+    return [(row["week_start"], row["total"]) for row in reversed(rows)]
+
+
+def get_charity_total_received(charity) -> int:
+    return Distribution.objects.filter(charity_id=id_of(charity, "charity", Charity)).aggregate(
+        total=Coalesce(Sum("amount_cents"), 0)
+    )["total"]

@@ -118,3 +118,51 @@ class ReportFactory(factory.django.DjangoModelFactory):
     total_distributed_cents = 1000
     charities_supported = 2
     distribution_breakdown = factory.LazyFunction(list)
+
+
+# --- giving history (the donor's web pages) ----------------------------------------------
+
+
+def make_giving_history(
+    user, *, weeks: int, charities: int = 3, last_week=dt.date(2026, 11, 16), amount_cents=1000
+):
+    """A donor with `weeks` weeks of distributions over `charities` charities and a report
+    per week, written with bulk_create (104 x 10 rows in well under a second).
+
+    Returns (subscription, charities). Every row's reason names its charity and week, so a
+    test can look for it.
+    """
+    subscription = SubscriptionFactory(user=user, amount_cents=amount_cents)
+    places = CharityFactory.create_batch(charities, city=user.city or "Springfield",
+                                         state=user.state or "VT")  # fmt: skip
+    share = amount_cents // charities
+    rows, reports = [], []
+    for n in range(weeks):
+        week = last_week - dt.timedelta(weeks=n)
+        breakdown = []
+        for charity in places:
+            reason = f"{charity.name} got {share} cents in the week of {week}."
+            rows.append(
+                Distribution(
+                    subscription=subscription,
+                    charity=charity,
+                    amount_cents=share,
+                    week_start=week,
+                    distribution_date=week + dt.timedelta(days=7),
+                    reason=reason,
+                )
+            )
+            breakdown.append({"charity_id": charity.pk, "charity_name": charity.name,
+                              "amount_cents": share, "reason": reason})  # fmt: skip
+        reports.append(
+            Report(
+                user=user,
+                week_start=week,
+                total_distributed_cents=share * charities,
+                charities_supported=charities,
+                distribution_breakdown=breakdown,
+            )
+        )
+    Distribution.objects.bulk_create(rows, batch_size=500)
+    Report.objects.bulk_create(reports, batch_size=500)
+    return subscription, places

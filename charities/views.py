@@ -1,0 +1,101 @@
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_safe
+
+from core.charts import weekly_bar_chart
+from core.places import place_key
+from distributions.selectors import get_charity_total_received, get_charity_weekly_totals
+from needs.selectors import effective_needs
+
+from .categories import CATEGORY_LABELS
+from .forms import CharityFilterForm
+from .models import CharityStatus
+from .selectors import (
+    get_all_charities,
+    get_approved_charity,
+    get_approved_places,
+    get_map_markers,
+)
+
+PAGE_SIZE = 20
+
+
+@require_safe
+def charity_list(request):
+    form = CharityFilterForm(request.GET or None, places=get_approved_places())
+    charities = get_all_charities(status=CharityStatus.APPROVED, **form.filters()).only(
+        "id", "name", "description", "city", "state", "category"
+    )
+    page = Paginator(charities, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "charities/list.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+    )
+
+
+@require_safe
+def charity_detail(request, pk):
+    charity = get_approved_charity(pk)
+    if charity is None:
+        raise Http404("No such charity.")
+    needs = effective_needs([charity.pk], now=timezone.now()).get(charity.pk, [])
+    needs.sort(key=lambda n: (-n.urgency_score, -n.funding_gap_cents))
+    weeks = get_charity_weekly_totals(charity)
+    return render(
+        request,
+        "charities/detail.html",
+        {
+            "charity": charity,
+            "category_label": CATEGORY_LABELS.get(charity.category, charity.category),
+            "needs": needs,
+            "weeks": list(reversed(weeks)),
+            "total_received": get_charity_total_received(charity),
+            "chart": weekly_bar_chart(weeks, title=f"Money {charity.name} received per week"),
+            "tiles_url": settings.MAP_TILES_URL,
+            "tiles_attribution": settings.MAP_TILES_ATTRIBUTION,
+        },
+    )
+
+
+@require_safe
+def charity_map(request):
+    markers = get_map_markers()
+    for marker in markers:
+        marker["category"] = CATEGORY_LABELS.get(marker["category"], marker["category"])
+        marker["place"] = f"{marker['city']}, {marker['state']}"
+    places = sorted({m["place"] for m in markers}, key=lambda p: (p[-2:], p))
+    centre = None
+    user = request.user
+    if user.is_authenticated and user.city:
+        # The donor's city: the mean position of its charities (a nearby-charities selector
+        # can replace this when one exists).
+        home = place_key(user.city, user.state)
+        mine = [m for m in markers if place_key(m["city"], m["state"]) == home]
+        if mine:
+            centre = {
+                "lat": sum(m["latitude"] for m in mine) / len(mine),
+                "lng": sum(m["longitude"] for m in mine) / len(mine),
+                "zoom": 12,
+            }
+    return render(
+        request,
+        "charities/map.html",
+        {
+            "markers": markers,
+            "places": places,
+            "map_config": {
+                "tilesUrl": settings.MAP_TILES_URL,
+                "tilesAttribution": settings.MAP_TILES_ATTRIBUTION,
+                "centre": centre,
+                # The JS swaps the 0 for each charity's id (one reverse() for all markers).
+                "detailUrl": reverse("charities:detail", args=[0]),
+            },
+        },
+    )

@@ -1,0 +1,13 @@
+/* A charity's page: one marker on a small Leaflet map; data from data-* attributes. */
+(function () {
+  "use strict";
+  function boot() {
+    var el = document.getElementById("charity-map");
+    if (!el || typeof L === "undefined") { return; }
+    var latlng = L.latLng(parseFloat(el.dataset.lat), parseFloat(el.dataset.lng));
+    var map = L.map(el, { scrollWheelZoom: false }).setView(latlng, 14);
+    L.tileLayer(el.dataset.tilesUrl, { maxZoom: 19, attribution: el.dataset.tilesAttribution }).addTo(map);
+    L.marker(latlng, { title: el.dataset.name, alt: el.dataset.name }).addTo(map);
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", boot); } else { boot(); }
+})();

@@ -1,0 +1,81 @@
+"""Each page's SQL query count does not grow with the data behind it.
+
+Every page is rendered once with one week of history and once with 100 weeks (and the
+dashboard with 104 weeks x 10 charities); the counts must be equal and within budget.
+The comment beside each budget names the queries.
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import NeedFactory, make_giving_history
+
+pytestmark = pytest.mark.django_db
+
+
+def count_queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+        if response.streaming:
+            b"".join(response.streaming_content)
+    assert response.status_code == 200, url
+    return len(ctx.captured_queries)
+
+
+# url builder -> budget. Signed-in pages start with 2 queries: session, user.
+PAGES = {
+    # newest week, giving per city, donors per city, charities per city
+    "home": (lambda ctx: "/", 4 + 2),
+    # city choices, count, one page
+    "charities": (lambda ctx: "/charities/", 3 + 2),
+    # charity, current needs, weekly totals, total received
+    "charity": (lambda ctx: f"/charities/{ctx['charity'].pk}/", 4 + 2),
+    # markers
+    "map": (lambda ctx: "/charities/map/", 1 + 2),
+    # subscriptions, weekly totals, lifetime totals, per-charity totals, newest split,
+    # giving years, newest report
+    "dashboard": (lambda ctx: "/dashboard/", 7 + 2),
+    # count, one page
+    "reports": (lambda ctx: "/reports/", 2 + 2),
+    # the report
+    "report": (lambda ctx: f"/reports/{ctx['report'].pk}/", 1 + 2),
+    # every row, one query streamed in chunks
+    "history": (lambda ctx: "/dashboard/history.csv", 1 + 2),
+    # per-charity totals of the year
+    "statement": (lambda ctx: "/dashboard/statement/2026/", 1 + 2),
+}
+
+
+def build(user, weeks):
+    _, charities = make_giving_history(user, weeks=weeks, charities=3)
+    for charity in charities:
+        NeedFactory(charity=charity)
+    return {"charity": charities[0], "report": user.reports.order_by("week_start").first()}
+
+
+@pytest.mark.parametrize("page", sorted(PAGES))
+def test_the_query_count_does_not_grow_with_history(client, alice, bob, page):
+    url_for, budget = PAGES[page]
+    small = build(alice, weeks=1)
+    client.force_login(alice)
+    one_week = count_queries(client, url_for(small))
+    big = build(bob, weeks=100)
+    client.force_login(bob)
+    hundred_weeks = count_queries(client, url_for(big))
+    assert one_week == hundred_weeks
+    assert hundred_weeks <= budget
+
+
+def test_the_dashboard_of_two_years_with_ten_charities_takes_at_most_15_queries(
+    client, alice, django_assert_max_num_queries
+):
+    # session, user, subscriptions, weekly totals (104 rows), lifetime totals,
+    # per-charity totals (10 rows), newest split (10 rows), giving years, newest report.
+    make_giving_history(alice, weeks=104, charities=10)
+    client.force_login(alice)
+    with django_assert_max_num_queries(15):
+        response = client.get("/dashboard/")
+    assert response.status_code == 200
+    assert len(response.context["weekly"]) == 104
+    assert len(response.context["split"]) == 10
