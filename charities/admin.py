@@ -192,6 +192,8 @@ class CharityAdmin(admin.ModelAdmin):
         if coords_changed:
             obj.coordinates_source = None if obj.latitude is None else CoordinatesSource.MANUAL
         super().save_model(request, obj, form, change)
+        if {"city", "state"} & set(form.changed_data):
+            services.forget_places()
 
     def save_formset(self, request, form, formset, change):
         if formset.model.__name__ == "Need":

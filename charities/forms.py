@@ -1,6 +1,7 @@
 from django import forms
 
 from core.places import STATE_CHOICES, format_place, parse_place
+from core.widgets import FastSelect
 
 from .categories import CATEGORY_CHOICES
 
@@ -10,12 +11,18 @@ class CharityFilterForm(forms.Form):
     so a stale bookmark shows all charities instead of an error page."""
 
     q = forms.CharField(label="Search by name", required=False, max_length=200)
-    place = forms.ChoiceField(label="City", required=False)
+    place = forms.ChoiceField(label="City", required=False, widget=FastSelect)
     state = forms.ChoiceField(
-        label="State", required=False, choices=[("", "Any state"), *STATE_CHOICES]
+        label="State",
+        required=False,
+        choices=[("", "Any state"), *STATE_CHOICES],
+        widget=FastSelect,
     )
     category = forms.ChoiceField(
-        label="Category", required=False, choices=[("", "Any category"), *CATEGORY_CHOICES]
+        label="Category",
+        required=False,
+        choices=[("", "Any category"), *CATEGORY_CHOICES],
+        widget=FastSelect,
     )
 
     def __init__(self, *args, places: list[tuple[str, str]], **kwargs):

@@ -121,4 +121,8 @@ def import_charities(
     if to_update:
         Charity.objects.bulk_update(to_update, sorted(update_fields), batch_size=BATCH)
     result.created, result.updated = len(to_create), len(to_update)
+    if to_create or to_update:
+        from .services import forget_places
+
+        forget_places()
     return result

@@ -1,5 +1,6 @@
 import math
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from geopy.distance import geodesic
@@ -127,9 +128,20 @@ def get_charities_near(latitude, longitude, km) -> list[Charity]:
     return found
 
 
+PLACES_CACHE_KEY = "charities:approved-places"
+PLACES_CACHE_SECONDS = 300
+
+
 def get_approved_places() -> list[tuple[str, str]]:
     """(city, state) of every city with an approved charity, by state then city; one
-    spelling per city (cities compare case-insensitively)."""
+    spelling per city (cities compare case-insensitively).
+
+    Cached: the /charities/ filter asks on every request, and the answer changes only
+    when staff vet or edit a charity, which clears it (charities.services.forget_places).
+    """
+    places = cache.get(PLACES_CACHE_KEY)
+    if places is not None:
+        return places
     seen: dict[tuple[str, str], tuple[str, str]] = {}
     rows = (
         Charity.objects.filter(verification_status=CharityStatus.APPROVED)
@@ -139,7 +151,9 @@ def get_approved_places() -> list[tuple[str, str]]:
     )
     for city, state in rows:
         seen.setdefault((city.lower(), state), (city, state))
-    return list(seen.values())
+    places = list(seen.values())
+    cache.set(PLACES_CACHE_KEY, places, PLACES_CACHE_SECONDS)
+    return places
 
 
 def get_map_markers() -> list[dict]:

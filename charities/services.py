@@ -4,6 +4,7 @@ Vetting (approve/reject) checks the acting user's permission here as well as in 
 admin, so no other entry point can approve a charity on a donor's behalf.
 """
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -14,6 +15,7 @@ from core.validation import UNSET, full_clean, require_choice, require_instance,
 
 from .categories import CATEGORY_CHOICES
 from .models import Charity, CharityStatus, CoordinatesSource
+from .selectors import PLACES_CACHE_KEY
 
 VET_PERMISSION = "charities.vet_charity"
 
@@ -65,6 +67,12 @@ def _apply(charity: Charity, fields: dict) -> list[str]:
         setattr(charity, field, value)
         changed.append(field)
     return changed
+
+
+def forget_places() -> None:
+    """The list of cities with approved charities may have changed: drop its cache once
+    the change is committed (charities.selectors.get_approved_places)."""
+    transaction.on_commit(lambda: cache.delete(PLACES_CACHE_KEY))
 
 
 def _check_ein_free(ein: str, *, exclude_pk=None) -> None:
@@ -150,6 +158,8 @@ def update_charity(
     if changed:
         full_clean(charity, validate_unique=False)
         charity.save(update_fields=[*changed, "updated_at"])
+        if {"city", "state"} & set(changed):
+            forget_places()
     return charity
 
 
@@ -186,6 +196,7 @@ def approve_charity(charity: Charity, *, by: User, note: str = "") -> Charity:
     charity.approved_by = by
     _append_note(charity, _note_line(by, "Approved", note))
     charity.save(update_fields=VETTING_FIELDS)
+    forget_places()
     return charity
 
 
@@ -201,6 +212,7 @@ def reject_charity(charity: Charity, *, by: User, note: str) -> Charity:
     charity.approved_by = None
     _append_note(charity, _note_line(by, "Rejected", note))
     charity.save(update_fields=VETTING_FIELDS)
+    forget_places()
     return charity
 
 

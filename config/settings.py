@@ -259,6 +259,8 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
+# Sessions live in the database and are read through the cache: no session query on a hit.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 X_FRAME_OPTIONS = "DENY"
 
 _tile_origin = "/".join(MAP_TILES_URL.split("/")[:3]).replace("{s}.", "")

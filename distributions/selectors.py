@@ -183,3 +183,24 @@ def get_charity_total_received(charity) -> int:
     return Distribution.objects.filter(charity_id=id_of(charity, "charity", Charity)).aggregate(
         total=Coalesce(Sum("amount_cents"), 0)
     )["total"]
+
+
+def get_user_ledger_version(user) -> str:
+    """A short key that changes whenever a donor's giving history can have changed: the
+    newest Distribution and Report ids of theirs. Rows are only ever added, never edited
+    (the ledger is append-only), so equal keys mean equal history; pages cache what they
+    derive from the history under this key (one query instead of six)."""
+    from reports.models import Report
+
+    user_id = id_of(user, "user", User)
+    newest_row = Distribution.objects.filter(subscription__user_id=user_id).order_by("-id")
+    newest_report = Report.objects.filter(user_id=user_id).order_by("-id")
+    row = (
+        User.objects.filter(pk=user_id)
+        .annotate(
+            d=Subquery(newest_row.values("id")[:1]), r=Subquery(newest_report.values("id")[:1])
+        )
+        .values_list("d", "r")
+        .first()
+    )
+    return "{}-{}".format(*(row or (None, None)))

@@ -52,7 +52,7 @@ def test_the_newest_week_split_with_reasons_lifetime_total_and_charts(client, al
     client.force_login(alice)
     response = client.get("/dashboard/")
     html = response.content.decode()
-    assert response.context["split_week"] == dt.date(2026, 11, 16)
+    assert response.context["history"]["split_week"] == dt.date(2026, 11, 16)
     for charity in charities:
         assert f"{charity.name} got 500 cents in the week of 2026-11-16." in html
     assert "in the week of 2026-11-09" not in html
@@ -68,7 +68,7 @@ def test_two_subscriptions_to_one_charity_are_added_up(client, alice):
             subscription=SubscriptionFactory(user=alice), charity=charity, amount_cents=amount
         )
     client.force_login(alice)
-    split = client.get("/dashboard/").context["split"]
+    split = client.get("/dashboard/").context["history"]["split"]
     assert [(row["charity"].name, row["amount_cents"]) for row in split] == [("Shared", 500)]
 
 
@@ -186,3 +186,30 @@ def test_the_dashboard_links_the_newest_report(client, alice):
     assert (
         reverse("reports:detail", args=[report.pk]) in client.get("/dashboard/").content.decode()
     )
+
+
+def test_a_new_distribution_shows_at_once_although_the_history_is_cached(client, alice):
+    """The history fragments are cached under the donor's ledger version; a new row is a
+    new version, so the page never shows a stale split."""
+    make_giving_history(alice, weeks=1, charities=1, amount_cents=1000)
+    client.force_login(alice)
+    assert "$10.00" in client.get("/dashboard/").content.decode()
+    late = CharityFactory(name="Late Arrival Pantry")
+    DistributionFactory(
+        subscription=alice.subscriptions.first(),
+        charity=late,
+        amount_cents=700,
+        week_start=dt.date(2026, 11, 23),
+    )
+    html = client.get("/dashboard/").content.decode()
+    assert "Late Arrival Pantry" in html
+    assert "$17.00" in html
+
+
+def test_a_second_visit_reads_the_history_from_the_cache(client, alice, django_assert_num_queries):
+    make_giving_history(alice, weeks=3, charities=2)
+    client.force_login(alice)
+    client.get("/dashboard/")
+    # user, subscriptions, ledger version (the session comes from the cache)
+    with django_assert_num_queries(3):
+        assert client.get("/dashboard/").status_code == 200
