@@ -4,6 +4,7 @@ the same way, and turn a ValidationError into the one readable line a command pr
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
@@ -12,11 +13,16 @@ from core.places import parse_place
 from core.templatetags.money import format_cents
 from core.weeks import last_completed_week, parse_week
 
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+OPTION_NAMES = {"week_start": "--week", "city": "--city", "state": "--city"}
+
 
 def one_line(exc: ValidationError) -> str:
+    """The error as one line, fields named as the command's options."""
     if hasattr(exc, "error_dict"):
         return "; ".join(
-            f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items()
+            f"{OPTION_NAMES.get(field, field)}: {' '.join(messages)}"
+            for field, messages in exc.message_dict.items()
         )
     return " ".join(exc.messages)
 
@@ -26,6 +32,8 @@ def week_option(value: str | None, *, now: dt.datetime) -> tuple[dt.date, str]:
     if value is None:
         week = last_completed_week(now)
         return week, f"Week of Monday {week} (the last week that has ended)."
+    if not ISO_DATE.match(value.strip()):
+        raise CommandError(f"--week: {value!r} is not a date of the form YYYY-MM-DD.")
     try:
         week = parse_week(value, field="--week")
     except ValidationError as exc:
