@@ -33,11 +33,14 @@ PAID = at(WEEK + dt.timedelta(days=2))  # a Wednesday inside WEEK
 _ids = itertools.count(1)
 
 
-def charity(city="Springfield", state="VT", *, urgency=80, gap=1_000_000, name=None, **kw):
+def charity(
+    city="Springfield", state="VT", *, urgency=80, gap=1_000_000, name=None, updated=None, **kw
+):
+    """An approved charity with one need current at NOW (or at `updated`)."""
     c = CharityFactory(city=city, state=state, **({"name": name} if name else {}), **kw)
     if urgency is not None:
         NeedFactory(charity=c, urgency_score=urgency, funding_gap_cents=gap,
-                    last_updated=NOW - dt.timedelta(days=1))  # fmt: skip
+                    last_updated=updated or NOW - dt.timedelta(days=1))  # fmt: skip
     return c
 
 
