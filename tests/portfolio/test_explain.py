@@ -56,15 +56,33 @@ def test_the_template_says_share_amount_urgency_gap_and_rank_in_plain_words():
 @pytest.mark.parametrize(
     ("amount", "paid", "rank", "charities", "expected"),
     [
-        (1, 1000, 2, 3, "Food Shelf got $0.01, less than 1% of your $10.00: urgency 90/100 "
-                        "and a $12,500 funding gap, the 2nd largest need of 3 in Springfield, VT."),
-        (1000, 1000, 1, 1, "Food Shelf got $10.00, all of your $10.00: urgency 90/100 and a "
-                           "$12,500 funding gap, the only charity with a current need in "
-                           "Springfield, VT."),
-        (995, 1000, 11, 12, "Food Shelf got $9.95, 99% of your $10.00: urgency 90/100 and a "
-                            "$12,500 funding gap, the 11th largest need of 12 in Springfield, VT."),
+        (
+            1,
+            1000,
+            2,
+            3,
+            "Food Shelf got $0.01, less than 1% of your $10.00: urgency 90/100 "
+            "and a $12,500 funding gap, the 2nd largest need of 3 in Springfield, VT.",
+        ),
+        (
+            1000,
+            1000,
+            1,
+            1,
+            "Food Shelf got $10.00, all of your $10.00: urgency 90/100 and a "
+            "$12,500 funding gap, the only charity with a current need in "
+            "Springfield, VT.",
+        ),
+        (
+            995,
+            1000,
+            11,
+            12,
+            "Food Shelf got $9.95, 99% of your $10.00: urgency 90/100 and a "
+            "$12,500 funding gap, the 11th largest need of 12 in Springfield, VT.",
+        ),
     ],
-)  # fmt: skip
+)
 def test_the_template_handles_tiny_whole_and_late_ranked_shares(
     amount, paid, rank, charities, expected
 ):
