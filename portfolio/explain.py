@@ -18,6 +18,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -74,14 +75,18 @@ def _standing(c: CharityFacts) -> str:
     return f"the {_ordinal(c.rank)} largest need of {c.charities} in {c.place}"
 
 
-def template_sentence(facts: AllocationFacts) -> str:
-    c = facts.charity
-    share = _percent(facts.amount_cents, facts.paid_cents)
-    of_your = f"{share} of your {format_cents(facts.paid_cents)}"
+@lru_cache(maxsize=4096)
+def _charity_clause(c: CharityFacts) -> str:
+    """The part of the sentence that is the same for every donor of a city."""
     gap = f"${c.gap_cents // 100:,}" if c.gap_cents >= 100 else format_cents(c.gap_cents)
+    return f"urgency {c.urgency}/100 and a {gap} funding gap, {_standing(c)}."
+
+
+def template_sentence(facts: AllocationFacts) -> str:
+    share = _percent(facts.amount_cents, facts.paid_cents)
     return (
-        f"{c.name} got {format_cents(facts.amount_cents)}, {of_your}: "
-        f"urgency {c.urgency}/100 and a {gap} funding gap, {_standing(c)}."
+        f"{facts.charity.name} got {format_cents(facts.amount_cents)}, {share} of your "
+        f"{format_cents(facts.paid_cents)}: {_charity_clause(facts.charity)}"
     )
 
 
@@ -138,6 +143,11 @@ class Explainer:
             # A hung call keeps its thread; nobody waits for it.
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+
+    def clear_cache(self) -> None:
+        """Forget the sentences (a city's are of no use to the next one): keeps a run's
+        memory flat however many cities it goes through."""
+        self._cache.clear()
 
     def close(self) -> None:
         if self._pool is not None:

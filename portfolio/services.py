@@ -432,6 +432,8 @@ def distribute_city(
     finally:
         if own_explainer:
             explainer.close()
+        else:
+            explainer.clear_cache()
 
 
 def record_city_failure(week_start: dt.date, city: str, state: str, *, run_id: int, error) -> dict:
