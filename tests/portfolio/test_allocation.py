@@ -258,3 +258,18 @@ def test_the_repair_moves_cents_along_a_path_through_other_charities():
     assert any(surplus)
     _repair(cells, floors, rems, surplus)
     _assert_controlled(amounts, totals, cells)
+
+
+@given(
+    pool=st.integers(0, 10**6),
+    charity_ids=st.lists(ids, min_size=1, max_size=8, unique=True),
+    weight=st.integers(1, 10**6),
+)
+def test_equal_charities_differ_by_at_most_a_cent_and_the_extra_cents_go_to_lower_ids(
+    pool, charity_ids, weight
+):
+    gap = 10**12  # never reached: a pure tie
+    result = allocate_pool(pool, [Candidate(cid, weight, gap) for cid in charity_ids])
+    amounts = [result[cid] for cid in sorted(charity_ids)]
+    assert max(amounts) - min(amounts) <= 1
+    assert amounts == sorted(amounts, reverse=True)
