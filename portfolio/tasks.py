@@ -63,8 +63,13 @@ def distribute_city(self, week_start: str, city: str, state: str, run_id: int) -
         entry = services.distribute_city(week, city, state, run_id=run_id)
     except (OperationalError, InterfaceError) as exc:
         # The database went away or a lock timed out: the city's transaction rolled back,
-        # so trying again is safe.
-        raise self.retry(exc=exc) from exc
+        # so trying again is safe. After the last try it is recorded like any failure;
+        # in-process (no broker) there is no one to retry later, so it is recorded at once.
+        if not self.request.is_eager and self.request.retries < self.max_retries:
+            raise self.retry(exc=exc) from exc
+        logger.exception("Distribution for %s, %s failed after retries", city, state)
+        services.record_city_failure(week, city, state, run_id=run_id, error=exc)
+        return {"place": f"{city}, {state}", "status": "failed"}
     except Exception as exc:
         # Recorded in the run summary (the run ends "partial"); not raised, so the chord
         # still closes the run and the other cities' donors still get their reports.

@@ -104,3 +104,25 @@ def test_reports_wait_while_the_distribution_is_still_running(monkeypatch):
     DistributionRun.objects.create(week_start=WEEK, started_at=NOW)
 
     assert weekly_reports.delay().get() == {"week_start": WEEK.isoformat(), "skipped": True}
+
+
+def test_a_city_whose_database_fails_in_process_is_recorded_for_a_rerun(monkeypatch):
+    # With a broker the task retries (max_retries) first; in-process nobody would retry.
+    from django.db import OperationalError
+
+    _clock(monkeypatch, NOW)
+    charity()
+    paid(donor(), 1000)
+    attempts = []
+
+    def down(*args, **kwargs):
+        attempts.append(1)
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(services, "distribute_city", down)
+    tasks.weekly_distribution.delay(WEEK.isoformat())
+
+    run = DistributionRun.objects.get()
+    assert len(attempts) == 1
+    assert run.status == DistributionRun.Status.PARTIAL
+    assert "server closed the connection" in run.summary["Springfield, VT"]["why"]
