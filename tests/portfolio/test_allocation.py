@@ -273,3 +273,37 @@ def test_equal_charities_differ_by_at_most_a_cent_and_the_extra_cents_go_to_lowe
     amounts = [result[cid] for cid in sorted(charity_ids)]
     assert max(amounts) - min(amounts) <= 1
     assert amounts == sorted(amounts, reverse=True)
+
+
+@given(pool=cents, charity_id=ids, weight=st.integers(1, 10**9), gap=cents)
+def test_one_charity_takes_the_whole_pool_whatever_its_gap(pool, charity_id, weight, gap):
+    assert allocate_pool(pool, [Candidate(charity_id, weight, gap)]) == {charity_id: pool}
+
+
+@given(candidates=candidate_lists())
+def test_a_zero_pool_gives_nothing_to_anyone(candidates):
+    assert set(allocate_pool(0, candidates).values()) <= {0}
+
+
+@given(
+    pool=st.integers(0, 20),
+    charity_ids=st.lists(ids, min_size=1, max_size=30, unique=True),
+    weight=st.integers(1, 1000),
+)
+def test_fewer_cents_than_equal_charities_go_one_each_to_the_lowest_ids(pool, charity_ids, weight):
+    assume(pool < len(charity_ids))
+    result = allocate_pool(pool, [Candidate(cid, weight, 10**6) for cid in charity_ids])
+    assert [cid for cid in sorted(charity_ids) if result[cid]] == sorted(charity_ids)[:pool]
+    assert set(result.values()) <= {0, 1}
+
+
+@given(amounts=st.lists(st.integers(0, 5000), min_size=1, max_size=30), seed=st.randoms())
+def test_one_charity_takes_every_row_whole_and_row_order_does_not_change_the_margins(
+    amounts, seed
+):
+    pool = sum(amounts)
+    assert split_rows(amounts, [pool]) == [[a] for a in amounts]
+    shuffled = list(amounts)
+    seed.shuffle(shuffled)
+    totals = list(largest_remainder(pool, [(0, 3), (1, 5), (2, 7)]).values())
+    _assert_controlled(shuffled, totals, split_rows(shuffled, totals))
