@@ -203,6 +203,12 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Weekly engine (portfolio, distributions, reports): with acks_late, a message taken by a
+# worker that dies (SIGKILL, OOM, lost machine) goes back to the queue once it has been
+# unacknowledged this long (Redis). Longer than any one task; tasks are safe to redo.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 
 # Stripe. No secret key means demo billing: subscribing records local contributions.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")

@@ -1,0 +1,247 @@
+"""Benchmark of the weekly engine on PostgreSQL (README, BENCHMARKS.md).
+
+    DATABASE_URL=postgres://... python benchmarks/distribution.py \
+        [--subscriptions 100000] [--cities 50] [--charities-per-city 10] [--keep-db]
+
+It creates a throwaway database (<name of DATABASE_URL's database>_bench, migrated), fills
+it with N subscriptions with one contribution each, spread over C cities of K charities
+with current needs, then times, in one process:
+
+1. distribute_funds(week): N x K Distribution rows (1,000,000 at the default size);
+2. generate_reports(week) for every donor (emails are a separate step, not timed);
+3. the floor: a plain psycopg COPY of the very same rows into the same (emptied) table,
+   read back from the engine's output, so the floor has the same bytes and indexes.
+
+Peak RSS is printed after each step. The last line is `ratio_to_copy=<x.xx>`:
+distribution time / COPY time (goal: at most 3). The database is dropped at the end
+unless --keep-db. Demo billing is off (every subscription already has its contribution).
+
+Smoke size for CI: --subscriptions 2000 --cities 5 --charities-per-city 4
+"""
+
+import argparse
+import datetime as dt
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# A benchmark is not a developer's server: no .env, production-like settings.
+os.environ.setdefault("READ_DOT_ENV_FILE", "0")
+os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-0123456789-abcdefghijklmn")
+os.environ.setdefault("ALLOWED_HOSTS", "localhost")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ["STRIPE_SECRET_KEY"] = ""
+os.environ["CELERY_BROKER_URL"] = ""
+os.environ["EXPLAINER"] = "template"
+
+STATES = ["VT", "KY", "IL", "MO", "OH", "OR", "MA", "TX", "CA", "NY"]
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def copy_rows(cursor, table: str, columns: list[str], rows) -> None:
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def populate(*, subscriptions: int, cities: int, per_city: int, week: dt.date) -> None:
+    """Streamed straight into the tables with COPY, so set-up memory stays small."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from charities.models import Charity
+    from core.weeks import week_bounds
+    from needs.models import Need
+
+    now = timezone.now()
+    places = [(f"Benchville {c:03d}", STATES[c % len(STATES)]) for c in range(cities)]
+    with transaction.atomic():
+        charities = Charity.objects.bulk_create(
+            Charity(
+                name=f"Charity {c:03d}-{k:02d}",
+                city=city,
+                state=state,
+                verification_status="approved",
+                approved_at=now,
+                category="human_services",
+            )
+            for c, (city, state) in enumerate(places)
+            for k in range(per_city)
+        )
+        Need.objects.bulk_create(
+            Need(
+                charity=charity,
+                category="food",
+                urgency_score=10 + (i * 37) % 91,
+                # Gaps from $1,000 to about $100,000: some cities fill a gap, most do not.
+                funding_gap_cents=100_000 + (i * 7_919_113) % 10_000_000,
+                last_updated=now - dt.timedelta(days=1),
+            )
+            for i, charity in enumerate(charities)
+        )
+        with connection.cursor() as cur:
+            copy_rows(
+                cur,
+                "accounts_user",
+                ["password", "is_superuser", "email", "name", "city", "state", "zip_code",
+                 "wants_report_emails", "is_staff", "is_active", "created_at", "updated_at"],
+                (
+                    ("!", False, f"donor{i}@bench.example", f"Donor {i}", *places[i % cities],
+                     "", True, False, True, now, now)
+                    for i in range(subscriptions)
+                ),
+            )  # fmt: skip
+            cur.execute("SELECT id FROM accounts_user ORDER BY id")
+            user_ids = [r[0] for r in cur.fetchall()]
+            copy_rows(
+                cur,
+                "subscriptions_subscription",
+                ["user_id", "amount_cents", "status", "stripe_subscription_id",
+                 "stripe_customer_id", "stripe_status", "start_date", "created_at",
+                 "updated_at"],
+                (
+                    (uid, 500 + (i * 37) % 9_500, "active", f"sub_bench_{i}", "", "active",
+                     week, now, now)
+                    for i, uid in enumerate(user_ids)
+                ),
+            )  # fmt: skip
+            del user_ids
+            cur.execute("SELECT id, amount_cents FROM subscriptions_subscription ORDER BY id")
+            subs = cur.fetchall()
+            paid_at = week_bounds(week)[0] + dt.timedelta(days=2, hours=9)
+            copy_rows(
+                cur,
+                "subscriptions_contribution",
+                ["subscription_id", "amount_cents", "paid_at", "stripe_invoice_id",
+                 "created_at"],
+                ((sid, amount, paid_at, f"in_bench_{sid}", now) for sid, amount in subs),
+            )  # fmt: skip
+            del subs
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE")
+
+
+COLUMNS = ("subscription_id, charity_id, run_id, amount_cents, distribution_date, "
+           "week_start, reason, created_at")  # fmt: skip
+
+
+def copy_floor(table: str) -> tuple[float, int]:
+    """Time a plain psycopg COPY of the engine's own rows into the emptied table."""
+    from django.db import connection, transaction
+
+    with tempfile.TemporaryFile() as spool:
+        with connection.cursor() as cur:
+            with cur.copy(f"COPY (SELECT {COLUMNS} FROM {table}) TO STDOUT") as copy:  # noqa: S608
+                for block in copy:
+                    spool.write(block)
+            cur.execute(f"SELECT count(*) FROM {table}")  # noqa: S608
+            expected = cur.fetchone()[0]
+            cur.execute(f"TRUNCATE {table}")
+            cur.execute("CHECKPOINT")
+        spool.seek(0)
+        started = time.perf_counter()
+        with (
+            transaction.atomic(),
+            connection.cursor() as cur,
+            cur.copy(f"COPY {table} ({COLUMNS}) FROM STDIN") as copy,
+        ):
+            while block := spool.read(1 << 20):
+                copy.write(block)
+        elapsed = time.perf_counter() - started
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT count(*) FROM {table}")  # noqa: S608
+        assert cur.fetchone()[0] == expected
+    return elapsed, expected
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subscriptions", type=int, default=100_000)
+    parser.add_argument("--cities", type=int, default=50)
+    parser.add_argument("--charities-per-city", type=int, default=10)
+    parser.add_argument("--keep-db", action="store_true", help="Do not drop the database.")
+    args = parser.parse_args()
+    if min(args.subscriptions, args.cities, args.charities_per_city) < 1:
+        parser.error("--subscriptions, --cities and --charities-per-city must be positive")
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+    from django.utils import timezone
+
+    if connection.vendor != "postgresql":
+        print("benchmarks/distribution.py needs PostgreSQL: set DATABASE_URL=postgres://...",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    settings.DEMO_BILLING = False
+
+    from core.weeks import last_completed_week
+    from distributions.models import Distribution
+    from portfolio.services import distribute_funds
+    from reports.services import generate_reports
+
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+        check=False,
+    ).stdout.strip()  # fmt: skip
+    log(f"commit {commit or '?'}; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}")
+    log(f"size: {args.subscriptions:,} subscriptions, {args.cities} cities x "
+        f"{args.charities_per_city} charities")  # fmt: skip
+
+    original = connection.settings_dict["NAME"]
+    # Its own database, never the one pytest uses (test_<name>).
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = f"{original}_bench"
+    db_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    log(f"database {db_name} created and migrated")
+    try:
+        week = last_completed_week(timezone.now())
+        started = time.perf_counter()
+        populate(subscriptions=args.subscriptions, cities=args.cities,
+                 per_city=args.charities_per_city, week=week)  # fmt: skip
+        log(f"set-up {time.perf_counter() - started:.1f} s; peak RSS {peak_rss_mb():.0f} MB")
+
+        started = time.perf_counter()
+        run = distribute_funds(week)
+        distribution_s = time.perf_counter() - started
+        rows = Distribution.objects.count()
+        log(f"distribute_funds: {distribution_s:.2f} s, {rows:,} rows, run {run.status}, "
+            f"{run.distributed_cents:,} cents given, {run.held_cents:,} held; "
+            f"peak RSS {peak_rss_mb():.0f} MB")  # fmt: skip
+
+        started = time.perf_counter()
+        reports = generate_reports(week)
+        reports_s = time.perf_counter() - started
+        log(f"generate_reports: {reports_s:.2f} s, {reports:,} reports "
+            f"({reports_s / distribution_s:.2f}x distribution; goal <= 2); "
+            f"peak RSS {peak_rss_mb():.0f} MB")  # fmt: skip
+
+        copy_s, copied = copy_floor(Distribution._meta.db_table)
+        log(f"psycopg COPY floor: {copy_s:.2f} s for {copied:,} rows")
+        log(f"peak RSS {peak_rss_mb():.0f} MB")
+        log(f"ratio_to_copy={distribution_s / copy_s:.2f}")
+    finally:
+        if args.keep_db:
+            print(f"kept database {db_name}", file=sys.stderr)
+        else:
+            connection.creation.destroy_test_db(original, verbosity=0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

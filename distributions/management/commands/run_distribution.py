@@ -1,0 +1,72 @@
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from core.places import format_place
+from core.templatetags.money import format_cents
+from portfolio import services
+from portfolio.cli import city_option, entry_line, one_line, plan_line, week_option
+
+
+class Command(BaseCommand):
+    help = (
+        "Distribute a week's collected money to each city's charities (default: the last "
+        "week that has ended). Safe to rerun: money already given is never given again. "
+        "A date inside a week means that week."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--week", help="YYYY-MM-DD, any day of the week to distribute.")
+        parser.add_argument("--city", help='Only this city, as "City, ST".')
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Show what would be given; write nothing."
+        )
+
+    def handle(self, *args, week=None, city=None, dry_run=False, **options):
+        now = timezone.now()
+        week_start, week_note = week_option(week, now=now)
+        place = city_option(city)
+        try:
+            if dry_run:
+                self._dry_run(week_start, week_note, place, now)
+            else:
+                self._run(week_start, week_note, place, now)
+        except ValidationError as exc:
+            raise CommandError(one_line(exc)) from None
+
+    def _dry_run(self, week_start, week_note, place, now):
+        if place:
+            plans = [services.calculate_distribution(*place, week_start, now=now)]
+        else:
+            plans = services.get_distribution_preview(week_start, now=now)
+        self.stdout.write(f"{week_note} Dry run: nothing is written.")
+        for plan in plans:
+            self.stdout.write(f"  {plan_line(plan)}")
+        given = sum(p.distributed_cents for p in plans)
+        held = sum(p.held_cents for p in plans)
+        self.stdout.write(
+            f"Would give {format_cents(given)} and hold {format_cents(held)} "
+            f"in {len(plans)} cit{'y' if len(plans) == 1 else 'ies'}."
+        )
+
+    def _run(self, week_start, week_note, place, now):
+        city, state = place if place else (None, None)
+        run = services.distribute_funds(week_start, city=city, state=state, now=now)
+        self.stdout.write(week_note)
+        entries = run.summary or {}
+        if place:
+            key = format_place(*services.check_place(*place))
+            entries = {p: e for p, e in entries.items() if p.lower() == key.lower()}
+        for name, entry in sorted(entries.items()):
+            self.stdout.write(f"  {entry_line(name, entry)}")
+        if not entries:
+            self.stdout.write("  Nothing to distribute.")
+        self.stdout.write(
+            f"Run {run.status}: {format_cents(run.distributed_cents)} given, "
+            f"{format_cents(run.held_cents)} held, {run.distributions_count} rows."
+            + (f" {run.error}" if run.error else "")
+        )
+        if run.status != run.Status.COMPLETED and not place:
+            raise CommandError(
+                f"The run for the week of {week_start} is {run.status}: {run.error}"
+            )

@@ -1,0 +1,525 @@
+"""The weekly distribution engine (DESIGN.md, "Meaning" and "Interfaces").
+
+- calculate_distribution(city, state, week_start) -> CityPlan: what a run would do in one
+  city, row by row. Writes nothing.
+- get_distribution_preview(week_start) -> [CityPlan]: the same for every city, totals only
+  (no rows, so memory stays flat however many cities). Writes nothing.
+- distribute_funds(week_start) -> DistributionRun: does it.
+
+Which money: every contribution not yet distributed whose paid_at is before the end of
+the week, whatever week it was paid in, pooled by the donor's city (city, state), compared
+trimmed and case-insensitively. A subscription's contributions are added together: it
+gets one row per charity and week. Paused and cancelled subscriptions' collected money is
+distributed like any other; money never collected does not exist here.
+
+Held money: a city with no approved charity with a current need (weight > 0), or a donor
+with no city, keeps its contributions undistributed; the run's summary shows them as held,
+and the first later run that can place them does. One more case waits for the next
+week: a contribution that arrives late for a week whose run already gave that
+subscription its rows (a subscription has at most one row per charity and week).
+
+Exactly once: each city is one transaction. It locks the city's undistributed
+contributions (SELECT ... FOR UPDATE), writes the rows, marks the contributions with a
+conditional UPDATE whose row count must match, and writes the city's summary line. A
+second run at the same time waits on the locks and then finds nothing left to take; a
+rerun after a crash or an error redoes only the cities that did not commit. An error in
+one city is recorded in the summary (status "failed") and the other cities go on; the
+run is then "partial" until a rerun completes it.
+
+Demo billing (settings.DEMO_BILLING, no Stripe keys): before anything else the run
+records, for every active demo subscription that started by the end of the week and has
+no contribution paid in that week, one contribution of its weekly amount with the
+invoice id demo_<subscription id>_<week>: the unique invoice id makes this idempotent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Exists, F, Min, OuterRef, Sum
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts.models import User
+from charities.models import Charity, CharityStatus
+from core.places import city_q, format_place, normalize_city, normalize_state
+from core.validation import require_aware_datetime, require_date
+from core.weeks import is_week_over, local_zone, week_bounds
+from distributions import services as ledger
+from distributions.models import Distribution, DistributionRun, RunStatus
+from needs.selectors import charity_weights
+from subscriptions.models import Contribution, Subscription, SubscriptionStatus
+
+from .allocation import Candidate, allocate_pool, split_rows
+from .explain import CharityFacts, Explainer, get_explainer
+
+logger = logging.getLogger(__name__)
+
+NO_CITY_LABEL = "(no city set)"
+
+
+class Status:
+    DONE = "done"
+    HELD = "held"
+    FAILED = "failed"
+
+
+@dataclass
+class CharityShare:
+    charity_id: int
+    name: str
+    weight: int
+    gap_cents: int
+    urgency: int
+    rank: int
+    amount_cents: int = 0
+
+
+@dataclass
+class CityPlan:
+    city: str
+    state: str
+    week_start: dt.date
+    pooled_cents: int = 0
+    distributed_cents: int = 0
+    held_cents: int = 0
+    why: str = ""
+    charities: list[CharityShare] = field(default_factory=list)
+    subscriptions: int = 0
+    contributions: int = 0
+    # (subscription_id, charity_id, amount_cents, reason); only when asked for.
+    rows: list[tuple[int, int, int, str]] = field(default_factory=list)
+    contribution_ids: list[int] = field(default_factory=list)
+    subscription_ids: list[int] = field(default_factory=list)
+
+    @property
+    def place(self) -> str:
+        return format_place(self.city, self.state) if self.city else NO_CITY_LABEL
+
+    @property
+    def status(self) -> str:
+        return Status.HELD if self.held_cents else Status.DONE
+
+    def summary_entry(self) -> dict:
+        return {
+            "status": self.status,
+            "pooled_cents": self.pooled_cents,
+            "distributed_cents": self.distributed_cents,
+            "held_cents": self.held_cents,
+            "contributions_count": self.contributions if self.distributed_cents else 0,
+            "distributions_count": len(self.rows),
+            "held_contributions": 0 if self.distributed_cents else self.contributions,
+            "charities": sum(1 for c in self.charities if c.amount_cents),
+            "why": self.why,
+        }
+
+
+# --- arguments ----------------------------------------------------------------------
+
+
+def _now(now) -> dt.datetime:
+    return timezone.now() if now is None else require_aware_datetime(now, "now")
+
+
+def check_week(week_start, *, now: dt.datetime) -> dt.date:
+    """A Monday whose week is over, or ValidationError naming week_start."""
+    require_date(week_start, "week_start")
+    if week_start.weekday() != 0:
+        raise ValidationError(
+            {"week_start": f"{week_start} is not a Monday (a week is named by its Monday)."}
+        )
+    if not is_week_over(week_start, now):
+        end = week_bounds(week_start)[1]
+        raise ValidationError(
+            {
+                "week_start": f"The week of Monday {week_start} has not ended yet "
+                f"(it ends {end:%Y-%m-%d %H:%M} {settings.TIME_ZONE})."
+            }
+        )
+    return week_start
+
+
+def check_place(city, state) -> tuple[str, str]:
+    """A city that has donors or charities, or ValidationError naming city."""
+    city = normalize_city(city)
+    state = normalize_state(state)
+    if not (
+        User.objects.filter(city_q(city, state)).exists()
+        or Charity.objects.filter(city_q(city, state)).exists()
+    ):
+        raise ValidationError({"city": f"No donor or charity is in {format_place(city, state)}."})
+    return city, state
+
+
+# --- reads --------------------------------------------------------------------------
+
+
+def _claimable(week_start: dt.date):
+    end = week_bounds(week_start)[1]
+    already = Distribution.objects.filter(
+        subscription_id=OuterRef("subscription_id"), week_start=week_start
+    )
+    return Contribution.objects.filter(distributed_week__isnull=True, paid_at__lt=end).filter(
+        ~Exists(already)
+    )
+
+
+def _in_place(qs, city: str, state: str, prefix: str):
+    if not city:
+        return qs.filter(**{f"{prefix}city": ""})
+    return qs.filter(city_q(city, state, prefix=prefix))
+
+
+def _pending_places(week_start: dt.date) -> list[tuple[str, str]]:
+    """(city, state) of every city with claimable money; ("", "") for donors with no city."""
+    rows = (
+        _claimable(week_start)
+        .values(key=Lower("subscription__user__city"), st=F("subscription__user__state"))
+        .annotate(city=Min("subscription__user__city"))
+        .order_by("st", "key")
+    )
+    return [(r["city"], r["st"]) for r in rows]
+
+
+def _demo_subscriptions(week_start: dt.date):
+    """Active demo subscriptions the demo biller would charge for this week."""
+    start, end = week_bounds(week_start)
+    paid = Contribution.objects.filter(
+        subscription_id=OuterRef("pk"), paid_at__gte=start, paid_at__lt=end
+    )
+    return Subscription.objects.filter(
+        status=SubscriptionStatus.ACTIVE,
+        stripe_subscription_id__startswith="demo_",
+        start_date__lte=week_start + dt.timedelta(days=6),
+    ).filter(~Exists(paid))
+
+
+def _candidates(city: str, state: str, now: dt.datetime) -> tuple[list[CharityShare], str]:
+    place = format_place(city, state)
+    charities = list(
+        Charity.objects.filter(city_q(city, state), verification_status=CharityStatus.APPROVED)
+        .order_by("id")
+        .values_list("id", "name")
+    )
+    if not charities:
+        return [], f"no approved charity in {place} yet"
+    weights = charity_weights([cid for cid, _ in charities], now=now)
+    shares = [
+        CharityShare(cid, name, *weights[cid][:2], urgency=weights[cid][2], rank=0)
+        for cid, name in charities
+        if cid in weights and weights[cid][0] > 0
+    ]
+    if not shares:
+        return [], (
+            f"no approved charity in {place} has a current need "
+            f"(needs count for {settings.NEEDS_MAX_AGE_DAYS} days after their last update)"
+        )
+    for rank, share in enumerate(sorted(shares, key=lambda s: (-s.weight, s.charity_id)), 1):
+        share.rank = rank
+    return shares, ""
+
+
+def _plan(
+    city: str,
+    state: str,
+    week_start: dt.date,
+    contributions: list[tuple[int | None, int, int]],
+    *,
+    now: dt.datetime,
+    explainer: Explainer | None,
+) -> CityPlan:
+    """contributions: (contribution id or None for a demo one not yet recorded,
+    subscription id, amount). With an explainer the plan has its rows."""
+    per_sub: dict[int, int] = {}
+    for _, sub_id, amount in contributions:
+        per_sub[sub_id] = per_sub.get(sub_id, 0) + amount
+    plan = CityPlan(
+        city=city,
+        state=state,
+        week_start=week_start,
+        pooled_cents=sum(per_sub.values()),
+        subscriptions=len(per_sub),
+        contributions=len(contributions),
+        contribution_ids=[cid for cid, _, _ in contributions if cid is not None],
+    )
+    if not city:
+        plan.held_cents = plan.pooled_cents
+        plan.why = "the donors have not set their city yet"
+        return plan
+    shares, why = _candidates(city, state, now)
+    if not shares:
+        plan.held_cents = plan.pooled_cents
+        plan.why = why
+        return plan
+    allocation = allocate_pool(
+        plan.pooled_cents, [Candidate(s.charity_id, s.weight, s.gap_cents) for s in shares]
+    )
+    for share in shares:
+        share.amount_cents = allocation[share.charity_id]
+    plan.charities = shares
+    plan.distributed_cents = plan.pooled_cents
+    plan.why = f"split over {sum(1 for s in shares if s.amount_cents)} charities by need"
+    if explainer is not None:
+        plan.subscription_ids = sorted(per_sub)
+        amounts = [per_sub[s] for s in plan.subscription_ids]
+        facts = [
+            CharityFacts(
+                s.charity_id, s.name, plan.place, s.urgency, s.gap_cents, s.rank, len(shares)
+            )
+            for s in shares
+        ]
+        matrix = split_rows(amounts, [s.amount_cents for s in shares])
+        rows = plan.rows
+        for sub_id, paid, cells in zip(plan.subscription_ids, amounts, matrix, strict=True):
+            for fact, cents in zip(facts, cells, strict=True):
+                if cents:
+                    rows.append((sub_id, fact.charity_id, cents, explainer(fact, cents, paid)))
+    return plan
+
+
+def calculate_distribution(city, state, week_start, *, now=None) -> CityPlan:
+    """What distribute_funds would do in one city for the week, row by row. Writes nothing.
+
+    In demo billing, the weekly contributions the run would first record are included.
+    """
+    now = _now(now)
+    check_week(week_start, now=now)
+    city, state = check_place(city, state)
+    contributions = list(
+        _in_place(_claimable(week_start), city, state, "subscription__user__")
+        .order_by("id")
+        .values_list("id", "subscription_id", "amount_cents")
+    )
+    if settings.DEMO_BILLING:
+        demo = _in_place(_demo_subscriptions(week_start), city, state, "user__")
+        contributions += [(None, sid, amount) for sid, amount in
+                          demo.order_by("id").values_list("id", "amount_cents")]  # fmt: skip
+    explainer = get_explainer()
+    try:
+        return _plan(city, state, week_start, contributions, now=now, explainer=explainer)
+    finally:
+        explainer.close()
+
+
+def get_distribution_preview(week_start, *, now=None) -> list[CityPlan]:
+    """The plan of every city for the week, totals per charity only. Writes nothing."""
+    now = _now(now)
+    check_week(week_start, now=now)
+    by_place: dict[tuple[str, str], list] = {}
+    claimable = (
+        _claimable(week_start)
+        .values(
+            key=Lower("subscription__user__city"),
+            st=F("subscription__user__state"),
+            sub=F("subscription_id"),
+        )
+        .annotate(city=Min("subscription__user__city"), total=Sum("amount_cents"), n=Count("id"))
+    )
+    for r in claimable.iterator():
+        by_place.setdefault((r["key"], r["st"]), []).append(
+            (r["city"], r["sub"], r["total"], r["n"])
+        )
+    if settings.DEMO_BILLING:
+        demo = _demo_subscriptions(week_start).values_list(
+            Lower("user__city"), "user__state", "user__city", "id", "amount_cents"
+        )
+        for key, st, city, sid, amount in demo.iterator():
+            by_place.setdefault((key, st), []).append((city, sid, amount, 1))
+    plans = []
+    for (_, state), items in sorted(by_place.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        city = min(item[0] for item in items)
+        # One entry per subscription is enough for totals; the count is kept aside.
+        contributions = [(None, sid, total) for _, sid, total, _n in items]
+        plan = _plan(city, state, week_start, contributions, now=now, explainer=None)
+        plan.contributions = sum(item[3] for item in items)
+        plans.append(plan)
+    return plans
+
+
+# --- the run ------------------------------------------------------------------------
+
+
+def record_demo_contributions(week_start: dt.date, *, place: tuple[str, str] | None = None) -> int:
+    """Demo billing: one contribution per active demo subscription for the week, once.
+    Returns how many were recorded (0 on a rerun)."""
+    if not settings.DEMO_BILLING:
+        return 0
+    start = week_bounds(week_start)[0]
+    zone = local_zone()
+    subs = _demo_subscriptions(week_start)
+    if place is not None:
+        subs = _in_place(subs, *place, "user__")
+    objs = [
+        Contribution(
+            subscription_id=sid,
+            amount_cents=amount,
+            paid_at=max(start, dt.datetime.combine(start_date, dt.time.min, tzinfo=zone)),
+            stripe_invoice_id=f"demo_{sid}_{week_start.isoformat()}",
+        )
+        for sid, amount, start_date in subs.values_list("id", "amount_cents", "start_date")
+    ]
+    # The unique invoice id makes a second run (or a concurrent one) record nothing.
+    created = Contribution.objects.bulk_create(objs, batch_size=5000, ignore_conflicts=True)
+    return len(created)
+
+
+def start_run(week_start, *, now=None, place=None) -> DistributionRun:
+    """Check the arguments, bill demo subscriptions, and open (or reopen) the week's run."""
+    now = _now(now)
+    check_week(week_start, now=now)
+    if place is not None:
+        place = check_place(*place)
+    record_demo_contributions(week_start, place=place)
+    return ledger.get_or_start_run(week_start=week_start, now=now)
+
+
+def pending_places(week_start: dt.date) -> list[tuple[str, str]]:
+    return _pending_places(week_start)
+
+
+def distribute_city(
+    week_start: dt.date,
+    city: str,
+    state: str,
+    *,
+    run_id: int,
+    now=None,
+    explainer: Explainer | None = None,
+) -> dict | None:
+    """Distribute one city's claimable money for the week, in one transaction.
+
+    Returns the city's summary line, or None when there was nothing left to take (already
+    distributed by this or another run).
+    """
+    now = _now(now)
+    own_explainer = explainer is None
+    explainer = get_explainer() if own_explainer else explainer
+    try:
+        with transaction.atomic():
+            contributions = list(
+                _in_place(_claimable(week_start), city, state, "subscription__user__")
+                .select_for_update(of=("self",))
+                .order_by("id")
+                .values_list("id", "subscription_id", "amount_cents")
+            )
+            if not contributions:
+                return None
+            plan = _plan(city, state, week_start, contributions, now=now, explainer=explainer)
+            if plan.distributed_cents:
+                day = timezone.localdate(now)
+                ledger.write_rows(
+                    run_id=run_id,
+                    week_start=week_start,
+                    distribution_date=day,
+                    rows=plan.rows,
+                    created_at=now,
+                )
+                ledger.mark_distributed(
+                    contribution_ids=plan.contribution_ids,
+                    subscription_ids=plan.subscription_ids,
+                    week_start=week_start,
+                    distribution_date=day,
+                    now=now,
+                )
+            entry = plan.summary_entry()
+            ledger.record_city(run_id=run_id, place=plan.place, entry=entry)
+            return entry
+    finally:
+        if own_explainer:
+            explainer.close()
+        else:
+            explainer.clear_cache()
+
+
+def record_city_failure(week_start: dt.date, city: str, state: str, *, run_id: int, error) -> dict:
+    """Write a failed city's line (its money counted as held) after its transaction
+    rolled back, so the run shows what is missing and a rerun completes it."""
+    pooled = _in_place(_claimable(week_start), city, state, "subscription__user__").aggregate(
+        total=Sum("amount_cents"), n=Count("id")
+    )
+    entry = {
+        "status": Status.FAILED,
+        "pooled_cents": pooled["total"] or 0,
+        "distributed_cents": 0,
+        "held_cents": pooled["total"] or 0,
+        "contributions_count": 0,
+        "distributions_count": 0,
+        "held_contributions": pooled["n"],
+        "charities": 0,
+        "why": f"failed ({type(error).__name__}: {error}); rerun the week to complete it",
+    }
+    place = format_place(city, state) if city else NO_CITY_LABEL
+    with transaction.atomic():
+        ledger.record_city(run_id=run_id, place=place, entry=entry)
+    return entry
+
+
+def finish_run(week_start: dt.date, *, now=None) -> DistributionRun:
+    """Close the week's run: completed, or partial while a city failed or still has money
+    that could be placed (e.g. after a --city run)."""
+    now = _now(now)
+    run = DistributionRun.objects.get(week_start=week_start)
+    summary = run.summary or {}
+    failed = sorted(place for place, e in summary.items() if e.get("status") == Status.FAILED)
+    held = {place for place, e in summary.items() if e.get("status") == Status.HELD}
+    waiting = [
+        p
+        for p in (
+            format_place(c, s) if c else NO_CITY_LABEL for c, s in _pending_places(week_start)
+        )
+        if p not in held
+    ]
+    if failed or waiting:
+        status = RunStatus.PARTIAL
+        error = "; ".join(
+            ([f"failed: {', '.join(failed)}"] if failed else [])
+            + ([f"not yet run: {', '.join(waiting)}"] if waiting else [])
+        )
+    else:
+        status, error = RunStatus.COMPLETED, ""
+    return ledger.finish_run(run_id=run.pk, status=status, now=now, error=error)
+
+
+def distribute_funds(week_start, *, city=None, state=None, now=None) -> DistributionRun:
+    """Distribute the week (or, with city and state, one city of it). Safe to rerun."""
+    now = _now(now)
+    place = (city, state) if city is not None or state is not None else None
+    run = start_run(week_start, now=now, place=place)
+    if place is not None:
+        place = check_place(*place)
+        places = [p for p in _pending_places(week_start) if _same(p, place)]
+    else:
+        places = _pending_places(week_start)
+    explainer = get_explainer()
+    try:
+        for c, s in places:
+            try:
+                distribute_city(week_start, c, s, run_id=run.pk, now=now, explainer=explainer)
+            except Exception as exc:
+                logger.exception("Distribution for %s failed", format_place(c, s))
+                record_city_failure(week_start, c, s, run_id=run.pk, error=exc)
+    finally:
+        explainer.close()
+    return finish_run(week_start, now=now)
+
+
+def _same(a: tuple[str, str], b: tuple[str, str]) -> bool:
+    return a[0].lower() == b[0].lower() and a[1] == b[1]
+
+
+__all__ = [
+    "CityPlan",
+    "calculate_distribution",
+    "distribute_city",
+    "distribute_funds",
+    "finish_run",
+    "get_distribution_preview",
+    "pending_places",
+    "record_city_failure",
+    "start_run",
+]

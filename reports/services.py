@@ -1,0 +1,251 @@
+"""Weekly reports: where each donor's money went, and the email that tells them.
+
+- generate_report(user, week_start): one donor's report, built from their Distribution
+  rows of that week across all their subscriptions. Idempotent: a second call updates the
+  same row (unique per user and week) to the same values.
+- generate_reports(week_start, user_ids=None): the same for every donor with rows that
+  week, set-based (one aggregate query and one bulk upsert per chunk of donors), so
+  100,000 donors cost a few dozen queries.
+- send_report_emails(week_start): an HTML and a plain-text email of the report to each
+  donor who wants them (User.wants_report_emails), once per report: a report is claimed by
+  setting emailed_at in a transaction and the mail goes out when that commits; a mail that
+  fails to send releases its claim so a later call retries it.
+
+A donor with no rows that week (nothing paid, or their city's money is held) gets no
+report: there is nothing to report yet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.db.models import Count, F, Min, Q, Sum
+from django.db.models.functions import Lower
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from accounts.models import User
+from core.validation import id_of, require_date
+from distributions.models import Distribution
+
+from .models import Report
+
+logger = logging.getLogger(__name__)
+
+USER_CHUNK = 5000
+EMAIL_BATCH = 200
+
+
+def _check_week(week_start) -> dt.date:
+    require_date(week_start, "week_start")
+    if week_start.weekday() != 0:
+        raise ValidationError({"week_start": f"{week_start} is not a Monday."})
+    return week_start
+
+
+def _breakdowns(week_start: dt.date, user_ids: list[int]) -> dict[int, list[dict]]:
+    """user id -> [{charity_id, charity_name, amount_cents, reason}], biggest first."""
+    rows = (
+        Distribution.objects.filter(week_start=week_start, subscription__user_id__in=user_ids)
+        .values("subscription__user_id", "charity_id", "charity__name")
+        .annotate(total=Sum("amount_cents"), n=Count("id"), reason=Min("reason"))
+        .order_by()
+    )
+    out: dict[int, list[dict]] = defaultdict(list)
+    several = []
+    for r in rows:
+        item = {
+            "charity_id": r["charity_id"],
+            "charity_name": r["charity__name"],
+            "amount_cents": r["total"],
+            "reason": r["reason"],
+        }
+        out[r["subscription__user_id"]].append(item)
+        if r["n"] > 1:
+            several.append((r["subscription__user_id"], item))
+    if several:
+        # A donor with several subscriptions has one sentence per subscription and
+        # charity; the report keeps them all, in subscription order.
+        reasons = defaultdict(list)
+        for user_id, charity_id, reason in (
+            Distribution.objects.filter(
+                week_start=week_start,
+                subscription__user_id__in={u for u, _ in several},
+                charity_id__in={i["charity_id"] for _, i in several},
+            )
+            .order_by("subscription_id")
+            .values_list("subscription__user_id", "charity_id", "reason")
+        ):
+            reasons[(user_id, charity_id)].append(reason)
+        for user_id, item in several:
+            item["reason"] = " ".join(reasons[(user_id, item["charity_id"])])
+    for items in out.values():
+        items.sort(key=lambda i: (-i["amount_cents"], i["charity_id"]))
+    return out
+
+
+def _upsert(week_start: dt.date, breakdowns: dict[int, list[dict]]) -> int:
+    reports = [
+        Report(
+            user_id=user_id,
+            week_start=week_start,
+            total_distributed_cents=sum(i["amount_cents"] for i in items),
+            charities_supported=len(items),
+            distribution_breakdown=items,
+        )
+        for user_id, items in breakdowns.items()
+    ]
+    Report.objects.bulk_create(
+        reports,
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=["user", "week_start"],
+        update_fields=["total_distributed_cents", "charities_supported", "distribution_breakdown"],
+    )
+    return len(reports)
+
+
+def generate_report(user, week_start) -> Report | None:
+    """The donor's report for the week (created or brought up to date), or None when no
+    money of theirs was given that week."""
+    user_id = id_of(user, "user", User)
+    _check_week(week_start)
+    if not User.objects.filter(pk=user_id).exists():
+        raise ValidationError({"user": f"No user has id {user_id}."})
+    with transaction.atomic():
+        breakdowns = _breakdowns(week_start, [user_id])
+        if not breakdowns:
+            return None
+        _upsert(week_start, breakdowns)
+    return Report.objects.get(user_id=user_id, week_start=week_start)
+
+
+def report_user_ids(week_start) -> list[int]:
+    """Donors with rows in the week, in id order (what generate_reports covers)."""
+    _check_week(week_start)
+    return list(
+        Distribution.objects.filter(week_start=week_start)
+        .values_list("subscription__user_id", flat=True)
+        .distinct()
+        .order_by("subscription__user_id")
+    )
+
+
+def generate_reports(week_start, *, user_ids=None) -> int:
+    """Reports of the week for the given donors (default: all with rows). Returns how
+    many reports were written. Idempotent."""
+    _check_week(week_start)
+    if user_ids is None:
+        user_ids = report_user_ids(week_start)
+    else:
+        user_ids = [id_of(u, "user_ids", User) for u in user_ids]
+    written = 0
+    for start in range(0, len(user_ids), USER_CHUNK):
+        chunk = user_ids[start : start + USER_CHUNK]
+        with transaction.atomic():
+            written += _upsert(week_start, _breakdowns(week_start, chunk))
+    return written
+
+
+# --- email --------------------------------------------------------------------------
+
+
+def _message(report: Report, connection) -> EmailMultiAlternatives:
+    week_end = report.week_start + dt.timedelta(days=6)
+    context = {
+        "user": report.user,
+        "report": report,
+        "items": report.distribution_breakdown,
+        "week_start": report.week_start,
+        "week_end": week_end,
+        "report_url": f"{settings.SITE_URL}/reports/{report.pk}/",
+        "settings_url": f"{settings.SITE_URL}/dashboard/",
+    }
+    subject = " ".join(render_to_string("reports/email/subject.txt", context).split())
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("reports/email/report.txt", context),
+        to=[report.user.email],
+        connection=connection,
+    )
+    message.attach_alternative(render_to_string("reports/email/report.html", context), "text/html")
+    return message
+
+
+def _due(week_start: dt.date):
+    return Report.objects.filter(
+        week_start=week_start,
+        emailed_at__isnull=True,
+        user__wants_report_emails=True,
+        user__is_active=True,
+    )
+
+
+def send_report_emails(week_start, *, user_ids=None) -> int:
+    """Email the week's reports not yet emailed to donors who want them. Returns how many
+    were claimed for sending. Safe to call again and from several workers at once."""
+    _check_week(week_start)
+    due = _due(week_start)
+    if user_ids is not None:
+        due = due.filter(user_id__in=[id_of(u, "user_ids", User) for u in user_ids])
+    claimed = 0
+    last_id = 0
+    while True:
+        with transaction.atomic():
+            # Keyset order: a report whose mail fails is released, and not retried in a
+            # loop by this same call.
+            ids = list(
+                due.filter(id__gt=last_id)
+                .select_for_update(skip_locked=True)
+                .order_by("id")
+                .values_list("id", flat=True)[:EMAIL_BATCH]
+            )
+            if not ids:
+                return claimed
+            last_id = ids[-1]
+            stamp = timezone.now()
+            Report.objects.filter(id__in=ids, emailed_at__isnull=True).update(emailed_at=stamp)
+            transaction.on_commit(lambda ids=ids, stamp=stamp: _send(ids, stamp))
+            claimed += len(ids)
+
+
+def _send(report_ids: list[int], stamp: dt.datetime) -> None:
+    reports = Report.objects.select_related("user").filter(id__in=report_ids, emailed_at=stamp)
+    connection = get_connection()
+    for report in reports:
+        try:
+            _message(report, connection).send()
+        except Exception:
+            logger.exception("Report email to user %s failed; it will be retried", report.user_id)
+            Report.objects.filter(pk=report.pk, emailed_at=stamp).update(emailed_at=None)
+
+
+def reports_by_city(week_start) -> list[tuple[str, int, int, int]]:
+    """(place, reports, cents reported, emailed) per donor city for the week."""
+    _check_week(week_start)
+    rows = (
+        Report.objects.filter(week_start=week_start)
+        .values(key=Lower("user__city"), st=F("user__state"))
+        .annotate(
+            city=Min("user__city"),
+            n=Count("id"),
+            total=Sum("total_distributed_cents"),
+            emailed=Count("id", filter=Q(emailed_at__isnull=False)),
+        )
+        .order_by("st", "key")
+    )
+    return [
+        (
+            f"{r['city']}, {r['st']}" if r["city"] else "(no city set)",
+            r["n"],
+            r["total"],
+            r["emailed"],
+        )
+        for r in rows
+    ]

@@ -1,0 +1,209 @@
+"""run_distribution, generate_reports and setup_schedules, called as staff would."""
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from distributions.models import Distribution, DistributionRun
+from reports.models import Report
+from subscriptions.models import Contribution
+from tests.portfolio.scenario import NOW, WEEK, charity, donor, paid
+
+pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _setup(settings, monkeypatch):
+    settings.DEMO_BILLING = False
+    # The commands read the clock; pin it to the Monday after WEEK.
+    monkeypatch.setattr("django.utils.timezone.now", lambda: NOW)
+
+
+def run(*args):
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_run_distribution_says_which_week_and_prints_a_line_per_city():
+    charity(name="Food Shelf")
+    charity("Burlington", "VT", urgency=None)
+    paid(donor(), 1000)
+    paid(donor("Burlington", "VT"), 300)
+
+    out = run("run_distribution", "--week", "2026-11-12")
+
+    assert "Week of Monday 2026-11-09 (2026-11-12 is in that week)." in out
+    assert "Springfield, VT: $10.00 given in 1 rows to 1 charities." in out
+    assert (
+        "Burlington, VT: $3.00 held, no approved charity in Burlington, VT has a current need"
+        in out
+    )
+    assert "Run completed: $10.00 given, $3.00 held, 1 rows." in out
+    assert Distribution.objects.get().amount_cents == 1000
+
+
+def test_without_week_it_distributes_the_last_week_that_ended():
+    charity()
+    paid(donor(), 1000)
+
+    out = run("run_distribution")
+
+    assert "Week of Monday 2026-11-09 (the last week that has ended)." in out
+    assert DistributionRun.objects.get().week_start == WEEK
+
+
+def test_a_dry_run_prints_the_plan_and_writes_nothing():
+    charity(name="Food Shelf")
+    paid(donor(), 1000)
+
+    out = run("run_distribution", "--week", "2026-11-09", "--dry-run")
+    city_out = run(
+        "run_distribution", "--week", "2026-11-09", "--dry-run", "--city", "springfield, vt"
+    )
+
+    assert "Dry run: nothing is written." in out
+    assert "Springfield, VT: $10.00 from 1 subscription to Food Shelf $10.00." in out
+    assert "Would give $10.00 and hold $0.00 in 1 city." in out
+    assert "Food Shelf $10.00" in city_out
+    assert not Distribution.objects.exists()
+    assert not DistributionRun.objects.exists()
+    assert not Contribution.objects.filter(distributed_week__isnull=False).exists()
+
+
+def test_the_city_option_runs_one_city():
+    charity()
+    charity("Springfield", "KY")
+    paid(donor(), 1000)
+    paid(donor("Springfield", "KY"), 500)
+
+    out = run("run_distribution", "--week", "2026-11-09", "--city", "Springfield, KY")
+
+    assert "Springfield, KY: $5.00 given" in out
+    assert "Springfield, VT:" not in out
+    assert "Run partial" in out and "not yet run: Springfield, VT" in out
+    assert Distribution.objects.get().amount_cents == 500
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--week", "2026-11-16"], "has not ended yet"),
+        (["--week", "2026-13-01"], "is not a date of the form YYYY-MM-DD"),
+        (["--week", "next monday"], "is not a date of the form YYYY-MM-DD"),
+        (["--week", "2026-11-09", "--city", "Atlantis, VT"], "No donor or charity is in Atlantis"),
+        (["--week", "2026-11-09", "--city", "Springfield"], "is not of the form 'City, ST'"),
+        (["--week", "2026-11-09", "--city", "Springfield, XX"], "not a US state code"),
+    ],
+)
+def test_bad_arguments_stop_with_one_clear_line_and_write_nothing(args, message):
+    charity()
+    paid(donor(), 1000)
+
+    for extra in ([], ["--dry-run"]):
+        with pytest.raises(CommandError) as err:
+            run("run_distribution", *args, *extra)
+        assert message in str(err.value)
+        assert "\n" not in str(err.value)
+    assert not Distribution.objects.exists()
+    assert not DistributionRun.objects.exists()
+
+
+def test_a_refused_week_exits_non_zero_from_the_shell():
+    env = {**os.environ, "DATABASE_URL": "sqlite:///:memory:"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "run_distribution", "--week", "2999-01-02"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "CommandError: --week: The week of Monday 2998-12-31 has not ended yet "
+        "(it ends 2999-01-07 00:00 America/New_York)."
+    ]
+
+
+def test_generate_reports_writes_and_emails_the_weeks_reports(django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    charity()
+    paid(donor(email="a@example.org"), 1000)
+    paid(donor(email="b@example.org", wants_report_emails=False), 500)
+    run("run_distribution", "--week", "2026-11-09")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        out = run("generate_reports", "--week", "2026-11-10")
+
+    assert "Week of Monday 2026-11-09 (2026-11-10 is in that week)." in out
+    assert "Springfield, VT: 2 reports, $15.00 given" in out
+    assert "Wrote 2 reports; emailed 1 donor." in out
+    assert Report.objects.count() == 2
+    assert [m.to for m in mail.outbox] == [["a@example.org"]]
+
+
+def test_generate_reports_refuses_a_week_that_has_not_ended():
+    with pytest.raises(CommandError, match="has not ended yet"):
+        run("generate_reports", "--week", "2026-11-20")
+    with pytest.raises(CommandError, match="YYYY-MM-DD"):
+        run("generate_reports", "--week", "20261109")
+    assert not Report.objects.exists()
+
+
+class TestSchedules:
+    def test_migrate_installs_the_three_schedules_in_the_time_zone(self, settings):
+        from django_celery_beat.models import PeriodicTask
+
+        tasks = {t.name: t for t in PeriodicTask.objects.select_related("crontab")}
+        weekly = tasks["Weekly distribution"]
+        assert weekly.task == "portfolio.tasks.weekly_distribution"
+        assert (weekly.crontab.minute, weekly.crontab.hour, weekly.crontab.day_of_week) == (
+            "0", "6", "1",
+        )  # fmt: skip
+        assert str(weekly.crontab.timezone) == settings.TIME_ZONE
+        reports = tasks["Weekly reports"]
+        assert reports.task == "reports.tasks.weekly_reports"
+        assert (reports.crontab.hour, reports.crontab.minute) == ("6", "30")
+        needs = tasks["Daily needs refresh"]
+        assert needs.task == "needs.tasks.refresh_needs"
+        assert (needs.crontab.hour, needs.crontab.minute, needs.crontab.day_of_week) == (
+            "3", "0", "*",
+        )  # fmt: skip
+
+    def test_setup_keeps_an_entry_edited_in_the_admin_and_reset_restores_it(self):
+        from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+        weekly = PeriodicTask.objects.get(name="Weekly distribution")
+        weekly.crontab = CrontabSchedule.objects.create(minute="15", hour="7", day_of_week="1")
+        weekly.save()
+
+        out = run("setup_schedules")
+        assert "0 of 3 schedule entries written." in out
+        assert PeriodicTask.objects.get(name="Weekly distribution").crontab.hour == "7"
+        assert PeriodicTask.objects.count() == 3
+
+        run("setup_schedules", "--reset")
+        assert PeriodicTask.objects.get(name="Weekly distribution").crontab.hour == "6"
+        assert PeriodicTask.objects.count() == 3
+
+    def test_a_deleted_entry_comes_back(self):
+        from django_celery_beat.models import PeriodicTask
+
+        PeriodicTask.objects.filter(name="Daily needs refresh").delete()
+        out = run("setup_schedules")
+        assert "Daily needs refresh: needs.tasks.refresh_needs" in out
+        assert "(created)" in out
+        assert PeriodicTask.objects.filter(name="Daily needs refresh").exists()
+
+
+def test_week_option_in_the_past_is_fine():
+    charity()
+    paid(donor(), 1000, when=NOW - dt.timedelta(days=30))
+    out = run("run_distribution", "--week", "2026-10-12")
+    assert "Week of Monday 2026-10-12." in out

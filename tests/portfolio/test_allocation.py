@@ -1,0 +1,309 @@
+"""Properties of the pure money maths (portfolio/allocation.py). No database."""
+
+import random
+from fractions import Fraction
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from portfolio.allocation import (
+    AllocationError,
+    Candidate,
+    allocate_pool,
+    largest_remainder,
+    split_rows,
+)
+
+ids = st.integers(min_value=1, max_value=10**6)
+cents = st.integers(min_value=0, max_value=10**12)
+
+
+@st.composite
+def candidate_lists(draw, min_size=0, max_size=8, huge=False):
+    charity_ids = draw(st.lists(ids, min_size=min_size, max_size=max_size, unique=True))
+    top = 10**15 if huge else 10**8
+    return [
+        Candidate(
+            charity_id=cid,
+            weight=draw(st.integers(min_value=0, max_value=top)),
+            gap_cents=draw(st.integers(min_value=0, max_value=top)),
+        )
+        for cid in charity_ids
+    ]
+
+
+# --- city level ---------------------------------------------------------------------
+
+
+@given(pool=cents, candidates=candidate_lists(huge=True))
+def test_pool_is_given_in_full_when_any_charity_is_eligible(pool, candidates):
+    result = allocate_pool(pool, candidates)
+    assert set(result) == {c.charity_id for c in candidates}
+    assert all(v >= 0 for v in result.values())
+    if any(c.weight > 0 for c in candidates):
+        assert sum(result.values()) == pool
+    else:
+        assert sum(result.values()) == 0
+
+
+@given(pool=cents, candidates=candidate_lists())
+def test_zero_weight_charities_get_nothing(pool, candidates):
+    result = allocate_pool(pool, candidates)
+    for c in candidates:
+        if c.weight == 0:
+            assert result[c.charity_id] == 0
+
+
+@given(pool=cents, candidates=candidate_lists(min_size=1))
+def test_no_charity_passes_its_gap_while_another_has_room(pool, candidates):
+    result = allocate_pool(pool, candidates)
+    eligible = [c for c in candidates if c.weight > 0]
+    over = [c for c in eligible if result[c.charity_id] > c.gap_cents]
+    room = [c for c in eligible if result[c.charity_id] < c.gap_cents]
+    assert not (over and room)
+
+
+@given(pool=cents, candidates=candidate_lists(min_size=1))
+def test_when_every_gap_is_met_the_rest_follows_weight(pool, candidates):
+    eligible = [c for c in candidates if c.weight > 0]
+    total_gap = sum(c.gap_cents for c in eligible)
+    assume(eligible and pool >= total_gap)
+    result = allocate_pool(pool, candidates)
+    extra = pool - total_gap
+    weight_sum = sum(c.weight for c in eligible)
+    for c in eligible:
+        exact = Fraction(extra * c.weight, weight_sum)
+        assert result[c.charity_id] - c.gap_cents in (exact.__floor__(), exact.__ceil__())
+
+
+@given(pool=cents, candidates=candidate_lists(min_size=1))
+def test_uncapped_charities_get_floor_or_ceiling_of_their_share_of_what_is_left(pool, candidates):
+    eligible = [c for c in candidates if c.weight > 0]
+    assume(eligible and pool < sum(c.gap_cents for c in eligible))
+    result = allocate_pool(pool, candidates)
+    capped = [c for c in eligible if c.gap_cents > 0 and result[c.charity_id] == c.gap_cents]
+    free = [c for c in eligible if c.gap_cents > 0 and c not in capped]
+    left = pool - sum(c.gap_cents for c in capped)
+    weight_sum = sum(c.weight for c in free)
+    for c in free:
+        exact = Fraction(left * c.weight, weight_sum)
+        assert result[c.charity_id] in (exact.__floor__(), exact.__ceil__())
+        assert result[c.charity_id] <= c.gap_cents
+
+
+@given(pool=cents, candidates=candidate_lists(), seed=st.randoms())
+def test_input_order_does_not_matter(pool, candidates, seed):
+    shuffled = list(candidates)
+    seed.shuffle(shuffled)
+    assert allocate_pool(pool, shuffled) == allocate_pool(pool, candidates)
+
+
+def test_a_tie_goes_to_the_lower_charity_id_whatever_the_order():
+    candidates = [Candidate(9, 1, 100), Candidate(3, 1, 100), Candidate(5, 1, 100)]
+    assert allocate_pool(2, candidates) == {3: 1, 5: 1, 9: 0}
+    assert allocate_pool(2, list(reversed(candidates))) == {3: 1, 5: 1, 9: 0}
+
+
+def test_fewer_cents_than_charities_gives_single_cents_to_the_largest_remainders():
+    candidates = [Candidate(1, 10, 1000), Candidate(2, 30, 1000), Candidate(3, 60, 1000)]
+    assert allocate_pool(1, candidates) == {1: 0, 2: 0, 3: 1}
+    assert allocate_pool(2, candidates) == {1: 0, 2: 1, 3: 1}
+
+
+def test_a_capped_charity_passes_its_excess_to_the_others():
+    # Charity 1 would take 90 of 100 by weight but needs only 20; the other 80 go to 2 and 3.
+    candidates = [Candidate(1, 90, 20), Candidate(2, 5, 1000), Candidate(3, 5, 1000)]
+    assert allocate_pool(100, candidates) == {1: 20, 2: 40, 3: 40}
+
+
+def test_one_charity_takes_the_whole_pool_even_beyond_its_gap():
+    assert allocate_pool(12345, [Candidate(7, 1, 100)]) == {7: 12345}
+
+
+def test_zero_pool_and_no_eligible_charity_give_nothing():
+    assert allocate_pool(0, [Candidate(1, 5, 5)]) == {1: 0}
+    assert allocate_pool(500, [Candidate(1, 0, 5)]) == {1: 0}
+    assert allocate_pool(500, []) == {}
+
+
+def test_negative_money_and_duplicate_charities_are_refused():
+    with pytest.raises(AllocationError):
+        allocate_pool(-1, [Candidate(1, 1, 1)])
+    with pytest.raises(AllocationError):
+        allocate_pool(1, [Candidate(1, 1, 1), Candidate(1, 2, 2)])
+    with pytest.raises(AllocationError):
+        allocate_pool(1.5, [Candidate(1, 1, 1)])
+
+
+@given(total=cents, weights=st.lists(st.integers(0, 10**9), max_size=10))
+def test_largest_remainder_gives_floor_or_ceiling_and_adds_up(total, weights):
+    pairs = list(enumerate(weights))
+    result = largest_remainder(total, pairs)
+    weight_sum = sum(weights)
+    if weight_sum == 0:
+        assert sum(result.values()) == 0
+        return
+    assert sum(result.values()) == total
+    for key, w in pairs:
+        exact = Fraction(total * w, weight_sum)
+        assert result[key] in (exact.__floor__(), exact.__ceil__())
+
+
+# --- donor level --------------------------------------------------------------------
+
+
+def _assert_controlled(amounts, totals, matrix):
+    pool = sum(amounts)
+    assert len(matrix) == len(amounts)
+    for amount, row in zip(amounts, matrix, strict=True):
+        assert sum(row) == amount
+        assert len(row) == len(totals)
+    for j, total in enumerate(totals):
+        assert sum(row[j] for row in matrix) == total
+    for amount, row in zip(amounts, matrix, strict=True):
+        for j, total in enumerate(totals):
+            exact = Fraction(amount * total, pool) if pool else Fraction(0)
+            assert row[j] in (exact.__floor__(), exact.__ceil__()), (amount, total, row[j])
+
+
+@st.composite
+def margins(draw, max_rows=40, max_cols=8, top=5000):
+    amounts = draw(st.lists(st.integers(0, top), min_size=0, max_size=max_rows))
+    pool = sum(amounts)
+    cols = draw(st.integers(1, max_cols))
+    if pool == 0:
+        return amounts, [0] * cols
+    cuts = sorted(draw(st.lists(st.integers(0, pool), min_size=cols - 1, max_size=cols - 1)))
+    bounds = [0, *cuts, pool]
+    return amounts, [bounds[k + 1] - bounds[k] for k in range(cols)]
+
+
+@settings(max_examples=300)
+@given(data=margins())
+def test_rows_and_columns_are_exact_and_every_cell_is_floor_or_ceiling(data):
+    amounts, totals = data
+    _assert_controlled(amounts, totals, split_rows(amounts, totals))
+
+
+@given(data=margins(max_rows=5, max_cols=4, top=10**15))
+def test_huge_values_stay_exact(data):
+    amounts, totals = data
+    _assert_controlled(amounts, totals, split_rows(amounts, totals))
+
+
+def test_many_equal_donors_do_not_pile_leftover_cents_onto_one_charity():
+    # 2,000 donors of $10 over three equal charities: per-donor rounding alone would give
+    # charity 0 a cent from everyone (2,000 cents too many).
+    amounts = [1000] * 2000
+    totals = [666_667, 666_667, 666_666]
+    _assert_controlled(amounts, totals, split_rows(amounts, totals))
+
+
+def test_a_randomised_large_city_is_rounded_exactly():
+    rnd = random.Random(42)
+    amounts = [
+        rnd.choice([500, 1000, 2000, 2500, 10_000]) + rnd.randint(0, 99) for _ in range(3000)
+    ]
+    pool = sum(amounts)
+    weights = [rnd.randint(1, 10**6) for _ in range(10)]
+    totals = list(largest_remainder(pool, list(enumerate(weights))).values())
+    _assert_controlled(amounts, totals, split_rows(amounts, totals))
+
+
+def test_fewer_cents_than_charities_in_a_row():
+    amounts = [1, 1, 1]
+    totals = [1, 1, 1]
+    _assert_controlled(amounts, totals, split_rows(amounts, totals))
+
+
+def test_mismatched_margins_are_refused():
+    with pytest.raises(AllocationError):
+        split_rows([100], [99])
+    with pytest.raises(AllocationError):
+        split_rows([-5, 5], [0])
+
+
+@settings(max_examples=200)
+@given(data=margins(max_rows=30, max_cols=6, top=3000))
+def test_the_cent_moving_repair_fixes_naive_per_row_rounding(data):
+    # Round every row on its own (largest remainder, ties to the lower column): rows are
+    # exact but columns drift; the breadth-first repair must bring them back.
+    from portfolio.allocation import _repair
+
+    amounts, totals = data
+    pool = sum(amounts)
+    assume(pool > 0)
+    floors = [[a * t // pool for t in totals] for a in amounts]
+    rems = [[a * t % pool for t in totals] for a in amounts]
+    cells = [
+        list(largest_remainder(a, list(enumerate(totals))).values()) if a else [0] * len(totals)
+        for a in amounts
+    ]
+    surplus = [sum(row[j] for row in cells) - totals[j] for j in range(len(totals))]
+    _repair(cells, floors, rems, surplus)
+    _assert_controlled(amounts, totals, cells)
+
+
+def test_the_repair_moves_cents_along_a_path_through_other_charities():
+    amounts = [1000] * 300
+    totals = [100_001, 100_001, 99_998]
+    pool = sum(amounts)
+    from portfolio.allocation import _repair
+
+    floors = [[a * t // pool for t in totals] for a in amounts]
+    rems = [[a * t % pool for t in totals] for a in amounts]
+    cells = [list(largest_remainder(a, list(enumerate(totals))).values()) for a in amounts]
+    surplus = [sum(row[j] for row in cells) - totals[j] for j in range(3)]
+    assert any(surplus)
+    _repair(cells, floors, rems, surplus)
+    _assert_controlled(amounts, totals, cells)
+
+
+@given(
+    pool=st.integers(0, 10**6),
+    charity_ids=st.lists(ids, min_size=1, max_size=8, unique=True),
+    weight=st.integers(1, 10**6),
+)
+def test_equal_charities_differ_by_at_most_a_cent_and_the_extra_cents_go_to_lower_ids(
+    pool, charity_ids, weight
+):
+    gap = 10**12  # never reached: a pure tie
+    result = allocate_pool(pool, [Candidate(cid, weight, gap) for cid in charity_ids])
+    amounts = [result[cid] for cid in sorted(charity_ids)]
+    assert max(amounts) - min(amounts) <= 1
+    assert amounts == sorted(amounts, reverse=True)
+
+
+@given(pool=cents, charity_id=ids, weight=st.integers(1, 10**9), gap=cents)
+def test_one_charity_takes_the_whole_pool_whatever_its_gap(pool, charity_id, weight, gap):
+    assert allocate_pool(pool, [Candidate(charity_id, weight, gap)]) == {charity_id: pool}
+
+
+@given(candidates=candidate_lists())
+def test_a_zero_pool_gives_nothing_to_anyone(candidates):
+    assert set(allocate_pool(0, candidates).values()) <= {0}
+
+
+@given(
+    pool=st.integers(0, 20),
+    charity_ids=st.lists(ids, min_size=1, max_size=30, unique=True),
+    weight=st.integers(1, 1000),
+)
+def test_fewer_cents_than_equal_charities_go_one_each_to_the_lowest_ids(pool, charity_ids, weight):
+    assume(pool < len(charity_ids))
+    result = allocate_pool(pool, [Candidate(cid, weight, 10**6) for cid in charity_ids])
+    assert [cid for cid in sorted(charity_ids) if result[cid]] == sorted(charity_ids)[:pool]
+    assert set(result.values()) <= {0, 1}
+
+
+@given(amounts=st.lists(st.integers(0, 5000), min_size=1, max_size=30), seed=st.randoms())
+def test_one_charity_takes_every_row_whole_and_row_order_does_not_change_the_margins(
+    amounts, seed
+):
+    pool = sum(amounts)
+    assert split_rows(amounts, [pool]) == [[a] for a in amounts]
+    shuffled = list(amounts)
+    seed.shuffle(shuffled)
+    totals = list(largest_remainder(pool, [(0, 3), (1, 5), (2, 7)]).values())
+    _assert_controlled(shuffled, totals, split_rows(shuffled, totals))
