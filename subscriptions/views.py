@@ -1,0 +1,183 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from core.templatetags.money import format_cents
+
+from . import billing, services, webhooks
+from .forms import AmountForm
+from .models import Subscription, SubscriptionStatus
+from .selectors import get_user_subscriptions
+
+DASHBOARD_URL = "/dashboard/"
+
+
+def _get_subscription_for_user(request, pk: int) -> Subscription:
+    """The signed-in donor's own subscription; another donor's is a 404, not a 403, so
+    ids of other people's subscriptions are not confirmed to exist."""
+    return get_object_or_404(Subscription.objects.select_related("user"), pk=pk, user=request.user)
+
+
+def _back(request) -> HttpResponseRedirect:
+    target = request.POST.get("next") or ""
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect(DASHBOARD_URL)
+
+
+# --- subscribe ------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def subscribe(request):
+    form = AmountForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        amount_cents = form.cleaned_data["amount"]
+        if settings.DEMO_BILLING:
+            services.create_subscription(user=request.user, amount_cents=amount_cents)
+            messages.success(
+                request,
+                f"Demo billing: your weekly gift of {format_cents(amount_cents)} is active. "
+                "No card was charged; this site takes no real payments.",
+            )
+            return redirect(DASHBOARD_URL)
+        try:
+            url = billing.start_checkout(user=request.user, amount_cents=amount_cents)
+        except billing.BillingError as exc:
+            messages.error(request, str(exc))
+        else:
+            return redirect(url)
+    current = get_user_subscriptions(request.user).exclude(status=SubscriptionStatus.CANCELLED)
+    return render(
+        request,
+        "subscriptions/subscribe.html",
+        {"form": form, "current": list(current), "demo_billing": settings.DEMO_BILLING},
+    )
+
+
+@login_required
+def subscribe_success(request):
+    # Nothing is written here: the subscription exists once Stripe's webhook says so.
+    return render(request, "subscriptions/success.html")
+
+
+@login_required
+def subscribe_cancelled(request):
+    return render(request, "subscriptions/cancelled.html")
+
+
+# --- self-service ---------------------------------------------------------------------
+
+
+def _self_service(request, pk, action, done_message):
+    subscription = _get_subscription_for_user(request, pk)
+    try:
+        subscription = action(subscription)
+    except billing.BillingError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, done_message(subscription))
+    return _back(request)
+
+
+@login_required
+@require_POST
+def pause(request, pk):
+    return _self_service(
+        request, pk, lambda s: billing.pause(subscription=s),
+        lambda s: "Your weekly gift is paused. Nothing is charged until you resume it.",
+    )  # fmt: skip
+
+
+@login_required
+@require_POST
+def resume(request, pk):
+    return _self_service(
+        request, pk, lambda s: billing.resume(subscription=s),
+        lambda s: f"Your weekly gift of {format_cents(s.amount_cents)} is active again.",
+    )  # fmt: skip
+
+
+@login_required
+@require_POST
+def cancel(request, pk):
+    return _self_service(
+        request, pk, lambda s: billing.cancel(subscription=s),
+        lambda s: "Your weekly gift is cancelled. Money already given is still distributed.",
+    )  # fmt: skip
+
+
+@login_required
+@require_POST
+def change_amount(request, pk):
+    subscription = _get_subscription_for_user(request, pk)
+    form = AmountForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["amount"]))
+        return _back(request)
+    amount_cents = form.cleaned_data["amount"]
+    return _self_service(
+        request, subscription.pk,
+        lambda s: billing.change_amount(subscription=s, amount_cents=amount_cents),
+        lambda s: f"Your weekly gift is now {format_cents(s.amount_cents)}, "
+        "from the next payment on.",
+    )  # fmt: skip
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def billing_portal(request):
+    """POST opens Stripe's customer portal. GET (the link in a payment-failed email) shows
+    a button that POSTs, since opening a portal session is not a safe GET."""
+    if request.method == "GET":
+        return render(request, "subscriptions/billing_portal.html")
+    if settings.DEMO_BILLING:
+        messages.info(
+            request,
+            "Demo billing: there is no Stripe billing account in demo mode, so there are "
+            "no cards or invoices to manage.",
+        )
+        return redirect(DASHBOARD_URL)
+    try:
+        url = billing.open_billing_portal(user=request.user)
+    except billing.BillingError as exc:
+        messages.error(request, str(exc))
+        return redirect(DASHBOARD_URL)
+    return redirect(url)
+
+
+# --- webhook --------------------------------------------------------------------------
+
+
+@csrf_exempt  # Stripe cannot send a CSRF token; the signature check stands in for it.
+@require_POST
+def stripe_webhook(request):
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return JsonResponse({"error": "Bad Content-Length."}, status=400)
+    if declared > webhooks.MAX_BODY_BYTES:
+        return JsonResponse({"error": "Body too large."}, status=413)
+    body = request.body
+    if len(body) > webhooks.MAX_BODY_BYTES:
+        return JsonResponse({"error": "Body too large."}, status=413)
+    try:
+        data = webhooks.verify_event(body, request.headers.get("Stripe-Signature"))
+        refusal = webhooks.mode_mismatch(data)
+        if refusal:
+            raise webhooks.WebhookRejected(refusal)
+        outcome = webhooks.receive_event(data)
+    except webhooks.WebhookRejected as exc:
+        return JsonResponse({"error": str(exc)}, status=exc.status)
+    payload = {"received": True, "result": outcome.result, "status": outcome.event.status}
+    if outcome.event.error:
+        payload["error"] = outcome.event.error
+    return JsonResponse(payload, status=outcome.http_status)
