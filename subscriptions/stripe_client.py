@@ -38,7 +38,9 @@ def _client(api_key: str, api_base: str) -> stripe.StripeClient:
 def get_client() -> stripe.StripeClient:
     if not settings.STRIPE_SECRET_KEY:
         raise BillingNotConfigured("No STRIPE_SECRET_KEY: the site runs in demo billing.")
-    if not settings.STRIPE_API_BASE.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+    if not settings.STRIPE_API_BASE.startswith(
+        ("https://", "http://127.0.0.1", "http://localhost")
+    ):
         raise ImproperlyConfigured("STRIPE_API_BASE must be https (or a local test server).")
     return _client(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE)
 

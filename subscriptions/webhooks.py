@@ -253,9 +253,7 @@ def handle_checkout_completed(session: dict, context: EventContext) -> None:
     is fetched from Stripe, since the session holds only its id."""
     if session.get("mode") != "subscription":
         return
-    user_ref = session.get("client_reference_id") or (session.get("metadata") or {}).get(
-        "user_id"
-    )
+    user_ref = session.get("client_reference_id") or (session.get("metadata") or {}).get("user_id")
     from accounts.models import User
 
     user = None

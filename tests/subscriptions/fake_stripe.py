@@ -149,7 +149,7 @@ class FakeStripe:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
     @property
@@ -291,7 +291,9 @@ class FakeStripe:
             value = params["pause_collection"]
             sub["pause_collection"] = value if value else None
         for item_params in params.get("items", []):
-            item = next((i for i in sub["items"]["data"] if i["id"] == item_params.get("id")), None)
+            item = next(
+                (i for i in sub["items"]["data"] if i["id"] == item_params.get("id")), None
+            )
             if item is None:
                 return self._error(400, f"No such subscription item: {item_params.get('id')}")
             price_data = item_params.get("price_data")

@@ -154,11 +154,26 @@ def test_it_answers_get_with_405(client, stripe_keys):
         lambda e: e.update(data={"object": "in_123"}),
         lambda e: e.update(data=[]),
     ],
-    ids=["no-id", "int-id", "empty-id", "no-type", "list-type", "text-created",
-         "bool-created", "negative-created", "huge-created", "no-livemode", "text-livemode",
-         "no-data", "string-object", "list-data"],  # fmt: skip
+    ids=[
+        "no-id",
+        "int-id",
+        "empty-id",
+        "no-type",
+        "list-type",
+        "text-created",
+        "bool-created",
+        "negative-created",
+        "huge-created",
+        "no-livemode",
+        "text-livemode",
+        "no-data",
+        "string-object",
+        "list-data",
+    ],  # fmt: skip
 )
-def test_it_rejects_a_verified_envelope_with_missing_or_mistyped_fields(client, paid_event, mutate):
+def test_it_rejects_a_verified_envelope_with_missing_or_mistyped_fields(
+    client, paid_event, mutate
+):
     mutate(paid_event)
     response = post_event(client, paid_event)
     assert response.status_code == 400
