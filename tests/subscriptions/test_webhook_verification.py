@@ -169,7 +169,7 @@ def test_it_answers_get_with_405(client, stripe_keys):
         "no-data",
         "string-object",
         "list-data",
-    ],  # fmt: skip
+    ],
 )
 def test_it_rejects_a_verified_envelope_with_missing_or_mistyped_fields(
     client, paid_event, mutate
