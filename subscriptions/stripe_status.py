@@ -34,5 +34,5 @@ def to_local_status(stripe_status: str, *, pause_collection=None) -> str:
     """The local status for Stripe's word; KeyError for a word Stripe does not use."""
     local = _TO_LOCAL[StripeStatus(stripe_status)]
     if local == SubscriptionStatus.ACTIVE and pause_collection:
-        return SubscriptionStatus.PAUSED
-    return local
+        local = SubscriptionStatus.PAUSED
+    return local.value

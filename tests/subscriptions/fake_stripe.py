@@ -47,10 +47,18 @@ def decode_form(pairs) -> dict:
 
 
 def subscription_object(
-    *, id=None, customer="cus_test_alice", amount_cents=1000, status="active",
-    user_id=None, pause_collection=None, product="prod_test_weekly", created=None,
-    currency="usd", quantity=1,
-) -> dict:  # fmt: skip
+    *,
+    id=None,
+    customer="cus_test_alice",
+    amount_cents=1000,
+    status="active",
+    user_id=None,
+    pause_collection=None,
+    product="prod_test_weekly",
+    created=None,
+    currency="usd",
+    quantity=1,
+) -> dict:
     """A subscription shaped like Stripe's (API version 2026-10-28)."""
     sub_id = id or new_id("sub")
     return {
@@ -85,9 +93,16 @@ def subscription_object(
 
 
 def invoice_object(
-    *, id=None, subscription="sub_test_x", customer="cus_test_alice", amount_paid=1000,
-    paid_at=None, status="paid", currency="usd", legacy_subscription_field=False,
-) -> dict:  # fmt: skip
+    *,
+    id=None,
+    subscription="sub_test_x",
+    customer="cus_test_alice",
+    amount_paid=1000,
+    paid_at=None,
+    status="paid",
+    currency="usd",
+    legacy_subscription_field=False,
+) -> dict:
     invoice = {
         "id": id or new_id("in"),
         "object": "invoice",
@@ -171,15 +186,24 @@ class FakeStripe:
         self.invoices[invoice["id"]] = invoice
         return invoice
 
-    def fail_next(self, method, path_prefix, *, status=402, message="Your card was declined.",
-                  error_type="card_error", code="card_declined"):  # fmt: skip
+    def fail_next(
+        self,
+        method,
+        path_prefix,
+        *,
+        status=402,
+        message="Your card was declined.",
+        error_type="card_error",
+        code="card_declined",
+    ):
         self._failures.append((method, path_prefix, status, message, error_type, code))
 
     def calls(self, method=None, path_prefix="") -> list[Recorded]:
         return [
-            r for r in self.requests
+            r
+            for r in self.requests
             if (method is None or r.method == method) and r.path.startswith(path_prefix)
-        ]  # fmt: skip
+        ]
 
     # --- HTTP ---
     def _handle(self, http: BaseHTTPRequestHandler):
@@ -244,20 +268,28 @@ class FakeStripe:
             ids = [i["id"] for i in items]
             items = items[ids.index(after) + 1 :] if after in ids else []
         return 200, {
-            "object": "list", "url": url, "data": items[:limit], "has_more": len(items) > limit,
-        }  # fmt: skip
+            "object": "list",
+            "url": url,
+            "data": items[:limit],
+            "has_more": len(items) > limit,
+        }
 
     def _create_session(self, params):
         session = {
-            "id": new_id("cs"), "object": "checkout.session", "mode": params.get("mode"),
+            "id": new_id("cs"),
+            "object": "checkout.session",
+            "mode": params.get("mode"),
             "client_reference_id": params.get("client_reference_id"),
-            "metadata": params.get("metadata", {}), "customer": params.get("customer"),
-            "customer_email": params.get("customer_email"), "subscription": None,
-            "success_url": params.get("success_url"), "cancel_url": params.get("cancel_url"),
+            "metadata": params.get("metadata", {}),
+            "customer": params.get("customer"),
+            "customer_email": params.get("customer_email"),
+            "subscription": None,
+            "success_url": params.get("success_url"),
+            "cancel_url": params.get("cancel_url"),
             "line_items": params.get("line_items"),
             "subscription_data": params.get("subscription_data"),
             "status": "open",
-        }  # fmt: skip
+        }
         session["url"] = f"https://checkout.stripe.com/c/pay/{session['id']}"
         self.sessions[session["id"]] = session
         return 200, session
@@ -270,10 +302,12 @@ class FakeStripe:
     def _list_subscriptions(self, params):
         status = params.get("status")
         items = [
-            s for s in self.subscriptions.values()
-            if status == "all" or (status or "active") == s["status"]
+            s
+            for s in self.subscriptions.values()
+            if status == "all"
+            or (status or "active") == s["status"]
             or (status is None and s["status"] != "canceled")
-        ]  # fmt: skip
+        ]
         return self._list("/v1/subscriptions", items, params)
 
     def _get_subscription(self, params, id):
@@ -299,13 +333,16 @@ class FakeStripe:
             price_data = item_params.get("price_data")
             if price_data:
                 item["price"] = {
-                    "id": new_id("price"), "object": "price",
+                    "id": new_id("price"),
+                    "object": "price",
                     "currency": price_data["currency"],
                     "unit_amount": int(price_data["unit_amount"]),
                     "product": price_data["product"],
-                    "recurring": {"interval": price_data["recurring"]["interval"],
-                                  "interval_count": 1},
-                }  # fmt: skip
+                    "recurring": {
+                        "interval": price_data["recurring"]["interval"],
+                        "interval_count": 1,
+                    },
+                }
         if "metadata" in params:
             sub["metadata"].update(params["metadata"])
         return 200, sub
@@ -327,11 +364,14 @@ class FakeStripe:
 
     def _list_invoices(self, params):
         items = [
-            i for i in self.invoices.values()
+            i
+            for i in self.invoices.values()
             if (not params.get("status") or i["status"] == params["status"])
-            and (not params.get("subscription")
-                 or i["parent"]["subscription_details"]["subscription"] == params["subscription"])
-        ]  # fmt: skip
+            and (
+                not params.get("subscription")
+                or i["parent"]["subscription_details"]["subscription"] == params["subscription"]
+            )
+        ]
         return self._list("/v1/invoices", items, params)
 
     def _create_portal_session(self, params):
@@ -339,10 +379,12 @@ class FakeStripe:
             return self._error(400, "Missing required param: customer.")
         session_id = new_id("bps")
         return 200, {
-            "id": session_id, "object": "billing_portal.session",
-            "customer": params["customer"], "return_url": params.get("return_url"),
+            "id": session_id,
+            "object": "billing_portal.session",
+            "customer": params["customer"],
+            "return_url": params.get("return_url"),
             "url": f"https://billing.stripe.com/p/session/{session_id}",
-        }  # fmt: skip
+        }
 
     def _create_customer(self, params):
         customer = {"id": new_id("cus"), "object": "customer", "email": params.get("email")}

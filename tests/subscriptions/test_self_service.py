@@ -20,10 +20,12 @@ def demo_sub(alice):
 
 @pytest.fixture
 def stripe_sub(alice, fake_stripe):
-    remote = fake_stripe.add_subscription(id="sub_test_alice", customer="cus_test_alice",
-                                          amount_cents=1000, user_id=alice.pk)  # fmt: skip
-    local = SubscriptionFactory(user=alice, stripe_subscription_id=remote["id"],
-                                stripe_customer_id="cus_test_alice")  # fmt: skip
+    remote = fake_stripe.add_subscription(
+        id="sub_test_alice", customer="cus_test_alice", amount_cents=1000, user_id=alice.pk
+    )
+    local = SubscriptionFactory(
+        user=alice, stripe_subscription_id=remote["id"], stripe_customer_id="cus_test_alice"
+    )
     return local
 
 
@@ -157,19 +159,26 @@ def test_change_amount_sends_a_new_price_without_proration(alice_client, stripe_
     (call,) = fake_stripe.calls("POST", "/v1/subscriptions/")
     item_id = fake_stripe.subscriptions["sub_test_alice"]["items"]["data"][0]["id"]
     assert call.params["proration_behavior"] == "none"
-    assert call.params["items"] == [{
-        "id": item_id,
-        "price_data": {"currency": "usd", "product": "prod_test_weekly", "unit_amount": "2000",
-                       "recurring": {"interval": "week"}},
-    }]  # fmt: skip
+    assert call.params["items"] == [
+        {
+            "id": item_id,
+            "price_data": {
+                "currency": "usd",
+                "product": "prod_test_weekly",
+                "unit_amount": "2000",
+                "recurring": {"interval": "week"},
+            },
+        }
+    ]
     assert call.idempotency_key
     assert reload(stripe_sub).amount_cents == 2000
     assert "$20.00" in messages_of(response)[0]
 
 
 def test_a_stripe_refusal_changes_nothing_locally(alice_client, stripe_sub, fake_stripe):
-    fake_stripe.fail_next("POST", "/v1/subscriptions/", status=402,
-                          message="Your card was declined.")  # fmt: skip
+    fake_stripe.fail_next(
+        "POST", "/v1/subscriptions/", status=402, message="Your card was declined."
+    )
     response = alice_client.post(f"/subscriptions/{stripe_sub.pk}/pause/")
     assert response["Location"] == "/dashboard/"
     assert reload(stripe_sub).status == "active"
@@ -204,8 +213,10 @@ def test_billing_portal_opens_stripes_portal(alice_client, stripe_sub, fake_stri
     response = alice_client.post("/billing/portal/")
     assert response["Location"].startswith("https://billing.stripe.com/p/session/")
     (call,) = fake_stripe.calls("POST", "/v1/billing_portal/sessions")
-    assert call.params == {"customer": "cus_test_alice",
-                           "return_url": "http://testserver/dashboard/"}  # fmt: skip
+    assert call.params == {
+        "customer": "cus_test_alice",
+        "return_url": "http://testserver/dashboard/",
+    }
 
 
 def test_billing_portal_without_a_stripe_customer_explains(alice_client, fake_stripe):

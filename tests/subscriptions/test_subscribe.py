@@ -29,9 +29,19 @@ def test_it_shows_the_form_and_says_it_is_a_demo(alice_client):
 
 @pytest.mark.parametrize(
     ("text", "cents"),
-    [("10", 1000), ("12.50", 1250), ("12.5", 1250), ("1", 100), ("5000", 500_000),
-     ("$25", 2500), (" 7.05 ", 705), ("1,000", 100_000), ("0.5", 50), ("5000.01", 500_001)],
-)  # fmt: skip
+    [
+        ("10", 1000),
+        ("12.50", 1250),
+        ("12.5", 1250),
+        ("1", 100),
+        ("5000", 500_000),
+        ("$25", 2500),
+        (" 7.05 ", 705),
+        ("1,000", 100_000),
+        ("0.5", 50),
+        ("5000.01", 500_001),
+    ],
+)
 def test_dollars_become_whole_cents_without_floats(text, cents):
     assert dollars_to_cents(text) == cents
 
@@ -108,8 +118,12 @@ def test_with_stripe_it_sends_the_donor_to_checkout(alice_client, alice, fake_st
 def test_with_stripe_a_returning_donor_reuses_their_customer(alice_client, alice, fake_stripe):
     from tests.factories import SubscriptionFactory
 
-    SubscriptionFactory(user=alice, stripe_subscription_id="sub_test_old",
-                        stripe_customer_id="cus_test_alice", status="cancelled")  # fmt: skip
+    SubscriptionFactory(
+        user=alice,
+        stripe_subscription_id="sub_test_old",
+        stripe_customer_id="cus_test_alice",
+        status="cancelled",
+    )
     alice_client.post("/subscribe/", {"amount": "10"})
     (call,) = fake_stripe.calls("POST", "/v1/checkout/sessions")
     assert call.params["customer"] == "cus_test_alice"
@@ -117,9 +131,13 @@ def test_with_stripe_a_returning_donor_reuses_their_customer(alice_client, alice
 
 
 def test_with_stripe_a_refusal_is_shown_and_nothing_changes(alice_client, fake_stripe):
-    fake_stripe.fail_next("POST", "/v1/checkout/sessions", status=400,
-                          message="Checkout is unavailable.",
-                          error_type="invalid_request_error")  # fmt: skip
+    fake_stripe.fail_next(
+        "POST",
+        "/v1/checkout/sessions",
+        status=400,
+        message="Checkout is unavailable.",
+        error_type="invalid_request_error",
+    )
     response = alice_client.post("/subscribe/", {"amount": "10"}, follow=True)
     assert response.status_code == 200
     assert "Checkout is unavailable." in response.content.decode()

@@ -38,9 +38,12 @@ def deliver_at_once(body: str, header: str, deliveries: int = 2) -> list[int]:
         try:
             client = Client()
             barrier.wait(timeout=10)
-            response = client.post("/stripe/webhook/", data=body,
-                                   content_type="application/json",
-                                   HTTP_STRIPE_SIGNATURE=header)  # fmt: skip
+            response = client.post(
+                "/stripe/webhook/",
+                data=body,
+                content_type="application/json",
+                HTTP_STRIPE_SIGNATURE=header,
+            )
             statuses.append(response.status_code)
         finally:
             connection.close()  # each thread has its own connection
@@ -60,8 +63,9 @@ def test_two_simultaneous_deliveries_of_one_event_count_once(
 ):
     user = UserFactory(email="racer@example.org")
     SubscriptionFactory(user=user, stripe_subscription_id="sub_test_race")
-    invoice = invoice_object(subscription="sub_test_race", amount_paid=1000,
-                             paid_at=int(time.time()))  # fmt: skip
+    invoice = invoice_object(
+        subscription="sub_test_race", amount_paid=1000, paid_at=int(time.time())
+    )
     body = json.dumps(make_event("invoice.paid", invoice))
     header = signature(body)
 
@@ -80,8 +84,12 @@ def test_two_simultaneous_deliveries_of_one_event_count_once(
 def test_two_simultaneous_events_about_one_invoice_record_it_once(transactional_db):
     user = UserFactory(email="racer2@example.org")
     SubscriptionFactory(user=user, stripe_subscription_id="sub_test_race2")
-    invoice = invoice_object(id="in_test_race", subscription="sub_test_race2",
-                             amount_paid=1000, paid_at=int(time.time()))  # fmt: skip
+    invoice = invoice_object(
+        id="in_test_race",
+        subscription="sub_test_race2",
+        amount_paid=1000,
+        paid_at=int(time.time()),
+    )
     bodies = [json.dumps(make_event("invoice.paid", invoice)) for _ in range(2)]
     barrier = threading.Barrier(2)
     statuses = []

@@ -20,9 +20,12 @@ NOW = int(time.time())
 @pytest.fixture
 def alice_sub(alice, stripe_keys):
     return SubscriptionFactory(
-        user=alice, stripe_subscription_id="sub_test_alice", stripe_customer_id="cus_test_alice",
-        amount_cents=1000, stripe_state_at=dt.datetime.fromtimestamp(NOW - 3600, tz=dt.UTC),
-    )  # fmt: skip
+        user=alice,
+        stripe_subscription_id="sub_test_alice",
+        stripe_customer_id="cus_test_alice",
+        amount_cents=1000,
+        stripe_state_at=dt.datetime.fromtimestamp(NOW - 3600, tz=dt.UTC),
+    )
 
 
 def paid(sub_id="sub_test_alice", **kwargs):
@@ -73,8 +76,9 @@ def test_two_events_about_one_invoice_record_it_once(client, alice_sub):
 def test_invoice_paid_for_an_unknown_subscription_fetches_it_from_stripe(
     client, alice, fake_stripe
 ):
-    fake_stripe.add_subscription(id="sub_test_new", customer="cus_test_new",
-                                 amount_cents=2500, user_id=alice.pk)  # fmt: skip
+    fake_stripe.add_subscription(
+        id="sub_test_new", customer="cus_test_new", amount_cents=2500, user_id=alice.pk
+    )
     response = post_event(client, paid("sub_test_new", amount_paid=2500))
     assert response.status_code == 200, response.content
     sub = Subscription.objects.get(stripe_subscription_id="sub_test_new")
@@ -168,8 +172,14 @@ def test_a_handler_error_rolls_back_answers_500_and_a_redelivery_reprocesses(
 
 
 def test_stripe_being_unreachable_is_a_retryable_error(client, fake_stripe):
-    fake_stripe.fail_next("GET", "/v1/subscriptions/", status=400, message="Try later",
-                          error_type="invalid_request_error", code="lock_timeout")  # fmt: skip
+    fake_stripe.fail_next(
+        "GET",
+        "/v1/subscriptions/",
+        status=400,
+        message="Try later",
+        error_type="invalid_request_error",
+        code="lock_timeout",
+    )
     response = post_event(client, paid("sub_test_new"))
     assert response.status_code == 500
     assert StripeEvent.objects.get().status == "failed"
@@ -186,22 +196,33 @@ def test_unknown_event_types_are_stored_and_answered_200(client, stripe_keys):
 
 def test_every_handled_type_is_in_the_one_table():
     assert set(webhooks.HANDLERS) == {
-        "checkout.session.completed", "customer.subscription.created",
-        "customer.subscription.updated", "customer.subscription.deleted",
-        "customer.subscription.paused", "customer.subscription.resumed", "invoice.paid",
+        "checkout.session.completed",
+        "customer.subscription.created",
+        "customer.subscription.updated",
+        "customer.subscription.deleted",
+        "customer.subscription.paused",
+        "customer.subscription.resumed",
+        "invoice.paid",
         "invoice.payment_failed",
-    }  # fmt: skip
+    }
 
 
 # --- checkout and subscription events -------------------------------------------------
 
 
 def test_checkout_completed_attaches_the_new_subscription_to_the_donor(client, alice, fake_stripe):
-    fake_stripe.add_subscription(id="sub_test_checkout", customer="cus_test_alice",
-                                 amount_cents=1250, user_id=alice.pk)  # fmt: skip
-    session = {"id": "cs_test_1", "object": "checkout.session", "mode": "subscription",
-               "client_reference_id": str(alice.pk), "metadata": {"user_id": str(alice.pk)},
-               "customer": "cus_test_alice", "subscription": "sub_test_checkout"}  # fmt: skip
+    fake_stripe.add_subscription(
+        id="sub_test_checkout", customer="cus_test_alice", amount_cents=1250, user_id=alice.pk
+    )
+    session = {
+        "id": "cs_test_1",
+        "object": "checkout.session",
+        "mode": "subscription",
+        "client_reference_id": str(alice.pk),
+        "metadata": {"user_id": str(alice.pk)},
+        "customer": "cus_test_alice",
+        "subscription": "sub_test_checkout",
+    }
     response = post_event(client, make_event("checkout.session.completed", session))
     assert response.status_code == 200, response.content
     sub = Subscription.objects.get()
@@ -215,8 +236,12 @@ def test_checkout_completed_attaches_the_new_subscription_to_the_donor(client, a
 
 def test_checkout_completed_for_an_unknown_user_fails_cleanly(client, fake_stripe):
     fake_stripe.add_subscription(id="sub_test_checkout")
-    session = {"id": "cs_test_1", "mode": "subscription", "client_reference_id": "999999",
-               "subscription": "sub_test_checkout"}  # fmt: skip
+    session = {
+        "id": "cs_test_1",
+        "mode": "subscription",
+        "client_reference_id": "999999",
+        "subscription": "sub_test_checkout",
+    }
     response = post_event(client, make_event("checkout.session.completed", session))
     assert response.status_code == 200
     assert "unknown customer" in StripeEvent.objects.get().error
@@ -238,8 +263,9 @@ def sub_event(type_, created, alice, **kwargs):
 
 def test_an_update_arriving_before_its_create_ends_in_the_newer_state(client, alice, stripe_keys):
     created = sub_event("customer.subscription.created", NOW - 10, alice, status="incomplete")
-    updated = sub_event("customer.subscription.updated", NOW - 5, alice, status="active",
-                        amount_cents=2000)  # fmt: skip
+    updated = sub_event(
+        "customer.subscription.updated", NOW - 5, alice, status="active", amount_cents=2000
+    )
     post_event(client, updated)
     post_event(client, created)
     sub = Subscription.objects.get()
@@ -256,15 +282,17 @@ def test_a_create_in_the_same_second_as_an_update_loses(client, alice, stripe_ke
 
 def test_an_older_update_never_overwrites_a_newer_one(client, alice, stripe_keys):
     post_event(client, sub_event("customer.subscription.updated", NOW, alice, amount_cents=3000))
-    post_event(client, sub_event("customer.subscription.updated", NOW - 60, alice,
-                                 amount_cents=1000))  # fmt: skip
+    post_event(
+        client, sub_event("customer.subscription.updated", NOW - 60, alice, amount_cents=1000)
+    )
     assert Subscription.objects.get().amount_cents == 3000
 
 
 def test_deleted_cancels_and_a_canceled_subscription_stays_canceled(client, alice, stripe_keys):
     post_event(client, sub_event("customer.subscription.created", NOW - 20, alice))
-    post_event(client, sub_event("customer.subscription.deleted", NOW - 10, alice,
-                                 status="canceled"))  # fmt: skip
+    post_event(
+        client, sub_event("customer.subscription.deleted", NOW - 10, alice, status="canceled")
+    )
     sub = Subscription.objects.get()
     assert (sub.status, sub.stripe_status) == ("cancelled", "canceled")
     assert sub.cancelled_at is not None
@@ -275,8 +303,12 @@ def test_deleted_cancels_and_a_canceled_subscription_stays_canceled(client, alic
 
 def test_pause_collection_pauses_and_resumed_activates(client, alice, stripe_keys):
     post_event(client, sub_event("customer.subscription.created", NOW - 20, alice))
-    post_event(client, sub_event("customer.subscription.paused", NOW - 10, alice,
-                                 pause_collection={"behavior": "void"}))  # fmt: skip
+    post_event(
+        client,
+        sub_event(
+            "customer.subscription.paused", NOW - 10, alice, pause_collection={"behavior": "void"}
+        ),
+    )
     sub = Subscription.objects.get()
     assert (sub.status, sub.stripe_status) == ("paused", "active")
     post_event(client, sub_event("customer.subscription.resumed", NOW, alice))
@@ -285,8 +317,9 @@ def test_pause_collection_pauses_and_resumed_activates(client, alice, stripe_key
 
 
 def test_a_subscription_event_with_an_impossible_amount_fails_cleanly(client, alice, stripe_keys):
-    response = post_event(client, sub_event("customer.subscription.created", NOW, alice,
-                                            amount_cents=0))  # fmt: skip
+    response = post_event(
+        client, sub_event("customer.subscription.created", NOW, alice, amount_cents=0)
+    )
     assert response.status_code == 200
     assert "outside" in StripeEvent.objects.get().error
     assert Subscription.objects.count() == 0
@@ -337,8 +370,9 @@ def test_payment_failed_for_another_donor_goes_to_that_donor(
 ):
     bob = UserFactory(email="bob2@example.org")
     SubscriptionFactory(user=bob, stripe_subscription_id="sub_test_bob")
-    event = make_event("invoice.payment_failed",
-                       invoice_object(subscription="sub_test_bob", status="open"))  # fmt: skip
+    event = make_event(
+        "invoice.payment_failed", invoice_object(subscription="sub_test_bob", status="open")
+    )
     with django_capture_on_commit_callbacks(execute=True):
         post_event(client, event)
     assert mail.outbox[0].to == ["bob2@example.org"]

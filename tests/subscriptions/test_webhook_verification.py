@@ -24,8 +24,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def paid_event(alice, stripe_keys):
     sub = SubscriptionFactory(user=alice, stripe_subscription_id="sub_test_alice")
-    invoice = invoice_object(subscription=sub.stripe_subscription_id, amount_paid=1000,
-                             paid_at=int(time.time()))  # fmt: skip
+    invoice = invoice_object(
+        subscription=sub.stripe_subscription_id, amount_paid=1000, paid_at=int(time.time())
+    )
     return make_event("invoice.paid", invoice)
 
 
