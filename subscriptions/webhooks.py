@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import stripe
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import DataError, IntegrityError, transaction
+from django.db import DataError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -152,23 +152,22 @@ def mode_mismatch(data: dict) -> str | None:
 # --- storing and processing -----------------------------------------------------------
 
 
-def store_event(data: dict) -> StripeEvent:
-    """Insert the event, or get the stored one: exactly one row per event id, also when
-    two deliveries race (the unique constraint decides, the loser reads)."""
-    existing = StripeEvent.objects.filter(stripe_event_id=data["id"]).first()
-    if existing is not None:
-        return existing
-    try:
-        with transaction.atomic():
-            return StripeEvent.objects.create(
+def _insert_if_new(data: dict) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING: exactly one row per event id. A second delivery
+    racing the first waits on the unique index until the first commits, then inserts
+    nothing."""
+    StripeEvent.objects.bulk_create(
+        [
+            StripeEvent(
                 stripe_event_id=data["id"],
                 type=data["type"],
                 created=timestamp(data["created"], "created"),
                 livemode=data["livemode"],
                 payload=data,
             )
-    except IntegrityError:
-        return StripeEvent.objects.get(stripe_event_id=data["id"])
+        ],
+        ignore_conflicts=True,
+    )
 
 
 @dataclass(frozen=True)
@@ -191,57 +190,60 @@ class EventContext:
 DONE = (StripeEventStatus.PROCESSED, StripeEventStatus.IGNORED)
 
 
-def process_event(event: StripeEvent) -> Outcome:
-    """Run the event's handler once. The event row is locked for the whole run, so a
-    second delivery waits and then finds it done. The handler runs in a savepoint: on an
-    error its writes (and its on_commit emails) are discarded and only the failure is
-    recorded on the event."""
-    with transaction.atomic():
-        event = StripeEvent.objects.select_for_update().get(pk=event.pk)
-        if event.status in DONE:
-            return Outcome(event, "duplicate")
-        handler = HANDLERS.get(event.type)
-        event.attempts += 1
-        fields = ["status", "error", "attempts", "processed_at"]
-        if handler is None:
-            event.status, event.error = StripeEventStatus.IGNORED, ""
-            event.processed_at = timezone.now()
-            event.save(update_fields=fields)
-            return Outcome(event, "ignored")
-        context = EventContext(id=event.stripe_event_id, type=event.type, created=event.created)
-        try:
-            with transaction.atomic():
-                handler(event.payload["data"]["object"], context)
-        except InvalidStripeData as exc:
-            result, error = "invalid", str(exc)
-        except Exception as exc:
-            logger.exception("Stripe event %s (%s) failed", event.stripe_event_id, event.type)
-            result, error = "error", f"{type(exc).__name__}: {exc}"
-        else:
-            result, error = "processed", ""
-        if result == "processed":
-            event.status, event.processed_at = StripeEventStatus.PROCESSED, timezone.now()
-        else:
-            event.status, event.processed_at = StripeEventStatus.FAILED, None
-        event.error = error[:2000]
+def _process_locked(stripe_event_id: str) -> Outcome:
+    """Run the event's handler once; the caller holds a transaction. The event row is
+    locked until it commits, so a second delivery waits and then finds it done. The
+    handler runs in a savepoint: on an error its writes (and its on_commit emails) are
+    discarded and only the failure is recorded on the event."""
+    event = StripeEvent.objects.select_for_update().get(stripe_event_id=stripe_event_id)
+    if event.status in DONE:
+        return Outcome(event, "duplicate")
+    handler = HANDLERS.get(event.type)
+    event.attempts += 1
+    fields = ["status", "error", "attempts", "processed_at"]
+    if handler is None:
+        event.status, event.error = StripeEventStatus.IGNORED, ""
+        event.processed_at = timezone.now()
         event.save(update_fields=fields)
-        return Outcome(event, result)
+        return Outcome(event, "ignored")
+    context = EventContext(id=event.stripe_event_id, type=event.type, created=event.created)
+    try:
+        with transaction.atomic():
+            handler(event.payload["data"]["object"], context)
+    except InvalidStripeData as exc:
+        result, error = "invalid", str(exc)
+    except Exception as exc:
+        logger.exception("Stripe event %s (%s) failed", event.stripe_event_id, event.type)
+        result, error = "error", f"{type(exc).__name__}: {exc}"
+    else:
+        result, error = "processed", ""
+    if result == "processed":
+        event.status, event.processed_at = StripeEventStatus.PROCESSED, timezone.now()
+    else:
+        event.status, event.processed_at = StripeEventStatus.FAILED, None
+    event.error = error[:2000]
+    event.save(update_fields=fields)
+    return Outcome(event, result)
 
 
 def receive_event(data: dict) -> Outcome:
-    """A verified envelope: store it once, then process it unless already done."""
+    """A verified envelope: store it once and process it unless already done, in one
+    transaction (one commit per delivery)."""
+    done = StripeEvent.objects.filter(stripe_event_id=data["id"], status__in=DONE).first()
+    if done is not None:  # the common redelivery: one read, no lock, no write
+        return Outcome(done, "duplicate")
     try:
-        event = store_event(data)
+        with transaction.atomic():
+            _insert_if_new(data)
+            return _process_locked(data["id"])
     except DataError as exc:  # e.g. a \u0000 PostgreSQL's jsonb cannot hold
         raise WebhookRejected(f"Event cannot be stored: {exc}") from None
-    if event.status in DONE:
-        return Outcome(event, "duplicate")
-    return process_event(event)
 
 
 def reprocess_event(event: StripeEvent) -> Outcome:
     """Staff's Reprocess: the same path as a redelivery, for events not yet done."""
-    return process_event(event)
+    with transaction.atomic():
+        return _process_locked(event.stripe_event_id)
 
 
 # --- handlers -------------------------------------------------------------------------
