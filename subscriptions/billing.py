@@ -59,7 +59,7 @@ def _require_stripe_billing(subscription: Subscription) -> None:
 
 def _apply_confirmed(obj) -> Subscription:
     try:
-        sub, _ = apply_subscription(obj, at=timezone.now())
+        sub, _ = apply_subscription(obj, at=timezone.now(), current=True)
     except InvalidStripeData as exc:
         raise BillingError(f"Stripe answered with data this site cannot use: {exc}") from exc
     return sub

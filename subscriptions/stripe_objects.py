@@ -153,7 +153,12 @@ def user_for(*, user_id: int | None, stripe_customer_id: str) -> User:
 
 
 def apply_subscription(
-    obj, *, at: dt.datetime, user: User | None = None, creation_event: bool = False
+    obj,
+    *,
+    at: dt.datetime,
+    user: User | None = None,
+    creation_event: bool = False,
+    current: bool = False,
 ) -> tuple[Subscription, list[str]]:
     """Make the local row say what Stripe's object says, unless it already holds newer
     state: (row, list of changes, empty when nothing changed).
@@ -161,7 +166,9 @@ def apply_subscription(
     `at` is when Stripe's object was true (the event's `created`, or now for a fetched
     object). An older state never overwrites a newer one; at the same second a
     `*.created` event loses, since creation comes before any update; and a subscription
-    Stripe has canceled stays canceled (Stripe never revives one).
+    Stripe has canceled stays canceled (Stripe never revives one). `current=True` says
+    the object was just read from Stripe's API (an answer to our own call, a sync): it
+    is the newest state there is, even if Stripe's clock runs ahead of ours.
     """
     state = parse_subscription(obj)
     with transaction.atomic():
@@ -196,6 +203,8 @@ def apply_subscription(
                 )
                 if sub is None:
                     raise
+        if current and sub.stripe_state_at is not None:
+            at = max(at, sub.stripe_state_at)
         if sub.stripe_state_at is not None and (
             at < sub.stripe_state_at or (at == sub.stripe_state_at and creation_event)
         ):
@@ -241,7 +250,7 @@ def get_or_fetch_subscription(stripe_subscription_id: str, *, user: User | None 
     if sub is not None:
         return sub
     sub, _ = apply_subscription(
-        fetch_subscription(stripe_subscription_id), at=timezone.now(), user=user
+        fetch_subscription(stripe_subscription_id), at=timezone.now(), user=user, current=True
     )
     return sub
 

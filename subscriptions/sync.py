@@ -90,7 +90,7 @@ def sync_stripe(*, dry_run: bool, say: Callable[[str], None] = lambda line: None
             fixed(line)
             continue
         try:
-            apply_subscription(obj, at=timezone.now())
+            apply_subscription(obj, at=timezone.now(), current=True)
         except InvalidStripeData as exc:
             error(f"{line}: {exc}")
         else:

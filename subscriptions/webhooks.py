@@ -268,7 +268,7 @@ def handle_checkout_completed(session: dict, context: EventContext) -> None:
         obj = session["subscription"]
     else:
         obj = fetch_subscription(sub_id)
-    apply_subscription(obj, at=timezone.now(), user=user)
+    apply_subscription(obj, at=timezone.now(), user=user, current=True)
 
 
 def handle_subscription_event(subscription: dict, context: EventContext) -> None:

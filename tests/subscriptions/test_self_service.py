@@ -224,3 +224,18 @@ def test_billing_portal_without_a_stripe_customer_explains(alice_client, fake_st
     assert response["Location"] == "/dashboard/"
     assert "no Stripe billing account" in messages_of(response)[0]
     assert fake_stripe.requests == []
+
+
+def test_a_confirmed_change_applies_even_if_stripes_clock_runs_ahead(
+    alice_client, stripe_sub, fake_stripe
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    # The last webhook carried a `created` a little ahead of this server's clock.
+    Subscription.objects.filter(pk=stripe_sub.pk).update(
+        stripe_state_at=timezone.now() + dt.timedelta(seconds=5)
+    )
+    alice_client.post(f"/subscriptions/{stripe_sub.pk}/pause/")
+    assert reload(stripe_sub).status == "paused"
