@@ -168,7 +168,10 @@ def main():
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
-    print(f"database: {vendor}; events: {args.events}; machine: {machine()}; commit {commit()}")
+    print(
+        f"database: {vendor} (CONN_MAX_AGE={connection.settings_dict.get('CONN_MAX_AGE')}); "
+        f"events: {args.events}; machine: {machine()}; commit {commit()}"
+    )
     print("| no-op view (req/s) | invoice.paid, new (events/s) | redelivered (events/s) |")
     print("|---|---|---|")
     print(f"| {floor:,.0f} | {fresh:,.0f} | {again:,.0f} |")
