@@ -392,3 +392,35 @@ def test_reprocess_reruns_a_failed_event_through_the_same_path(client, alice, fa
     assert Contribution.objects.count() == 1
     assert webhooks.reprocess_event(event).result == "duplicate"
     assert Contribution.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"status": 123},
+        {"status": "frozen"},
+        {"items": None},
+        {"items": {"data": []}},
+        {"items": {"data": "x"}},
+        {"customer": None},
+        {"id": ["sub"]},
+        {"pause_collection": "yes"},
+        {"metadata": "user 1"},
+    ],
+)
+def test_a_subscription_event_with_wrong_types_fails_cleanly(client, alice, stripe_keys, change):
+    event = sub_event("customer.subscription.created", NOW, alice)
+    event["data"]["object"].update(change)
+    response = post_event(client, event)
+    assert response.status_code == 200
+    assert StripeEvent.objects.get().status == "failed"
+    assert Subscription.objects.count() == 0
+
+
+@pytest.mark.postgres
+def test_an_event_postgres_cannot_store_is_refused_with_400(client, stripe_keys):
+    # jsonb cannot hold \u0000; the delivery is refused whole, never half-stored.
+    event = make_event("customer.created", {"id": "cus_x", "name": "nul\u0000byte"})
+    response = post_event(client, event)
+    assert response.status_code == 400
+    assert StripeEvent.objects.count() == 0
