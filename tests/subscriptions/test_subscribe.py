@@ -155,3 +155,15 @@ def test_success_and_cancelled_pages_render(alice_client):
     response = alice_client.get("/subscribe/cancelled/")
     assert response.status_code == 200
     assert b"Nothing was charged" in response.content
+
+
+def test_the_subscribe_page_reads_the_donors_subscriptions_in_one_query(
+    alice_client, alice, django_assert_num_queries
+):
+    from tests.factories import SubscriptionFactory
+
+    SubscriptionFactory.create_batch(3, user=alice)
+    # 1 session, 1 user, 1 the donor's current subscriptions (however many).
+    with django_assert_num_queries(3):
+        response = alice_client.get("/subscribe/")
+    assert response.content.decode().count("$10.00 a week") == 3
