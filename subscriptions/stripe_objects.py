@@ -35,7 +35,7 @@ class InvalidStripeData(Exception):
 # --- reading fields -------------------------------------------------------------------
 
 
-def _dict(value, field) -> dict:
+def require_object(value, field) -> dict:
     if not isinstance(value, dict):
         raise InvalidStripeData(f"{field} must be an object, got {type(value).__name__}.")
     return value
@@ -57,7 +57,7 @@ def _int(obj: dict, key: str, field: str) -> int:
     return value
 
 
-def _id_of(value, field) -> str:
+def require_stripe_id(value, field) -> str:
     """Stripe gives a related object as its id, or as the object itself when expanded."""
     if isinstance(value, dict):
         value = value.get("id")
@@ -93,20 +93,20 @@ class SubscriptionState:
 
 
 def parse_subscription(obj) -> SubscriptionState:
-    obj = _dict(as_dict(obj), "subscription")
+    obj = require_object(as_dict(obj), "subscription")
     sub_id = _text(obj, "id", "subscription.id")
-    customer = _id_of(obj.get("customer"), "subscription.customer")
+    customer = require_stripe_id(obj.get("customer"), "subscription.customer")
     stripe_status = obj.get("status")
     if stripe_status not in StripeStatus.values or not stripe_status:
         raise InvalidStripeData(f"subscription.status {stripe_status!r} is not a Stripe status.")
     pause_collection = obj.get("pause_collection")
     if pause_collection is not None:
-        _dict(pause_collection, "subscription.pause_collection")
-    items = _dict(obj.get("items"), "subscription.items").get("data")
+        require_object(pause_collection, "subscription.pause_collection")
+    items = require_object(obj.get("items"), "subscription.items").get("data")
     if not isinstance(items, list) or len(items) != 1:
         raise InvalidStripeData("subscription.items must hold exactly one weekly price.")
-    item = _dict(items[0], "subscription item")
-    price = _dict(item.get("price"), "subscription item price")
+    item = require_object(items[0], "subscription item")
+    price = require_object(item.get("price"), "subscription item price")
     if price.get("currency") != CURRENCY:
         raise InvalidStripeData(f"price currency {price.get('currency')!r} is not {CURRENCY}.")
     quantity = item.get("quantity", 1)
@@ -118,7 +118,7 @@ def parse_subscription(obj) -> SubscriptionState:
             f"weekly amount {amount} cents is outside {MIN_AMOUNT_CENTS}..{MAX_AMOUNT_CENTS}."
         )
     metadata = obj.get("metadata") or {}
-    user_id = _dict(metadata, "subscription.metadata").get("user_id")
+    user_id = require_object(metadata, "subscription.metadata").get("user_id")
     return SubscriptionState(
         stripe_subscription_id=sub_id,
         stripe_customer_id=customer,
@@ -127,7 +127,7 @@ def parse_subscription(obj) -> SubscriptionState:
         amount_cents=amount,
         user_id=int(user_id) if isinstance(user_id, str) and user_id.isdigit() else None,
         item_id=_text(item, "id", "subscription item id"),
-        product_id=_id_of(price.get("product"), "price.product"),
+        product_id=require_stripe_id(price.get("product"), "price.product"),
     )
 
 
@@ -275,15 +275,15 @@ def invoice_subscription_id(obj: dict) -> str:
         value = obj.get("subscription")
     if value is None:
         raise InvalidStripeData("invoice is not for a subscription.")
-    return _id_of(value, "invoice subscription")
+    return require_stripe_id(value, "invoice subscription")
 
 
 def parse_invoice(obj) -> InvoiceFacts:
-    obj = _dict(as_dict(obj), "invoice")
+    obj = require_object(as_dict(obj), "invoice")
     return InvoiceFacts(
         stripe_invoice_id=_text(obj, "id", "invoice.id"),
         stripe_subscription_id=invoice_subscription_id(obj),
-        stripe_customer_id=_id_of(obj.get("customer"), "invoice.customer"),
+        stripe_customer_id=require_stripe_id(obj.get("customer"), "invoice.customer"),
     )
 
 
@@ -295,7 +295,7 @@ def record_paid_invoice(obj) -> tuple[Contribution, bool]:
     platform offers no trials or coupons, so a $0 or negative "paid" invoice is
     impossible data and is refused rather than turned into a ledger row.
     """
-    obj = _dict(as_dict(obj), "invoice")
+    obj = require_object(as_dict(obj), "invoice")
     facts = parse_invoice(obj)
     if obj.get("currency") != CURRENCY:
         raise InvalidStripeData(f"invoice currency {obj.get('currency')!r} is not {CURRENCY}.")
@@ -304,7 +304,7 @@ def record_paid_invoice(obj) -> tuple[Contribution, bool]:
         raise InvalidStripeData(
             f"invoice.amount_paid must be a positive number of cents, got {amount}."
         )
-    transitions = _dict(obj.get("status_transitions"), "invoice.status_transitions")
+    transitions = require_object(obj.get("status_transitions"), "invoice.status_transitions")
     paid_at = timestamp(transitions.get("paid_at"), "invoice.status_transitions.paid_at")
     sub = get_or_fetch_subscription(facts.stripe_subscription_id)
     return record_contribution(

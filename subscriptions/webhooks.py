@@ -35,19 +35,20 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import User
 from core.templatetags.money import format_cents
 
 from .models import StripeEvent, StripeEventStatus
 from .stripe_objects import (
     InvalidStripeData,
-    _dict,
-    _id_of,
     apply_subscription,
     as_dict,
     fetch_subscription,
     get_or_fetch_subscription,
     parse_invoice,
     record_paid_invoice,
+    require_object,
+    require_stripe_id,
     timestamp,
 )
 
@@ -256,14 +257,12 @@ def handle_checkout_completed(session: dict, context: EventContext) -> None:
     if session.get("mode") != "subscription":
         return
     user_ref = session.get("client_reference_id") or (session.get("metadata") or {}).get("user_id")
-    from accounts.models import User
-
     user = None
     if isinstance(user_ref, str) and user_ref.isdigit():
         user = User.objects.filter(pk=int(user_ref)).first()
     if user is None:
         raise InvalidStripeData(f"unknown customer: no donor with user id {user_ref!r}.")
-    sub_id = _id_of(session.get("subscription"), "session.subscription")
+    sub_id = require_stripe_id(session.get("subscription"), "session.subscription")
     if isinstance(session.get("subscription"), dict):
         obj = session["subscription"]
     else:
@@ -286,7 +285,7 @@ def handle_invoice_paid(invoice: dict, context: EventContext) -> None:
 def handle_invoice_payment_failed(invoice: dict, context: EventContext) -> None:
     """Email the donor why the payment failed and where to update the card. Nothing is
     contributed: only invoice.paid records money."""
-    invoice = _dict(as_dict(invoice), "invoice")
+    invoice = require_object(as_dict(invoice), "invoice")
     facts = parse_invoice(invoice)
     sub = get_or_fetch_subscription(facts.stripe_subscription_id)
     error = invoice.get("last_finalization_error") or {}
