@@ -213,6 +213,8 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILI
 # Stripe. No secret key means demo billing: subscribing records local contributions.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+# Several secrets may be given, comma-separated, while an endpoint secret is rolled
+# (subscriptions.webhooks.webhook_secrets); any of them verifies a delivery.
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
 DEMO_BILLING = not STRIPE_SECRET_KEY

@@ -1,4 +1,7 @@
-from django.contrib import admin
+import json
+
+from django.contrib import admin, messages
+from django.utils.html import format_html
 
 from core.admin import ReadOnlyAdmin
 
@@ -30,8 +33,53 @@ class ContributionAdmin(ReadOnlyAdmin):
 
 @admin.register(StripeEvent)
 class StripeEventAdmin(ReadOnlyAdmin):
+    """Every verified webhook delivery. Read-only; "Reprocess" reruns failed ones through
+    the webhook's own path (subscriptions.webhooks.reprocess_event), so a fixed cause
+    (a donor created, Stripe reachable again) can be applied without waiting for Stripe."""
+
     list_display = ["stripe_event_id", "type", "status", "created", "livemode", "attempts",
-                    "processed_at"]  # fmt: skip
+                    "processed_at", "short_error"]  # fmt: skip
     list_filter = ["status", "type", "livemode"]
-    search_fields = ["stripe_event_id", "type"]
+    search_fields = ["stripe_event_id", "type", "error"]
     date_hierarchy = "created"
+    fields = ["stripe_event_id", "type", "status", "error", "attempts", "created", "livemode",
+              "received_at", "processed_at", "pretty_payload"]  # fmt: skip
+    readonly_fields = fields
+    actions = ["reprocess"]
+
+    @admin.display(description="error")
+    def short_error(self, event):
+        return event.error[:80]
+
+    @admin.display(description="payload")
+    def pretty_payload(self, event):
+        return format_html("<pre>{}</pre>", json.dumps(event.payload, indent=2, sort_keys=True))
+
+    def has_reprocess_permission(self, request):
+        return request.user.has_perm("subscriptions.change_stripeevent")
+
+    @admin.action(description="Reprocess selected events", permissions=["reprocess"])
+    def reprocess(self, request, queryset):
+        from .webhooks import DONE, reprocess_event
+
+        results = {"processed": 0, "ignored": 0, "skipped": 0, "failed": 0}
+        for event in queryset.order_by("created", "id"):
+            if event.status in DONE:
+                results["skipped"] += 1
+                continue
+            outcome = reprocess_event(event)
+            if outcome.result in ("processed", "ignored", "duplicate"):
+                results["processed" if outcome.result != "ignored" else "ignored"] += 1
+            else:
+                results["failed"] += 1
+                self.message_user(
+                    request,
+                    f"{event.stripe_event_id} still fails: {outcome.event.error}",
+                    messages.ERROR,
+                )
+        self.message_user(
+            request,
+            f"Reprocessed: {results['processed']} processed, {results['ignored']} ignored, "
+            f"{results['failed']} still failing, {results['skipped']} already done (skipped).",
+            messages.WARNING if results["failed"] else messages.SUCCESS,
+        )

@@ -191,3 +191,19 @@ def record_contribution(
             raise
         return existing, False
     return contribution, True
+
+
+@transaction.atomic
+def start_demo_subscription(*, user: User, amount_cents: int) -> Subscription:
+    """Demo billing's stand-in for Checkout: an active subscription and its first weekly
+    payment, recorded at once as Stripe's first invoice would be. The weekly run records
+    the later payments (one per active subscription per week, skipping a week that
+    already has one, so this first payment is never doubled)."""
+    subscription = create_subscription(user=user, amount_cents=amount_cents)
+    record_contribution(
+        subscription=subscription,
+        amount_cents=subscription.amount_cents,
+        paid_at=timezone.now(),
+        stripe_invoice_id=f"{subscription.stripe_subscription_id}_first",
+    )
+    return subscription

@@ -1,138 +1,188 @@
-"""placeholder until the billing branch lands.
-
-Minimal demo-billing views behind the URL names the donor's pages post to
-(subscriptions:subscribe, pause, resume, cancel, change_amount, billing_portal). They call
-the existing demo services directly; the billing branch replaces this module (same names,
-paths and field names) with the Stripe-aware flow.
-"""
-
-import uuid
-
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
-from django.http import Http404
-from django.shortcuts import redirect, render
+from django.http import HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.templatetags.money import format_cents
 
+from . import billing, services, webhooks
 from .forms import AmountForm
-from .models import Subscription
-from .services import (
-    cancel_subscription,
-    change_subscription_amount,
-    create_subscription,
-    new_demo_subscription_id,
-    pause_subscription,
-    record_contribution,
-    resume_subscription,
-)
+from .models import Subscription, SubscriptionStatus
+from .selectors import get_user_subscriptions
+
+DASHBOARD_URL = "/dashboard/"
 
 
-def _own_subscription(request, pk) -> Subscription:
-    """The signed-in donor's subscription, or 404 (another donor's id finds nothing)."""
-    subscription = Subscription.objects.filter(pk=pk, user=request.user).first()
-    if subscription is None:
-        raise Http404("No such subscription.")
-    return subscription
+def _get_subscription_for_user(request, pk: int) -> Subscription:
+    """The signed-in donor's own subscription; another donor's is a 404, not a 403, so
+    ids of other people's subscriptions are not confirmed to exist."""
+    return get_object_or_404(Subscription.objects.select_related("user"), pk=pk, user=request.user)
 
 
-def _error_text(exc: ValidationError) -> str:
-    return " ".join(exc.messages)
+def _back(request) -> HttpResponseRedirect:
+    target = request.POST.get("next") or ""
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect(DASHBOARD_URL)
+
+
+# --- subscribe ------------------------------------------------------------------------
 
 
 @login_required
-@require_http_methods(["GET", "HEAD", "POST"])
+@require_http_methods(["GET", "POST"])
 def subscribe(request):
     if not request.user.city:
-        messages.info(request, "First tell us your ZIP code: your gift goes to your own city.")
+        # Money is pooled by the donor's city: without one it could only be held.
+        messages.info(request, "First tell us your ZIP code, so your gift goes to your town.")
         return redirect(f"{reverse('accounts:profile')}?next=subscribe")
-    form = AmountForm(request.POST or None, initial={"amount": "10"})
+    form = AmountForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            subscription = create_subscription(
-                user=request.user,
-                amount_cents=form.cleaned_data["amount"],
-                stripe_subscription_id=new_demo_subscription_id(),
-            )
-            # Demo billing: the first week's payment is "collected" at once.
-            record_contribution(
-                subscription=subscription,
-                amount_cents=subscription.amount_cents,
-                paid_at=timezone.now(),
-                stripe_invoice_id=f"demo_in_{uuid.uuid4().hex}",
-            )
-        except ValidationError as exc:
-            form.add_error("amount", _error_text(exc))
-        else:
+        amount_cents = form.cleaned_data["amount"]
+        if settings.DEMO_BILLING:
+            services.start_demo_subscription(user=request.user, amount_cents=amount_cents)
             messages.success(
                 request,
-                f"Thank you! You now give {format_cents(subscription.amount_cents)} every "
-                f"week to the charities of {request.user.place}.",
+                f"Thank you! Your weekly gift of {format_cents(amount_cents)} is active. "
+                "Demo billing: no card was charged; this site takes no real payments.",
             )
-            return redirect("accounts:dashboard")
-    return render(request, "subscriptions/subscribe.html", {"form": form})
+            return redirect(DASHBOARD_URL)
+        try:
+            url = billing.start_checkout(user=request.user, amount_cents=amount_cents)
+        except billing.BillingError as exc:
+            messages.error(request, str(exc))
+        else:
+            return redirect(url)
+    current = get_user_subscriptions(request.user).exclude(status=SubscriptionStatus.CANCELLED)
+    return render(
+        request,
+        "subscriptions/subscribe.html",
+        {"form": form, "current": list(current), "demo_billing": settings.DEMO_BILLING},
+    )
 
 
-def _act(request, pk, action, done: str):
-    subscription = _own_subscription(request, pk)
+@login_required
+def subscribe_success(request):
+    # Nothing is written here: the subscription exists once Stripe's webhook says so.
+    return render(request, "subscriptions/success.html")
+
+
+@login_required
+def subscribe_cancelled(request):
+    return render(request, "subscriptions/cancelled.html")
+
+
+# --- self-service ---------------------------------------------------------------------
+
+
+def _self_service(request, pk, action, done_message):
+    subscription = _get_subscription_for_user(request, pk)
     try:
-        action(subscription)
-    except ValidationError as exc:
-        messages.error(request, _error_text(exc))
+        subscription = action(subscription)
+    except billing.BillingError as exc:
+        messages.error(request, str(exc))
     else:
-        messages.success(request, done)
-    return redirect("accounts:dashboard")
+        messages.success(request, done_message(subscription))
+    return _back(request)
 
 
 @login_required
 @require_POST
 def pause(request, pk):
-    return _act(request, pk, pause_subscription, "Your weekly gift is paused.")
+    return _self_service(
+        request, pk, lambda s: billing.pause(subscription=s),
+        lambda s: "Your weekly gift is paused. Nothing is charged until you resume it.",
+    )  # fmt: skip
 
 
 @login_required
 @require_POST
 def resume(request, pk):
-    return _act(request, pk, resume_subscription, "Your weekly gift is running again.")
+    return _self_service(
+        request, pk, lambda s: billing.resume(subscription=s),
+        lambda s: f"Your weekly gift of {format_cents(s.amount_cents)} is active again.",
+    )  # fmt: skip
 
 
 @login_required
 @require_POST
 def cancel(request, pk):
-    return _act(
-        request,
-        pk,
-        cancel_subscription,
-        "Your weekly gift is cancelled. Money already paid will still be given out.",
-    )
+    return _self_service(
+        request, pk, lambda s: billing.cancel(subscription=s),
+        lambda s: "Your weekly gift is cancelled. Money already given is still distributed.",
+    )  # fmt: skip
 
 
 @login_required
 @require_POST
 def change_amount(request, pk):
-    subscription = _own_subscription(request, pk)
+    subscription = _get_subscription_for_user(request, pk)
     form = AmountForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(form.errors["amount"]))
-        return redirect("accounts:dashboard")
-    try:
-        change_subscription_amount(subscription, amount_cents=form.cleaned_data["amount"])
-    except ValidationError as exc:
-        messages.error(request, _error_text(exc))
-    else:
-        messages.success(
-            request,
-            f"From your next payment you give {format_cents(subscription.amount_cents)} a week.",
-        )
-    return redirect("accounts:dashboard")
+        return _back(request)
+    amount_cents = form.cleaned_data["amount"]
+    return _self_service(
+        request, subscription.pk,
+        lambda s: billing.change_amount(subscription=s, amount_cents=amount_cents),
+        lambda s: f"Your weekly gift is now {format_cents(s.amount_cents)}, "
+        "from the next payment on.",
+    )  # fmt: skip
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def billing_portal(request):
-    messages.info(request, "Demo billing has no payment portal: no card is on file.")
-    return redirect("accounts:dashboard")
+    """POST opens Stripe's customer portal. GET (the link in a payment-failed email) shows
+    a button that POSTs, since opening a portal session is not a safe GET."""
+    if request.method == "GET":
+        return render(request, "subscriptions/billing_portal.html")
+    if settings.DEMO_BILLING:
+        messages.info(
+            request,
+            "Demo billing: there is no Stripe billing account in demo mode, so there are "
+            "no cards or invoices to manage.",
+        )
+        return redirect(DASHBOARD_URL)
+    try:
+        url = billing.open_billing_portal(user=request.user)
+    except billing.BillingError as exc:
+        messages.error(request, str(exc))
+        return redirect(DASHBOARD_URL)
+    return redirect(url)
+
+
+# --- webhook --------------------------------------------------------------------------
+
+
+@csrf_exempt  # Stripe cannot send a CSRF token; the signature check stands in for it.
+@require_POST
+def stripe_webhook(request):
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return JsonResponse({"error": "Bad Content-Length."}, status=400)
+    if declared > webhooks.MAX_BODY_BYTES:
+        return JsonResponse({"error": "Body too large."}, status=413)
+    body = request.body
+    if len(body) > webhooks.MAX_BODY_BYTES:
+        return JsonResponse({"error": "Body too large."}, status=413)
+    try:
+        data = webhooks.verify_event(body, request.headers.get("Stripe-Signature"))
+        refusal = webhooks.mode_mismatch(data)
+        if refusal:
+            raise webhooks.WebhookRejected(refusal)
+        outcome = webhooks.receive_event(data)
+    except webhooks.WebhookRejected as exc:
+        return JsonResponse({"error": str(exc)}, status=exc.status)
+    payload = {"received": True, "result": outcome.result, "status": outcome.event.status}
+    if outcome.event.error:
+        payload["error"] = outcome.event.error
+    return JsonResponse(payload, status=outcome.http_status)

@@ -5,7 +5,7 @@ import re
 
 import pytest
 from django.core import mail
-from django.core.management import CommandError, call_command
+from django.core.management import call_command
 from django.utils import timezone
 
 from charities.models import CharityStatus
@@ -63,7 +63,7 @@ def sign_up_and_subscribe(page, email="new.donor@example.org", zip_code="05156",
     page.wait_for_url("**/subscribe/")
     assert "Springfield, VT" in page.content()
     page.get_by_label("Weekly amount").fill(dollars)
-    page.get_by_role("button", name="Give every week").click()
+    page.get_by_role("button", name="Start giving (demo)").click()
     page.wait_for_url("**/dashboard/")
     assert "Thank you!" in page.content()
 
@@ -102,9 +102,6 @@ def test_sign_up_set_a_zip_subscribe_and_pause(page):
     assert page.csp_errors == []
 
 
-# Only the missing engine command (CommandError) is the expected failure; anything else,
-# a missing browser included, still fails.
-@pytest.mark.xfail(strict=False, reason="engine branch not merged", raises=CommandError)
 def test_the_weekly_distribution_reaches_the_report_and_the_map(page):
     charities = springfield_charities(3)
     sign_up_and_subscribe(page, dollars="25")

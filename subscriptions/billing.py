@@ -1,0 +1,247 @@
+"""The donor's billing actions: subscribe, pause, resume, cancel, change the amount,
+manage billing.
+
+A demo subscription ("demo_<uuid>") changes locally through subscriptions.services. A
+Stripe one changes at Stripe first, with an idempotency key, and the local row is
+updated from the object Stripe answers with, only once Stripe has confirmed; if Stripe
+refuses or cannot be reached, nothing local changes and the donor sees why.
+"""
+
+import logging
+import uuid
+
+import stripe
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+
+from . import services
+from .models import StripeStatus, Subscription, SubscriptionStatus
+from .stripe_client import (
+    CURRENCY,
+    INTERVAL,
+    PRODUCT_NAME,
+    get_client,
+    idempotency_key,
+    options,
+)
+from .stripe_objects import InvalidStripeData, apply_subscription, parse_subscription
+
+logger = logging.getLogger(__name__)
+
+
+class BillingError(Exception):
+    """A message for the donor: the action did not happen and nothing changed."""
+
+
+def _stripe_message(exc: stripe.StripeError) -> str:
+    return exc.user_message or "Stripe could not be reached. Please try again in a minute."
+
+
+def _call_stripe(what: str, fn):
+    try:
+        return fn()
+    except stripe.StripeError as exc:
+        logger.warning("Stripe refused %s: %s", what, exc)
+        raise BillingError(f"Stripe could not {what}: {_stripe_message(exc)}") from exc
+
+
+def _require_stripe_billing(subscription: Subscription) -> None:
+    if settings.DEMO_BILLING:
+        raise BillingError(
+            "Billing is not configured on this site (demo mode), so a Stripe subscription "
+            "cannot be changed here."
+        )
+
+
+def _apply_confirmed(obj) -> Subscription:
+    try:
+        sub, _ = apply_subscription(obj, at=timezone.now(), current=True)
+    except InvalidStripeData as exc:
+        raise BillingError(f"Stripe answered with data this site cannot use: {exc}") from exc
+    return sub
+
+
+def _validation_message(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+# --- subscribe ------------------------------------------------------------------------
+
+
+def start_checkout(*, user: User, amount_cents: int) -> str:
+    """A Stripe Checkout session for a weekly gift; returns the URL to send the donor to.
+    Nothing local is written: the subscription appears when Stripe's webhook says so."""
+    services.require_amount_cents(amount_cents)
+    existing_customer = (
+        Subscription.objects.filter(user=user)
+        .exclude(stripe_customer_id="")
+        .values_list("stripe_customer_id", flat=True)
+        .first()
+    )
+    params = {
+        "mode": "subscription",
+        "line_items": [
+            {
+                "price_data": {
+                    "currency": CURRENCY,
+                    "unit_amount": amount_cents,
+                    "recurring": {"interval": INTERVAL},
+                    "product_data": {"name": PRODUCT_NAME},
+                },
+                "quantity": 1,
+            }
+        ],
+        "client_reference_id": str(user.pk),
+        "metadata": {"user_id": str(user.pk)},
+        # The subscription carries the user too, so its own events can be matched even
+        # when they arrive before checkout.session.completed.
+        "subscription_data": {"metadata": {"user_id": str(user.pk)}},
+        "success_url": settings.SITE_URL
+        + reverse("subscriptions:success")
+        + "?session_id={CHECKOUT_SESSION_ID}",
+        "cancel_url": settings.SITE_URL + reverse("subscriptions:cancelled"),
+    }
+    if existing_customer:
+        params["customer"] = existing_customer
+    else:
+        params["customer_email"] = user.email
+    # A fresh key per form post: the SDK's own retries reuse it; a second post is a second
+    # session, which is harmless (only a completed one creates a subscription).
+    key = idempotency_key("checkout", user.pk, uuid.uuid4().hex)
+    session = _call_stripe(
+        "start the checkout",
+        lambda: get_client().v1.checkout.sessions.create(params=params, options=options(key)),
+    )
+    return session.url
+
+
+def open_billing_portal(*, user: User) -> str:
+    customer = (
+        Subscription.objects.filter(user=user)
+        .exclude(stripe_customer_id="")
+        .order_by("-created_at", "-id")
+        .values_list("stripe_customer_id", flat=True)
+        .first()
+    )
+    if not customer:
+        raise BillingError("You have no Stripe billing account yet: subscribe first.")
+    params = {"customer": customer, "return_url": settings.SITE_URL + "/dashboard/"}
+    session = _call_stripe(
+        "open the billing portal",
+        lambda: get_client().v1.billing_portal.sessions.create(params=params),
+    )
+    return session.url
+
+
+# --- self-service ---------------------------------------------------------------------
+
+
+def _update(subscription: Subscription, action: str, what: str, params: dict) -> Subscription:
+    key = idempotency_key(
+        action, subscription.stripe_subscription_id, subscription.updated_at.isoformat(),
+        params=params,
+    )  # fmt: skip
+    obj = _call_stripe(
+        what,
+        lambda: get_client().v1.subscriptions.update(
+            subscription.stripe_subscription_id, params=params, options=options(key)
+        ),
+    )
+    return _apply_confirmed(obj)
+
+
+def pause(*, subscription: Subscription) -> Subscription:
+    if subscription.status != SubscriptionStatus.ACTIVE:
+        raise BillingError("Only an active subscription can be paused.")
+    if subscription.is_demo:
+        return services.pause_subscription(subscription)
+    _require_stripe_billing(subscription)
+    # "void": weeks while paused are not billed at all (not billed later either).
+    return _update(
+        subscription, "pause", "pause the subscription",
+        {"pause_collection": {"behavior": "void"}},
+    )  # fmt: skip
+
+
+def resume(*, subscription: Subscription) -> Subscription:
+    if subscription.status != SubscriptionStatus.PAUSED:
+        raise BillingError("Only a paused subscription can be resumed.")
+    if subscription.is_demo:
+        return services.resume_subscription(subscription)
+    _require_stripe_billing(subscription)
+    if subscription.stripe_status == StripeStatus.PAUSED:
+        key = idempotency_key(
+            "resume", subscription.stripe_subscription_id, subscription.updated_at.isoformat()
+        )
+        obj = _call_stripe(
+            "resume the subscription",
+            lambda: get_client().v1.subscriptions.resume(
+                subscription.stripe_subscription_id, options=options(key)
+            ),
+        )
+        return _apply_confirmed(obj)
+    if subscription.stripe_status == StripeStatus.INCOMPLETE:
+        raise BillingError("The first payment has not gone through yet: use Manage billing.")
+    # An empty value unsets pause_collection in Stripe's form encoding.
+    return _update(subscription, "resume", "resume the subscription", {"pause_collection": ""})
+
+
+def cancel(*, subscription: Subscription) -> Subscription:
+    if subscription.status == SubscriptionStatus.CANCELLED:
+        return subscription
+    if subscription.is_demo:
+        return services.cancel_subscription(subscription)
+    _require_stripe_billing(subscription)
+    key = idempotency_key(
+        "cancel", subscription.stripe_subscription_id, subscription.updated_at.isoformat()
+    )
+    obj = _call_stripe(
+        "cancel the subscription",
+        lambda: get_client().v1.subscriptions.cancel(
+            subscription.stripe_subscription_id, options=options(key)
+        ),
+    )
+    return _apply_confirmed(obj)
+
+
+def change_amount(*, subscription: Subscription, amount_cents: int) -> Subscription:
+    """A new weekly amount from the next payment on: no proration, so a week already paid
+    is neither topped up nor refunded."""
+    if subscription.status == SubscriptionStatus.CANCELLED:
+        raise BillingError("A cancelled subscription cannot be changed.")
+    try:
+        services.require_amount_cents(amount_cents)
+    except ValidationError as exc:
+        raise BillingError(_validation_message(exc)) from exc
+    if amount_cents == subscription.amount_cents:
+        return subscription
+    if subscription.is_demo:
+        return services.change_subscription_amount(subscription, amount_cents=amount_cents)
+    _require_stripe_billing(subscription)
+    current = _call_stripe(
+        "read the subscription",
+        lambda: get_client().v1.subscriptions.retrieve(subscription.stripe_subscription_id),
+    )
+    try:
+        state = parse_subscription(current)
+    except InvalidStripeData as exc:
+        raise BillingError(f"Stripe answered with data this site cannot use: {exc}") from exc
+    params = {
+        "items": [
+            {
+                "id": state.item_id,
+                "price_data": {
+                    "currency": CURRENCY,
+                    "product": state.product_id,
+                    "unit_amount": amount_cents,
+                    "recurring": {"interval": INTERVAL},
+                },
+            }
+        ],
+        "proration_behavior": "none",
+    }
+    return _update(subscription, "amount", "change the amount", params)

@@ -1,0 +1,315 @@
+"""Stripe objects (subscriptions, invoices) -> local rows.
+
+One code path for every source of Stripe state: the webhook, the donor's self-service
+buttons (after Stripe confirms) and `sync_stripe`. Everything read from Stripe is checked
+before anything is written; impossible data raises InvalidStripeData, which the caller
+records (a failed event, a line in the sync summary) instead of half-writing.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+import stripe
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+
+from .models import (
+    MAX_AMOUNT_CENTS,
+    MIN_AMOUNT_CENTS,
+    Contribution,
+    StripeStatus,
+    Subscription,
+)
+from .services import create_subscription, record_contribution, update_subscription
+from .stripe_client import CURRENCY, get_client
+from .stripe_status import to_local_status
+
+
+class InvalidStripeData(Exception):
+    """Signed by Stripe, yet impossible for this platform: retrying will not help."""
+
+
+# --- reading fields -------------------------------------------------------------------
+
+
+def require_object(value, field) -> dict:
+    if not isinstance(value, dict):
+        raise InvalidStripeData(f"{field} must be an object, got {type(value).__name__}.")
+    return value
+
+
+def _text(obj: dict, key: str, field: str, *, required=True) -> str:
+    value = obj.get(key)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or not value.strip() or len(value) > 255:
+        raise InvalidStripeData(f"{field} must be non-empty text, got {value!r}.")
+    return value.strip()
+
+
+def _int(obj: dict, key: str, field: str) -> int:
+    value = obj.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidStripeData(f"{field} must be a whole number, got {value!r}.")
+    return value
+
+
+def require_stripe_id(value, field) -> str:
+    """Stripe gives a related object as its id, or as the object itself when expanded."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    if not isinstance(value, str) or not value.strip() or len(value) > 255:
+        raise InvalidStripeData(f"{field} must be a Stripe id, got {value!r}.")
+    return value.strip()
+
+
+def timestamp(value, field) -> dt.datetime:
+    # Stripe timestamps are Unix seconds; the bounds keep fromtimestamp from overflowing.
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**33:
+        raise InvalidStripeData(f"{field} must be a Unix timestamp, got {value!r}.")
+    return dt.datetime.fromtimestamp(value, tz=dt.UTC)
+
+
+def as_dict(obj) -> dict:
+    return obj.to_dict() if isinstance(obj, stripe.StripeObject) else obj
+
+
+# --- subscriptions --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubscriptionState:
+    stripe_subscription_id: str
+    stripe_customer_id: str
+    stripe_status: str
+    status: str
+    amount_cents: int
+    user_id: int | None
+    item_id: str
+    product_id: str
+
+
+def parse_subscription(obj) -> SubscriptionState:
+    obj = require_object(as_dict(obj), "subscription")
+    sub_id = _text(obj, "id", "subscription.id")
+    customer = require_stripe_id(obj.get("customer"), "subscription.customer")
+    stripe_status = obj.get("status")
+    if stripe_status not in StripeStatus.values or not stripe_status:
+        raise InvalidStripeData(f"subscription.status {stripe_status!r} is not a Stripe status.")
+    pause_collection = obj.get("pause_collection")
+    if pause_collection is not None:
+        require_object(pause_collection, "subscription.pause_collection")
+    items = require_object(obj.get("items"), "subscription.items").get("data")
+    if not isinstance(items, list) or len(items) != 1:
+        raise InvalidStripeData("subscription.items must hold exactly one weekly price.")
+    item = require_object(items[0], "subscription item")
+    price = require_object(item.get("price"), "subscription item price")
+    if price.get("currency") != CURRENCY:
+        raise InvalidStripeData(f"price currency {price.get('currency')!r} is not {CURRENCY}.")
+    quantity = item.get("quantity", 1)
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        raise InvalidStripeData(f"subscription item quantity {quantity!r} is not positive.")
+    amount = _int(price, "unit_amount", "price.unit_amount") * quantity
+    if not MIN_AMOUNT_CENTS <= amount <= MAX_AMOUNT_CENTS:
+        raise InvalidStripeData(
+            f"weekly amount {amount} cents is outside {MIN_AMOUNT_CENTS}..{MAX_AMOUNT_CENTS}."
+        )
+    metadata = obj.get("metadata") or {}
+    user_id = require_object(metadata, "subscription.metadata").get("user_id")
+    return SubscriptionState(
+        stripe_subscription_id=sub_id,
+        stripe_customer_id=customer,
+        stripe_status=stripe_status,
+        status=to_local_status(stripe_status, pause_collection=pause_collection),
+        amount_cents=amount,
+        user_id=int(user_id) if isinstance(user_id, str) and user_id.isdigit() else None,
+        item_id=_text(item, "id", "subscription item id"),
+        product_id=require_stripe_id(price.get("product"), "price.product"),
+    )
+
+
+def user_for(*, user_id: int | None, stripe_customer_id: str) -> User:
+    """The donor a Stripe object belongs to: the user id the site put in its metadata, or
+    the donor who already pays through that Stripe customer."""
+    if user_id is not None:
+        user = User.objects.filter(pk=user_id).first()
+        if user is not None:
+            return user
+    known = (
+        Subscription.objects.select_related("user")
+        .filter(stripe_customer_id=stripe_customer_id)
+        .exclude(stripe_customer_id="")
+        .first()
+    )
+    if known is not None:
+        return known.user
+    raise InvalidStripeData(
+        f"unknown customer: no donor matches user id {user_id!r} or customer "
+        f"{stripe_customer_id!r}."
+    )
+
+
+def apply_subscription(
+    obj,
+    *,
+    at: dt.datetime,
+    user: User | None = None,
+    creation_event: bool = False,
+    current: bool = False,
+) -> tuple[Subscription, list[str]]:
+    """Make the local row say what Stripe's object says, unless it already holds newer
+    state: (row, list of changes, empty when nothing changed).
+
+    `at` is when Stripe's object was true (the event's `created`, or now for a fetched
+    object). An older state never overwrites a newer one; at the same second a
+    `*.created` event loses, since creation comes before any update; and a subscription
+    Stripe has canceled stays canceled (Stripe never revives one). `current=True` says
+    the object was just read from Stripe's API (an answer to our own call, a sync): it
+    is the newest state there is, even if Stripe's clock runs ahead of ours.
+    """
+    state = parse_subscription(obj)
+    with transaction.atomic():
+        sub = (
+            Subscription.objects.select_for_update()
+            .filter(stripe_subscription_id=state.stripe_subscription_id)
+            .first()
+        )
+        if sub is None:
+            owner = user or user_for(
+                user_id=state.user_id, stripe_customer_id=state.stripe_customer_id
+            )
+            try:
+                with transaction.atomic():
+                    sub = create_subscription(
+                        user=owner,
+                        amount_cents=state.amount_cents,
+                        status=state.status,
+                        stripe_subscription_id=state.stripe_subscription_id,
+                        stripe_customer_id=state.stripe_customer_id,
+                        stripe_status=state.stripe_status,
+                    )
+                    sub.stripe_state_at = at
+                    sub.save(update_fields=["stripe_state_at"])
+                    return sub, [f"created {state.stripe_subscription_id} ({state.status})"]
+            except (IntegrityError, ValidationError):
+                # Another delivery created it a moment ago: fall through to an update.
+                sub = (
+                    Subscription.objects.select_for_update()
+                    .filter(stripe_subscription_id=state.stripe_subscription_id)
+                    .first()
+                )
+                if sub is None:
+                    raise
+        if current and sub.stripe_state_at is not None:
+            at = max(at, sub.stripe_state_at)
+        if sub.stripe_state_at is not None and (
+            at < sub.stripe_state_at or (at == sub.stripe_state_at and creation_event)
+        ):
+            return sub, []
+        if (
+            sub.stripe_status == StripeStatus.CANCELED
+            and state.stripe_status != StripeStatus.CANCELED
+        ):
+            return sub, []
+        changes = {}
+        for field in ("amount_cents", "status", "stripe_status", "stripe_customer_id"):
+            if getattr(sub, field) != getattr(state, field):
+                changes[field] = getattr(state, field)
+        described = [f"{f}: {getattr(sub, f)!r} -> {v!r}" for f, v in changes.items()]
+        if changes:
+            update_subscription(sub, **changes)
+        sub.stripe_state_at = at
+        sub.save(update_fields=["stripe_state_at"])
+        return sub, described
+
+
+def fetch_subscription(stripe_subscription_id: str) -> dict:
+    """The subscription as Stripe has it now; InvalidStripeData when Stripe has none."""
+    try:
+        obj = get_client().v1.subscriptions.retrieve(stripe_subscription_id)
+    except stripe.InvalidRequestError as exc:
+        if exc.http_status == 404:
+            raise InvalidStripeData(
+                f"Stripe has no subscription {stripe_subscription_id!r}."
+            ) from exc
+        raise
+    return as_dict(obj)
+
+
+def get_or_fetch_subscription(stripe_subscription_id: str, *, user: User | None = None):
+    """The local row for a Stripe subscription; one the site does not know yet is fetched
+    from Stripe and recorded, never dropped."""
+    sub = (
+        Subscription.objects.select_related("user")
+        .filter(stripe_subscription_id=stripe_subscription_id)
+        .first()
+    )
+    if sub is not None:
+        return sub
+    sub, _ = apply_subscription(
+        fetch_subscription(stripe_subscription_id), at=timezone.now(), user=user, current=True
+    )
+    return sub
+
+
+# --- invoices -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InvoiceFacts:
+    stripe_invoice_id: str
+    stripe_subscription_id: str
+    stripe_customer_id: str
+
+
+def invoice_subscription_id(obj: dict) -> str:
+    """Since API version 2025-03-31 the subscription sits under parent.subscription_details;
+    older versions (and some fixtures) put it at the top level."""
+    parent = obj.get("parent")
+    if isinstance(parent, dict) and isinstance(parent.get("subscription_details"), dict):
+        value = parent["subscription_details"].get("subscription")
+    else:
+        value = obj.get("subscription")
+    if value is None:
+        raise InvalidStripeData("invoice is not for a subscription.")
+    return require_stripe_id(value, "invoice subscription")
+
+
+def parse_invoice(obj) -> InvoiceFacts:
+    obj = require_object(as_dict(obj), "invoice")
+    return InvoiceFacts(
+        stripe_invoice_id=_text(obj, "id", "invoice.id"),
+        stripe_subscription_id=invoice_subscription_id(obj),
+        stripe_customer_id=require_stripe_id(obj.get("customer"), "invoice.customer"),
+    )
+
+
+def record_paid_invoice(obj) -> tuple[Contribution, bool]:
+    """A Contribution for the money a paid invoice actually collected, once per invoice.
+
+    The amount is amount_paid (what was collected), never the subscription's price: a
+    changed amount or a partial payment is recorded as paid. It must be positive: the
+    platform offers no trials or coupons, so a $0 or negative "paid" invoice is
+    impossible data and is refused rather than turned into a ledger row.
+    """
+    obj = require_object(as_dict(obj), "invoice")
+    facts = parse_invoice(obj)
+    if obj.get("currency") != CURRENCY:
+        raise InvalidStripeData(f"invoice currency {obj.get('currency')!r} is not {CURRENCY}.")
+    amount = _int(obj, "amount_paid", "invoice.amount_paid")
+    if amount <= 0:
+        raise InvalidStripeData(
+            f"invoice.amount_paid must be a positive number of cents, got {amount}."
+        )
+    transitions = require_object(obj.get("status_transitions"), "invoice.status_transitions")
+    paid_at = timestamp(transitions.get("paid_at"), "invoice.status_transitions.paid_at")
+    sub = get_or_fetch_subscription(facts.stripe_subscription_id)
+    return record_contribution(
+        subscription=sub,
+        amount_cents=amount,
+        paid_at=paid_at,
+        stripe_invoice_id=facts.stripe_invoice_id,
+    )

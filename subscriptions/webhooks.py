@@ -1,0 +1,331 @@
+"""Stripe webhook: verify, store once, dispatch by type from one table.
+
+The view (subscriptions.views.stripe_webhook) is thin: it caps the body, calls
+verify_event, refuses an event of the wrong mode, then receive_event.
+
+Outcomes and answers (Stripe retries any non-2xx for up to three days):
+- bad, missing, stale or future signature; body not UTF-8 JSON; envelope without an id,
+  type, created, livemode or data.object: 400, nothing written.
+- body over MAX_BODY_BYTES: 413, nothing written.
+- verified event of an unknown type: stored with status "ignored", 200.
+- already processed (a redelivery, or two deliveries at the same moment): 200, no effect.
+- handler succeeded: status "processed", 200.
+- verified but impossible data (an amount of 0 or below, wrong types, missing fields, a
+  customer no donor matches, a subscription Stripe does not have): nothing of the
+  handler is kept, status "failed" with the error, 200. The data is signed by Stripe and
+  will be the same on every retry, so asking for retries only floods; staff see it under
+  the admin's "failed" filter and can Reprocess it once the cause is fixed.
+- any other handler error (Stripe unreachable, a database error): its effects are rolled
+  back, status "failed" with the error and attempts + 1, 500 so Stripe retries; the
+  redelivery processes it again.
+"""
+
+import datetime as dt
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import stripe
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import DataError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from core.templatetags.money import format_cents
+
+from .models import StripeEvent, StripeEventStatus
+from .stripe_objects import (
+    InvalidStripeData,
+    apply_subscription,
+    as_dict,
+    fetch_subscription,
+    get_or_fetch_subscription,
+    parse_invoice,
+    record_paid_invoice,
+    require_object,
+    require_stripe_id,
+    timestamp,
+)
+
+logger = logging.getLogger(__name__)
+
+# Stripe's default and recommended replay window, applied both ways: the SDK rejects
+# old timestamps, and verify_event rejects ones further in the future than this.
+TOLERANCE_SECONDS = 300
+# Stripe's events are a few KB; an invoice with many lines stays far below this.
+MAX_BODY_BYTES = 256 * 1024
+
+
+class WebhookRejected(Exception):
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+# --- verification ---------------------------------------------------------------------
+
+
+def webhook_secrets() -> list[str]:
+    """STRIPE_WEBHOOK_SECRET may hold several secrets separated by commas, so an endpoint
+    secret can be rolled: during the overlap both the old and the new one verify."""
+    return [s.strip() for s in settings.STRIPE_WEBHOOK_SECRET.split(",") if s.strip()]
+
+
+def _header_timestamp(header: str) -> int:
+    for item in header.split(","):
+        key, _, value = item.strip().partition("=")
+        if key == "t":
+            try:
+                return int(value)
+            except ValueError:
+                break
+    raise WebhookRejected("Stripe-Signature header has no timestamp.")
+
+
+def verify_event(body: bytes, header: str | None) -> dict:
+    """The verified event envelope, or WebhookRejected. Nothing is written either way."""
+    secrets = webhook_secrets()
+    if not secrets:
+        raise WebhookRejected("Webhook secret is not configured.")
+    if not header:
+        raise WebhookRejected("Missing Stripe-Signature header.")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise WebhookRejected("Body is not UTF-8.") from None
+    if _header_timestamp(header) > time.time() + TOLERANCE_SECONDS:
+        # The SDK only checks the past side of the window.
+        raise WebhookRejected("Signature timestamp is in the future.")
+    error = None
+    for secret in secrets:
+        try:
+            # Several v1 signatures in one header (Stripe's own rotation) are accepted
+            # by the SDK: any match verifies.
+            stripe.WebhookSignature.verify_header(text, header, secret, TOLERANCE_SECONDS)
+            break
+        except stripe.SignatureVerificationError as exc:
+            error = error or exc
+    else:
+        raise WebhookRejected(f"Bad signature: {error.user_message or error}")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise WebhookRejected("Body is not JSON.") from None
+    return check_envelope(data)
+
+
+def check_envelope(data) -> dict:
+    if not isinstance(data, dict):
+        raise WebhookRejected("Event must be a JSON object.")
+    for key, kind in (("id", str), ("type", str), ("created", int), ("livemode", bool)):
+        value = data.get(key)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise WebhookRejected(f"Event field {key!r} is missing or of the wrong type.")
+    if not data["id"].strip() or len(data["id"]) > 255:
+        raise WebhookRejected("Event id must be non-empty text of at most 255 characters.")
+    if not data["type"].strip() or len(data["type"]) > 100:
+        raise WebhookRejected("Event type must be non-empty text of at most 100 characters.")
+    try:
+        timestamp(data["created"], "created")
+    except InvalidStripeData as exc:
+        raise WebhookRejected(str(exc)) from None
+    if not isinstance(data.get("data"), dict) or not isinstance(data["data"].get("object"), dict):
+        raise WebhookRejected("Event has no data.object.")
+    return data
+
+
+def mode_mismatch(data: dict) -> str | None:
+    """A live site refuses test-mode events (and a test-key site live ones): a test
+    payment must never become a Contribution of real money."""
+    key = settings.STRIPE_SECRET_KEY
+    if key.startswith(("sk_live_", "rk_live_")) and not data["livemode"]:
+        return "Test-mode event refused: this site runs with live keys."
+    if key.startswith(("sk_test_", "rk_test_")) and data["livemode"]:
+        return "Live-mode event refused: this site runs with test keys."
+    return None
+
+
+# --- storing and processing -----------------------------------------------------------
+
+
+def _insert_if_new(data: dict) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING: exactly one row per event id. A second delivery
+    racing the first waits on the unique index until the first commits, then inserts
+    nothing."""
+    StripeEvent.objects.bulk_create(
+        [
+            StripeEvent(
+                stripe_event_id=data["id"],
+                type=data["type"],
+                created=timestamp(data["created"], "created"),
+                livemode=data["livemode"],
+                payload=data,
+            )
+        ],
+        ignore_conflicts=True,
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    event: StripeEvent
+    result: str  # processed | ignored | duplicate | invalid | error
+
+    @property
+    def http_status(self) -> int:
+        return 500 if self.result == "error" else 200
+
+
+@dataclass(frozen=True)
+class EventContext:
+    id: str
+    type: str
+    created: dt.datetime
+
+
+DONE = (StripeEventStatus.PROCESSED, StripeEventStatus.IGNORED)
+
+
+def _process_locked(stripe_event_id: str) -> Outcome:
+    """Run the event's handler once; the caller holds a transaction. The event row is
+    locked until it commits, so a second delivery waits and then finds it done. The
+    handler runs in a savepoint: on an error its writes (and its on_commit emails) are
+    discarded and only the failure is recorded on the event."""
+    event = StripeEvent.objects.select_for_update().get(stripe_event_id=stripe_event_id)
+    if event.status in DONE:
+        return Outcome(event, "duplicate")
+    handler = HANDLERS.get(event.type)
+    event.attempts += 1
+    fields = ["status", "error", "attempts", "processed_at"]
+    if handler is None:
+        event.status, event.error = StripeEventStatus.IGNORED, ""
+        event.processed_at = timezone.now()
+        event.save(update_fields=fields)
+        return Outcome(event, "ignored")
+    context = EventContext(id=event.stripe_event_id, type=event.type, created=event.created)
+    try:
+        with transaction.atomic():
+            handler(event.payload["data"]["object"], context)
+    except InvalidStripeData as exc:
+        result, error = "invalid", str(exc)
+    except Exception as exc:
+        logger.exception("Stripe event %s (%s) failed", event.stripe_event_id, event.type)
+        result, error = "error", f"{type(exc).__name__}: {exc}"
+    else:
+        result, error = "processed", ""
+    if result == "processed":
+        event.status, event.processed_at = StripeEventStatus.PROCESSED, timezone.now()
+    else:
+        event.status, event.processed_at = StripeEventStatus.FAILED, None
+    event.error = error[:2000]
+    event.save(update_fields=fields)
+    return Outcome(event, result)
+
+
+def receive_event(data: dict) -> Outcome:
+    """A verified envelope: store it once and process it unless already done, in one
+    transaction (one commit per delivery)."""
+    done = StripeEvent.objects.filter(stripe_event_id=data["id"], status__in=DONE).first()
+    if done is not None:  # the common redelivery: one read, no lock, no write
+        return Outcome(done, "duplicate")
+    try:
+        with transaction.atomic():
+            _insert_if_new(data)
+            return _process_locked(data["id"])
+    except DataError as exc:  # e.g. a \u0000 PostgreSQL's jsonb cannot hold
+        raise WebhookRejected(f"Event cannot be stored: {exc}") from None
+
+
+def reprocess_event(event: StripeEvent) -> Outcome:
+    """Staff's Reprocess: the same path as a redelivery, for events not yet done."""
+    with transaction.atomic():
+        return _process_locked(event.stripe_event_id)
+
+
+# --- handlers -------------------------------------------------------------------------
+
+
+def handle_checkout_completed(session: dict, context: EventContext) -> None:
+    """The donor finished Checkout: attach the new subscription to them. The session
+    names the user (client_reference_id and metadata); the subscription object itself
+    is fetched from Stripe, since the session holds only its id."""
+    if session.get("mode") != "subscription":
+        return
+    user_ref = session.get("client_reference_id") or (session.get("metadata") or {}).get("user_id")
+    user = None
+    if isinstance(user_ref, str) and user_ref.isdigit():
+        user = User.objects.filter(pk=int(user_ref)).first()
+    if user is None:
+        raise InvalidStripeData(f"unknown customer: no donor with user id {user_ref!r}.")
+    sub_id = require_stripe_id(session.get("subscription"), "session.subscription")
+    if isinstance(session.get("subscription"), dict):
+        obj = session["subscription"]
+    else:
+        obj = fetch_subscription(sub_id)
+    apply_subscription(obj, at=timezone.now(), user=user, current=True)
+
+
+def handle_subscription_event(subscription: dict, context: EventContext) -> None:
+    apply_subscription(
+        subscription,
+        at=context.created,
+        creation_event=context.type == "customer.subscription.created",
+    )
+
+
+def handle_invoice_paid(invoice: dict, context: EventContext) -> None:
+    record_paid_invoice(invoice)
+
+
+def handle_invoice_payment_failed(invoice: dict, context: EventContext) -> None:
+    """Email the donor why the payment failed and where to update the card. Nothing is
+    contributed: only invoice.paid records money."""
+    invoice = require_object(as_dict(invoice), "invoice")
+    facts = parse_invoice(invoice)
+    sub = get_or_fetch_subscription(facts.stripe_subscription_id)
+    error = invoice.get("last_finalization_error") or {}
+    reason = (error.get("message") if isinstance(error, dict) else None) or (
+        "Your bank declined the charge or the card could not be used."
+    )
+    next_attempt = invoice.get("next_payment_attempt")
+    context_vars = {
+        "user": sub.user,
+        "amount": format_cents(invoice.get("amount_due"))
+        if isinstance(invoice.get("amount_due"), int)
+        else format_cents(sub.amount_cents),
+        "reason": reason,
+        "next_attempt": timestamp(next_attempt, "next_payment_attempt")
+        if isinstance(next_attempt, int)
+        else None,
+        "update_card_url": settings.SITE_URL + reverse("subscriptions:billing_portal"),
+        "invoice_url": invoice.get("hosted_invoice_url")
+        if isinstance(invoice.get("hosted_invoice_url"), str)
+        else "",
+    }
+    subject = render_to_string("subscriptions/email/payment_failed_subject.txt", context_vars)
+    body = render_to_string("subscriptions/email/payment_failed.txt", context_vars)
+    recipient = sub.user.email
+    # Sent only if the event's processing commits: a rolled-back attempt sends nothing,
+    # and a redelivery of a processed event never reaches this line.
+    transaction.on_commit(
+        lambda: send_mail(
+            " ".join(subject.split()), body, settings.DEFAULT_FROM_EMAIL, [recipient]
+        )
+    )
+
+
+HANDLERS: dict[str, Callable[[dict, EventContext], None]] = {
+    "checkout.session.completed": handle_checkout_completed,
+    "customer.subscription.created": handle_subscription_event,
+    "customer.subscription.updated": handle_subscription_event,
+    "customer.subscription.deleted": handle_subscription_event,
+    "customer.subscription.paused": handle_subscription_event,
+    "customer.subscription.resumed": handle_subscription_event,
+    "invoice.paid": handle_invoice_paid,
+    "invoice.payment_failed": handle_invoice_payment_failed,
+}
