@@ -482,7 +482,22 @@ def finish_run(week_start: dt.date, *, now=None) -> DistributionRun:
         )
     else:
         status, error = RunStatus.COMPLETED, ""
-    return ledger.finish_run(run_id=run.pk, status=status, now=now, error=error)
+    run = ledger.finish_run(run_id=run.pk, status=status, now=now, error=error)
+    _update_calculated_needs(week_start, now=now)
+    return run
+
+
+def _update_calculated_needs(week_start: dt.date, *, now: dt.datetime) -> None:
+    """Next week's weights must see what this week gave: each charity's calculated need
+    becomes its reported gap less what it has received since (needs.services). Idempotent,
+    so a rerun or a second finisher changes nothing. A failure here is logged and leaves
+    the run as it is: the money moved correctly; the next run recomputes the needs."""
+    from needs.services import record_distributed_week
+
+    try:
+        record_distributed_week(week_start, at=now)
+    except Exception:
+        logger.exception("Updating calculated needs after the week of %s failed", week_start)
 
 
 def distribute_funds(week_start, *, city=None, state=None, now=None) -> DistributionRun:

@@ -20,6 +20,8 @@ from urllib.parse import urlparse
 import pytest
 from django.contrib.auth.models import Permission
 from django.db import connection
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from tests.factories import UserFactory
 
@@ -108,3 +110,13 @@ def _clear_cache():
 def _fast_password_hashing(settings):
     """Production hashes with PBKDF2 at a million rounds; tests need speed, not strength."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# Hypothesis: no per-example deadline (CI shares two cores with PostgreSQL, Redis and a
+# Celery worker, and a slow example is not a wrong one). HYPOTHESIS_PROFILE=thorough runs
+# ten times the examples, for a longer search by hand.
+hypothesis_settings.register_profile("default", deadline=None)
+hypothesis_settings.register_profile(
+    "thorough", deadline=None, max_examples=1000, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
