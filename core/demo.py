@@ -16,6 +16,8 @@ What it makes:
   including a few in Laramie, WY, a city with no charity (their money is held).
 - Subscriptions: mostly active, some paused, some cancelled (the paused and cancelled
   ones paid in earlier weeks, and that money is still distributed).
+- Those weeks distributed by the real engine and their weekly reports written, so every
+  page has something to show (Laramie's money shows as held).
 """
 
 import datetime as dt
@@ -303,7 +305,27 @@ def seed_demo(*, now: dt.datetime | None = None) -> SeedResult:
     return result
 
 
+def distribute_demo_weeks(weeks: list[dt.date], result: SeedResult) -> None:
+    """Run the weekly engine and the reports for the demo's weeks, oldest first, as the
+    Monday jobs would have (without emailing 200 demo donors). Both are idempotent, so a
+    second seed adds nothing."""
+    from distributions.models import Distribution
+    from portfolio.services import distribute_funds
+    from reports.models import Report
+    from reports.services import generate_reports
+
+    rows, reports = Distribution.objects.count(), Report.objects.count()
+    for monday in weeks:
+        distribute_funds(monday)
+        generate_reports(monday)
+    result.add("distribution rows", Distribution.objects.count() - rows)
+    result.add("reports", Report.objects.count() - reports)
+
+
 def demo_counts() -> dict[str, int]:
+    from distributions.models import Distribution
+    from reports.models import Report
+
     return {
         "approved charities": Charity.objects.filter(
             verification_status=CharityStatus.APPROVED
@@ -314,4 +336,7 @@ def demo_counts() -> dict[str, int]:
         "donors": User.objects.filter(is_staff=False).count(),
         "subscriptions": Subscription.objects.count(),
         "contributions": Contribution.objects.count(),
+        "held contributions": Contribution.objects.filter(distributed_week__isnull=True).count(),
+        "distribution rows": Distribution.objects.count(),
+        "reports": Report.objects.count(),
     }

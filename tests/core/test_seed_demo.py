@@ -63,6 +63,22 @@ def test_it_builds_the_demo_world_and_a_second_run_changes_nothing(settings):
     assert admin.is_staff and admin.is_superuser and admin.check_password("hometown-demo")
     assert "admin@example.org" in out and "hometown-demo" in out
 
+    # The demo weeks went through the real engine: every placed cent is a row, and the
+    # Laramie donors' money (no charity there) is held.
+    from django.db.models import Sum
+
+    from distributions.models import Distribution
+    from reports.models import Report
+
+    placed = Contribution.objects.filter(distributed_week__isnull=False)
+    assert (
+        Distribution.objects.aggregate(s=Sum("amount_cents"))["s"]
+        == placed.aggregate(s=Sum("amount_cents"))["s"]
+    )
+    held = Contribution.objects.filter(distributed_week__isnull=True)
+    assert set(held.values_list("subscription__user__city", flat=True)) == {"Laramie"}
+    assert Report.objects.filter(user__email="alice@example.org").count() == 4
+
     again = _seed()
     assert "nothing changed" in again
     assert _snapshot() == first

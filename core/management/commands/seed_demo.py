@@ -1,7 +1,14 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from core.demo import ADMIN_EMAIL, ALICE_EMAIL, DEMO_PASSWORD, demo_counts, seed_demo
+from core.demo import (
+    ADMIN_EMAIL,
+    ALICE_EMAIL,
+    DEMO_PASSWORD,
+    demo_counts,
+    distribute_demo_weeks,
+    seed_demo,
+)
 
 
 class Command(BaseCommand):
@@ -25,6 +32,8 @@ class Command(BaseCommand):
                 "password. Pass --force if this really is a demo site."
             )
         result = seed_demo()
+        # After the seed's transaction: the engine works city by city in its own ones.
+        distribute_demo_weeks(result.weeks, result)
         weeks = ", ".join(f"{w:%b %d}" for w in result.weeks)
         if result.changed:
             made = ", ".join(f"{n} {what}" for what, n in result.created.items() if n)
