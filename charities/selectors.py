@@ -1,4 +1,5 @@
 import math
+import uuid
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -130,6 +131,21 @@ def get_charities_near(latitude, longitude, km) -> list[Charity]:
 
 PLACES_CACHE_KEY = "charities:approved-places"
 PLACES_CACHE_SECONDS = 300
+VERSION_CACHE_KEY = "charities:version"
+# Pages cached under the version: what another process changed shows within this long
+# even with a per-process cache (a laptop); with a shared cache (Redis) at once.
+PUBLIC_PAGE_CACHE_SECONDS = 60
+
+
+def get_charities_version() -> str:
+    """A token that changes whenever a charity is created, vetted or edited
+    (charities.services.forget_places); public pages cache what they render under it."""
+    version = cache.get(VERSION_CACHE_KEY)
+    if version is None:
+        version = uuid.uuid4().hex[:12]
+        cache.add(VERSION_CACHE_KEY, version, None)
+        version = cache.get(VERSION_CACHE_KEY, version)
+    return version
 
 
 def get_approved_places() -> list[tuple[str, str]]:

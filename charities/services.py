@@ -15,7 +15,7 @@ from core.validation import UNSET, full_clean, require_choice, require_instance,
 
 from .categories import CATEGORY_CHOICES
 from .models import Charity, CharityStatus, CoordinatesSource
-from .selectors import PLACES_CACHE_KEY
+from .selectors import PLACES_CACHE_KEY, VERSION_CACHE_KEY
 
 VET_PERMISSION = "charities.vet_charity"
 
@@ -70,9 +70,9 @@ def _apply(charity: Charity, fields: dict) -> list[str]:
 
 
 def forget_places() -> None:
-    """The list of cities with approved charities may have changed: drop its cache once
-    the change is committed (charities.selectors.get_approved_places)."""
-    transaction.on_commit(lambda: cache.delete(PLACES_CACHE_KEY))
+    """Charities changed: once committed, drop the cached list of cities with approved
+    charities and move on the version public pages are cached under (charities.selectors)."""
+    transaction.on_commit(lambda: cache.delete_many([PLACES_CACHE_KEY, VERSION_CACHE_KEY]))
 
 
 def _check_ein_free(ein: str, *, exclude_pk=None) -> None:

@@ -1,9 +1,12 @@
+import hashlib
+
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_safe
 
 from core.charts import weekly_bar_chart
@@ -15,9 +18,11 @@ from .categories import CATEGORY_LABELS
 from .forms import CharityFilterForm
 from .models import CharityStatus
 from .selectors import (
+    PUBLIC_PAGE_CACHE_SECONDS,
     get_all_charities,
     get_approved_charity,
     get_approved_places,
+    get_charities_version,
     get_map_markers,
 )
 
@@ -26,18 +31,32 @@ PAGE_SIZE = 20
 
 @require_safe
 def charity_list(request):
-    form = CharityFilterForm(request.GET or None, places=get_approved_places())
-    charities = get_all_charities(status=CharityStatus.APPROVED, **form.filters()).only(
-        "id", "name", "description", "city", "state", "category"
-    )
-    page = Paginator(charities, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    # The listing is the same for everyone who asks the same question, and changes only
+    # when charities do: the template caches it under (charities version, query), so a
+    # hit costs no query at all; a miss costs city choices (cached), count and one page.
+    params = sorted((k, v) for k, values in request.GET.lists() for v in values)
+    query_key = hashlib.sha256(repr(params).encode()).hexdigest()[:32]
     return render(
         request,
         "charities/list.html",
-        {"form": form, "page": page, "query": query.urlencode()},
+        {
+            "listing": SimpleLazyObject(lambda: _listing(request.GET)),
+            "charities_version": get_charities_version(),
+            "query_key": query_key,
+            "cache_seconds": PUBLIC_PAGE_CACHE_SECONDS,
+        },
     )
+
+
+def _listing(params) -> dict:
+    form = CharityFilterForm(params or None, places=get_approved_places())
+    charities = get_all_charities(status=CharityStatus.APPROVED, **form.filters()).only(
+        "id", "name", "description", "city", "state", "category"
+    )
+    page = Paginator(charities, PAGE_SIZE).get_page(params.get("page"))
+    query = params.copy()
+    query.pop("page", None)
+    return {"form": form, "page": page, "query": query.urlencode()}
 
 
 @require_safe

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def names(response):
-    return [c.name for c in response.context["page"].object_list]
+    return [c.name for c in response.context["listing"]["page"].object_list]
 
 
 def test_the_list_shows_approved_charities_only(client):
@@ -128,3 +128,26 @@ def test_the_map_json_is_script_safe(client):
     payload = html.split('id="map-markers" type="application/json">')[1].split("</script>")[0]
     assert json.loads(payload)[0]["name"] == "</script><script>alert(1)</script>"
     assert "<script>alert(1)" not in html
+
+
+def test_a_newly_approved_charity_is_listed_at_once_although_the_list_is_cached(
+    client, carol, django_capture_on_commit_callbacks
+):
+    from charities.services import approve_charity
+
+    CharityFactory(name="Old Friends Pantry")
+    assert "Old Friends Pantry" in client.get("/charities/").content.decode()
+    newcomer = CharityFactory(
+        name="Newcomer Shelter", verification_status="pending", approved_at=None
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        approve_charity(newcomer, by=carol)
+    assert "Newcomer Shelter" in client.get("/charities/").content.decode()
+
+
+def test_a_repeated_question_is_answered_from_the_cache(client, django_assert_num_queries):
+    CharityFactory(name="Cached Pantry")
+    client.get("/charities/?category=human_services")
+    with django_assert_num_queries(0):
+        response = client.get("/charities/?category=human_services")
+    assert "Cached Pantry" in response.content.decode()
