@@ -77,6 +77,9 @@ def weekly_bar_chart(
     return mark_safe("".join(parts))  # noqa: S308 - every variable part is escaped above
 
 
+LABEL_CHARS = 52  # what fits the split chart's width at its label size
+
+
 def split_bar_chart(
     rows: Sequence[tuple[str, int]],
     *,
@@ -107,8 +110,13 @@ def split_bar_chart(
         share = round(100 * value / total) if total else 0
         bar_w = max((width - 4) * value / peak, 2)
         text = f"{label} · {value_format(value)} ({share}%)"
+        # Long charity names would run off the chart: the amount is what must show, so the
+        # name is shortened in the label and kept whole in the tooltip.
+        limit = LABEL_CHARS - len(text) + len(label)
+        short = label if len(label) <= limit else label[: max(limit - 1, 8)].rstrip() + "…"
+        shown = f"{short} · {value_format(value)} ({share}%)"
         parts.append(
-            f'<text class="chart-label" x="0" y="{y + label_h - 5}">{escape(text)}</text>'
+            f'<text class="chart-label" x="0" y="{y + label_h - 5}">{escape(shown)}</text>'
             f'<rect class="chart-c{index % BAR_CLASSES}" x="0" y="{y + label_h}" '
             f'width="{bar_w:.1f}" height="{row_h}" rx="3"><title>{escape(text)}</title></rect>'
         )
