@@ -1,6 +1,7 @@
 import datetime as dt
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
@@ -185,22 +186,24 @@ def get_charity_total_received(charity) -> int:
     )["total"]
 
 
+LEDGER_VERSION_SQL = """
+    SELECT (SELECT MAX(d.id) FROM distributions_distribution d
+              JOIN subscriptions_subscription s ON s.id = d.subscription_id
+             WHERE s.user_id = %(user_id)s),
+           (SELECT MAX(r.id) FROM reports_report r WHERE r.user_id = %(user_id)s)
+"""
+
+
 def get_user_ledger_version(user) -> str:
     """A short key that changes whenever a donor's giving history can have changed: the
     newest Distribution and Report ids of theirs. Rows are only ever added, never edited
     (the ledger is append-only), so equal keys mean equal history; pages cache what they
-    derive from the history under this key (one query instead of six)."""
-    from reports.models import Report
+    derive from the history under this key (one query instead of six).
 
+    Plain SQL: it runs on every dashboard view, and building it with the ORM cost more
+    than running it (BENCHMARKS.md, web pages)."""
     user_id = id_of(user, "user", User)
-    newest_row = Distribution.objects.filter(subscription__user_id=user_id).order_by("-id")
-    newest_report = Report.objects.filter(user_id=user_id).order_by("-id")
-    row = (
-        User.objects.filter(pk=user_id)
-        .annotate(
-            d=Subquery(newest_row.values("id")[:1]), r=Subquery(newest_report.values("id")[:1])
-        )
-        .values_list("d", "r")
-        .first()
-    )
-    return "{}-{}".format(*(row or (None, None)))
+    with connection.cursor() as cursor:
+        cursor.execute(LEDGER_VERSION_SQL, {"user_id": user_id})
+        newest_row, newest_report = cursor.fetchone()
+    return f"{newest_row}-{newest_report}"
