@@ -294,8 +294,8 @@ def test_a_broker_restart_mid_run_loses_no_money_and_a_resent_week_completes_it(
         )
         record_property(
             "note",
-            f"after the restart {waiting['n']} cities ({waiting['s'] or 0} cents) waited "
-            "for the resent week",
+            f"cities waiting for the resent week after the restart: {waiting['n']} "
+            f"({waiting['s'] or 0} cents)",
         )
         # The documented retry: send the week again (what `run_distribution --week` does).
         _sender(broker.url).send_task(
