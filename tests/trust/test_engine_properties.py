@@ -3,9 +3,10 @@
 A world: four cities (two of them Springfield, in VT and KY), charities approved or
 pending with needs fresh, ageing or stale (some of weight 0), charities approved, rejected
 or refreshed between weeks, donors (some with no city, some spelling their city in
-capitals) who move city between weeks, active, paused and cancelled subscriptions, and
-payments inside a week, a few minutes after it ended (taken by the next week), or recorded
-only after the week's run (late). distribute_funds runs week after week, each week twice
+capitals) who move city between weeks, active, paused and cancelled subscriptions (some
+of them demo-billing ones, which the run itself bills once a week), and payments inside a
+week, a few minutes after it ended (taken by the next week), or recorded only after the
+week's run (late). distribute_funds runs week after week, each week twice
 (a rerun), with the reports; then every city that still holds money gets an eligible
 charity and one more run places it.
 
@@ -14,6 +15,7 @@ What must hold, whatever the world:
   too; no row <= 0;
 - every contribution is distributed at most once: distributed_week goes from empty to the
   week that took it and never changes (not by a rerun, not by a later week);
+- demo billing records one payment for each active demo subscription with none in the week;
 - a run takes exactly the undistributed money paid before the end of its week; each city
   is held iff it has no approved charity with a current need (checked against a model of
   the rule written here from the world, not from the engine), and the run summary reports
@@ -112,6 +114,9 @@ class PaymentSpec:
 class SubSpec:
     status: str
     payments: tuple[PaymentSpec, ...]
+    demo: bool  # a demo-billing subscription: each run bills its week if nothing was paid
+    amount: int  # weekly amount (what demo billing records)
+    start: int  # the week it started (demo billing bills from then on)
 
 
 @dataclass(frozen=True)
@@ -160,6 +165,9 @@ def worlds(draw) -> World:
         SubSpec,
         status=st.sampled_from(["active", "active", "paused", "cancelled"]),
         payments=st.lists(payment, max_size=4).map(tuple),
+        demo=st.booleans(),
+        amount=st.integers(100, 50_000),
+        start=week,
     )
     donor = st.builds(
         DonorSpec,
@@ -263,10 +271,10 @@ class Built:
             for s, sub_spec in enumerate(spec.subs):
                 sub = Subscription.objects.create(
                     user=user,
-                    amount_cents=1000,
+                    amount_cents=sub_spec.amount,
                     status=sub_spec.status,
-                    stripe_subscription_id=f"sub_{tag}_{d}_{s}",
-                    start_date=FIRST_WEEK,
+                    stripe_subscription_id=f"{'demo' if sub_spec.demo else 'sub'}_{tag}_{d}_{s}",
+                    start_date=week_of(sub_spec.start) + dt.timedelta(days=sub_spec.start % 7),
                 )
                 self.subs.append((d, sub, sub_spec))
         self.charity_index = {c.pk: i for i, c in enumerate(self.charities)}
@@ -336,8 +344,33 @@ def _run_week(built: Built, index: int, marks: dict) -> dict:
             distributed_week__isnull=True, paid_at__lt=at(end, 0)
         ).values_list("id", "amount_cents", "subscription_id")
     }
+    start = at(week, 0)
+    paid_in_week = set(
+        Contribution.objects.filter(paid_at__gte=start, paid_at__lt=at(end, 0)).values_list(
+            "subscription_id", flat=True
+        )
+    )
     run = services.distribute_funds(week, now=now)
     after = _marks()
+
+    # Demo billing recorded one payment of the weekly amount for every active demo
+    # subscription that had started and had paid nothing in the week, and nothing else.
+    billed = {
+        sid: (cid, cents)
+        for cid, sid, cents in Contribution.objects.filter(
+            stripe_invoice_id__startswith="demo_", stripe_invoice_id__endswith=week.isoformat()
+        ).values_list("id", "subscription_id", "amount_cents")
+    }
+    expected_billed = {
+        sub.pk: sub_spec.amount
+        for _, sub, sub_spec in built.subs
+        if sub_spec.demo
+        and sub_spec.status == "active"
+        and sub.start_date <= week + dt.timedelta(days=6)
+        and sub.pk not in paid_in_week
+    }
+    assert {sid: cents for sid, (_, cents) in billed.items()} == expected_billed
+    due.update({cid: (cents, sid) for sid, (cid, cents) in billed.items()})
 
     # Nothing distributed before changes; what is newly distributed is this week's due.
     for cid, mark in marks.items():
@@ -452,8 +485,12 @@ def _place_what_is_held(built: Built, index: int) -> None:
                 last_updated=now - dt.timedelta(days=1),
             )
     run = services.distribute_funds(week_of(index), now=now)
+    billed = Contribution.objects.filter(
+        stripe_invoice_id__startswith="demo_",
+        stripe_invoice_id__endswith=week_of(index).isoformat(),
+    ).aggregate(s=Sum("amount_cents"))["s"]
     assert run.held_cents == 0
-    assert run.distributed_cents == held_total
+    assert run.distributed_cents == held_total + (billed or 0)
     assert not Contribution.objects.filter(distributed_week__isnull=True).exists()
 
 
@@ -491,7 +528,8 @@ def _in_rolled_back_transaction(fn, *args):
 @pytest.mark.django_db
 @PROPERTY_SETTINGS
 @given(world=worlds())
-def test_every_world_conserves_money_holds_what_it_must_and_repeats_itself(world):
+def test_every_world_conserves_money_holds_what_it_must_and_repeats_itself(world, settings):
+    settings.DEMO_BILLING = True  # demo subscriptions are billed by the run itself
     first = _in_rolled_back_transaction(_play, world, "A")
     second = _in_rolled_back_transaction(_play, world, "A")
     assert first == second
