@@ -47,6 +47,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from charities.models import Charity, CharityStatus
+from core.money_log import log_money_on_commit
 from core.places import city_q, format_place, normalize_city, normalize_state
 from core.validation import require_aware_datetime, require_date
 from core.weeks import is_week_over, local_zone, week_bounds
@@ -365,6 +366,15 @@ def record_demo_contributions(week_start: dt.date, *, place: tuple[str, str] | N
     ]
     # The unique invoice id makes a second run (or a concurrent one) record nothing.
     created = Contribution.objects.bulk_create(objs, batch_size=5000, ignore_conflicts=True)
+    if objs:
+        # One line per run, not per row. Under two runs at once both may offer the same
+        # rows (the unique invoice id keeps one), so this counts what was offered.
+        log_money_on_commit(
+            "demo_contributions_recorded",
+            week=week_start.isoformat(),
+            count=len(objs),
+            cents=sum(o.amount_cents for o in objs),
+        )
     return len(created)
 
 
@@ -428,12 +438,36 @@ def distribute_city(
                 )
             entry = plan.summary_entry()
             ledger.record_city(run_id=run_id, place=plan.place, entry=entry)
+            _log_city(plan, entry, run_id=run_id)
             return entry
     finally:
         if own_explainer:
             explainer.close()
         else:
             explainer.clear_cache()
+
+
+def _log_city(plan: CityPlan, entry: dict, *, run_id: int) -> None:
+    """One line per city once its transaction commits: given, or held and why."""
+    common = {"run_id": run_id, "week": plan.week_start.isoformat(), "city": plan.place}
+    if plan.distributed_cents:
+        log_money_on_commit(
+            "city_distributed",
+            **common,
+            cents=plan.distributed_cents,
+            contributions=plan.contributions,
+            subscriptions=plan.subscriptions,
+            charities=entry["charities"],
+            rows=len(plan.rows),
+        )
+    if plan.held_cents:
+        log_money_on_commit(
+            "city_held",
+            **common,
+            cents=plan.held_cents,
+            contributions=plan.contributions,
+            why=plan.why,
+        )
 
 
 def record_city_failure(week_start: dt.date, city: str, state: str, *, run_id: int, error) -> dict:
@@ -456,6 +490,15 @@ def record_city_failure(week_start: dt.date, city: str, state: str, *, run_id: i
     place = format_place(city, state) if city else NO_CITY_LABEL
     with transaction.atomic():
         ledger.record_city(run_id=run_id, place=place, entry=entry)
+        log_money_on_commit(
+            "city_failed",
+            run_id=run_id,
+            week=week_start.isoformat(),
+            city=place,
+            cents=entry["held_cents"],
+            contributions=entry["held_contributions"],
+            error=f"{type(error).__name__}: {error}"[:500],
+        )
     return entry
 
 
@@ -483,6 +526,17 @@ def finish_run(week_start: dt.date, *, now=None) -> DistributionRun:
     else:
         status, error = RunStatus.COMPLETED, ""
     run = ledger.finish_run(run_id=run.pk, status=status, now=now, error=error)
+    log_money_on_commit(
+        "run_finished",
+        run_id=run.pk,
+        week=week_start.isoformat(),
+        status=run.status,
+        pooled_cents=run.pooled_cents,
+        distributed_cents=run.distributed_cents,
+        held_cents=run.held_cents,
+        rows=run.distributions_count,
+        cities=len(summary),
+    )
     _update_calculated_needs(week_start, now=now)
     return run
 

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from core.money_log import log_money_on_commit
 from core.validation import (
     UNSET,
     full_clean,
@@ -190,6 +191,16 @@ def record_contribution(
         if existing is None:
             raise
         return existing, False
+    # Logged when the caller's transaction commits: a webhook whose handler fails after
+    # this point rolls the row back, and then nothing was recorded.
+    log_money_on_commit(
+        "contribution_recorded",
+        contribution_id=contribution.pk,
+        subscription_id=subscription.pk,
+        cents=amount_cents,
+        paid_at=paid_at.isoformat(),
+        invoice=stripe_invoice_id,
+    )
     return contribution, True
 
 
