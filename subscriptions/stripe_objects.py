@@ -27,7 +27,6 @@ from .services import create_subscription, record_contribution, update_subscript
 from .stripe_client import CURRENCY, get_client
 from .stripe_status import to_local_status
 
-
 # The ledger's amount column is a 32-bit integer. A larger "paid" amount ($21 million in
 # one weekly invoice) is impossible data: refused like a $0 one, not a database error that
 # would answer 500 and have Stripe redeliver it for three days.
