@@ -298,14 +298,14 @@ def wait_for_run(week: dt.date, timeout: float) -> dict:
     deadline = time.time() + timeout
     while time.time() < deadline:
         run = DistributionRun.objects.filter(week_start=week).first()
-        if run is not None and run.status != "running" and run.finished_at is not None:
-            # The run's end enqueues the donors' reports; wait for those too.
-            if Report.objects.filter(week_start=week).exists():
-                return {
-                    "status": run.status,
-                    "started": run.started_at,
-                    "finished": run.finished_at,
-                }
+        done = run is not None and run.status != "running" and run.finished_at is not None
+        # The run's end enqueues the donors' reports; wait for those too.
+        if done and Report.objects.filter(week_start=week).exists():
+            return {
+                "status": run.status,
+                "started": run.started_at,
+                "finished": run.finished_at,
+            }
         time.sleep(0.5)
     return {"status": "timeout", "started": None, "finished": None}
 
@@ -434,7 +434,8 @@ def main() -> int:
         warm_up(base, args.workers, session_keys, charity_ids)
         deadlocks_before = deadlocks(database_url)
 
-        # Two fifths browse, one fifth posts webhooks, by request count.
+        # By request count: a fifth each of dashboard, reports, charity list, one
+        # charity, and webhooks.
         def pick(r):
             x = r.random()
             if x < 0.2:
@@ -455,7 +456,7 @@ def main() -> int:
                     random.Random(i),
                 ),
                 daemon=True,
-            )  # fmt: skip
+            )
             for i in range(args.clients)
         ]
         started = time.time()
