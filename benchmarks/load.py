@@ -27,7 +27,8 @@ the webhook contributions are exactly the unique invoices posted (count and cent
 event stored once. It prints requests per second and p50/p99 latency per kind and a
 Markdown row for BENCHMARKS.md. The database is dropped unless --keep-db.
 
-Smoke size for CI (about 40 s): --smoke (400 donors, 3 cities x 3 charities, 10 s).
+Smoke size for CI (about 30 s end to end): --smoke (400 donors, 3 cities x 3 charities,
+10 s of traffic).
 """
 
 import argparse
