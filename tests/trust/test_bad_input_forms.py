@@ -255,6 +255,17 @@ def test_import_needs_writes_a_whole_file_or_nothing(tmp_path, content):
         assert 0 <= urgency <= 100 and gap >= 0
 
 
+def test_a_nul_byte_in_the_ein_column_is_a_reported_line_not_a_traceback(tmp_path):
+    """Found by the property above (thorough profile): the NUL reached PostgreSQL."""
+    path = tmp_path / "needs.csv"
+    path.write_bytes(b"ein,category,urgency_score,funding_gap\r\n\x00,food,1,1\r\n")
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="nothing imported"):
+        call_command("import_needs", str(path), stderr=err)
+    assert "line 2" in err.getvalue()
+    assert not Need.objects.exists()
+
+
 # --- admin vetting actions ----------------------------------------------------------------
 
 CHANGELIST = reverse("admin:charities_charity_changelist")
