@@ -184,6 +184,20 @@ class CharityAdmin(admin.ModelAdmin):
     def ein_display(self, obj):
         return obj.ein_display
 
+    def response_action(self, request, queryset):
+        """Django's own response_action filters pk__in= whatever the form posted, so one
+        id that is not a number ("", "abc") raised ValueError, a 500. Refuse such a
+        selection with a message instead; nothing is changed."""
+        selected = request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
+        if not all(s.isascii() and s.isdigit() and 0 < int(s) < 2**63 for s in selected):
+            self.message_user(
+                request,
+                "Nothing changed: the selection holds an id that is not a charity's.",
+                messages.ERROR,
+            )
+            return None
+        return super().response_action(request, queryset)
+
     def has_vet_permission(self, request):
         return request.user.has_perm(services.VET_PERMISSION)
 

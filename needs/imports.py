@@ -124,10 +124,12 @@ def _load_charities(raw_rows: list[dict]) -> tuple[dict, dict]:
     eins, ids = set(), set()
     for row in raw_rows:
         ein = (row.get("ein") or "").strip().replace("-", "")
-        if ein:
+        # Only what could be an EIN is looked up; the rest is reported row by row. A NUL
+        # byte sent to PostgreSQL raised DataError: a traceback, not a line of the report.
+        if len(ein) == 9 and ein.isascii() and ein.isdigit():
             eins.add(ein)
         cid = (row.get("charity_id") or "").strip()
-        if cid.isdigit():
+        if cid.isascii() and cid.isdigit() and int(cid) < 2**63:
             ids.add(int(cid))
     by_ein = {c.ein: c for c in Charity.objects.filter(ein__in=eins)} if eins else {}
     by_id = {c.pk: c for c in Charity.objects.filter(pk__in=ids)} if ids else {}

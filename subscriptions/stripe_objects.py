@@ -27,6 +27,11 @@ from .services import create_subscription, record_contribution, update_subscript
 from .stripe_client import CURRENCY, get_client
 from .stripe_status import to_local_status
 
+# The ledger's amount column is a 32-bit integer. A larger "paid" amount ($21 million in
+# one weekly invoice) is impossible data: refused like a $0 one, not a database error that
+# would answer 500 and have Stripe redeliver it for three days.
+MAX_INVOICE_CENTS = 2**31 - 1
+
 
 class InvalidStripeData(Exception):
     """Signed by Stripe, yet impossible for this platform: retrying will not help."""
@@ -300,9 +305,10 @@ def record_paid_invoice(obj) -> tuple[Contribution, bool]:
     if obj.get("currency") != CURRENCY:
         raise InvalidStripeData(f"invoice currency {obj.get('currency')!r} is not {CURRENCY}.")
     amount = _int(obj, "amount_paid", "invoice.amount_paid")
-    if amount <= 0:
+    if not 0 < amount <= MAX_INVOICE_CENTS:
         raise InvalidStripeData(
-            f"invoice.amount_paid must be a positive number of cents, got {amount}."
+            f"invoice.amount_paid must be a positive number of cents up to "
+            f"{MAX_INVOICE_CENTS}, got {amount}."
         )
     transitions = require_object(obj.get("status_transitions"), "invoice.status_transitions")
     paid_at = timestamp(transitions.get("paid_at"), "invoice.status_transitions.paid_at")

@@ -54,6 +54,8 @@ from reports.services import generate_reports
 from subscriptions.models import Contribution, Subscription
 from tests.portfolio.scenario import at
 
+pytestmark = pytest.mark.usefixtures("no_demo_billing")
+
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "default")
 EXAMPLES = {"default": 25, "thorough": 400}.get(PROFILE, 25)
 PROPERTY_SETTINGS = settings(

@@ -54,6 +54,8 @@ from tests.portfolio.test_exactly_once import (
 from tests.subscriptions.fake_stripe import invoice_object
 from tests.subscriptions.helpers import WEBHOOK_SECRET, make_event, post_event
 
+pytestmark = pytest.mark.usefixtures("no_demo_billing")
+
 ROOT = Path(__file__).resolve().parents[2]
 REPEAT = max(1, int(os.environ.get("FAULT_REPEAT", "1")))
 attempts = pytest.mark.parametrize("attempt", range(REPEAT), ids=lambda n: f"run{n + 1}")

@@ -17,7 +17,7 @@ from subscriptions.services import record_contribution
 from tests.factories import SubscriptionFactory, UserFactory
 from tests.portfolio.scenario import NOW, PAID, WEEK, charity, donor, paid
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_demo_billing")]
 
 MONEY = "hometown.money"
 
