@@ -195,7 +195,8 @@ def our_templates() -> list[Path]:
     dirs = [base / "templates"] + [
         Path(app.path) / "templates"
         for app in apps.get_app_configs()
-        if Path(app.path).is_relative_to(base)
+        # Our apps only: a virtualenv inside the checkout (.venv) holds third-party ones.
+        if Path(app.path).is_relative_to(base) and "site-packages" not in Path(app.path).parts
     ]
     return sorted(p for d in dirs if d.is_dir() for p in d.rglob("*.html"))
 
