@@ -171,7 +171,7 @@ def _wrk(url: str, seconds: int, connections: int, cookie: str | None) -> tuple[
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     if re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out):
         sys.exit(f"{url}: some responses were not 2xx/3xx:\n{out}")
-    p99 = re.search(r"99%\s+(\S+)", out)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE)
     return rps, p99.group(1) if p99 else "?"
 
 
