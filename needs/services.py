@@ -416,6 +416,7 @@ def record_distributed_week(week_start: dt.date, *, at: dt.datetime | None = Non
         raise ValidationError({"week_start": f"{week_start} is not a Monday."})
     charity_ids = (
         Distribution.objects.filter(week_start=week_start)
+        .order_by()  # no model ordering: it would join the DISTINCT and return every row
         .values_list("charity_id", flat=True)
         .distinct()
     )
