@@ -18,11 +18,11 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from common import free_port, recreate_database, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 VT_FILE = ROOT.parent / "shared" / "data" / "irs_bmf" / "eo_vt.csv"
@@ -47,16 +47,6 @@ def _env(database_url: str) -> dict:
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
     }
-
-
-def _recreate_database(url: str) -> None:
-    name = url.rsplit("/", 1)[1]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    import psycopg
-
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _build_world(smoke: bool) -> str:
@@ -146,23 +136,6 @@ def _build_world(smoke: bool) -> str:
     return session.session_key
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for(url_port: int, timeout: float = 30) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", url_port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    sys.exit("gunicorn did not start")
-
-
 def _wrk(url: str, seconds: int, connections: int, cookie: str | None) -> tuple[float, str]:
     cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     if cookie:
@@ -189,10 +162,10 @@ def main() -> None:
     env = _env(url)
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
-    _recreate_database(url)
+    recreate_database(url)
     session_key = _build_world(args.smoke)
 
-    port = _free_port()
+    port = free_port()
     gunicorn = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),
@@ -210,7 +183,7 @@ def main() -> None:
         env=env,
     )
     try:
-        _wait_for(port)
+        wait_for_port(port)
         base = f"http://127.0.0.1:{port}"
         # Warm each worker's connection and template caches before measuring.
         for path in ["/bench/floor/", "/charities/", "/dashboard/"]:
