@@ -113,10 +113,17 @@ def verify_event(body: bytes, header: str | None) -> dict:
     else:
         raise WebhookRejected(f"Bad signature: {error.user_message or error}")
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_no_constants)
     except ValueError:
         raise WebhookRejected("Body is not JSON.") from None
     return check_envelope(data)
+
+
+def _no_constants(name: str):
+    """NaN and Infinity are not JSON (RFC 8259); Python's parser accepts them, and a
+    database's JSON column then refuses the row (SQLite's JSON_VALID check, PostgreSQL's
+    jsonb), so they are refused here, with the rest of a body that is not JSON."""
+    raise ValueError(f"{name} is not JSON")
 
 
 def check_envelope(data) -> dict:

@@ -118,6 +118,18 @@ def test_it_rejects_a_signed_body_that_is_not_json(client, stripe_keys):
     assert nothing_written()
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_it_rejects_a_signed_body_with_a_non_json_number(client, stripe_keys, constant):
+    """Python's parser takes NaN and Infinity; JSON does not, nor do the database's JSON
+    columns (SQLite silently dropped such a row on insert, which ended in a 500)."""
+    body = json.dumps(
+        {"id": "evt_nan", "type": "customer.subscription.created", "created": 1,
+         "livemode": False, "data": {"object": {"x": 1}}}
+    ).replace('"x": 1', f'"x": {constant}')  # fmt: skip
+    assert post_raw(client, body, signature(body)).status_code == 400
+    assert nothing_written()
+
+
 def test_it_rejects_a_body_that_is_not_utf8(client, stripe_keys):
     body = b'{"id": "evt_\xff"}'
     now = int(time.time())
