@@ -1,42 +1,19 @@
-"""The donor's own pages: profile, dashboard, giving history (CSV) and yearly statement.
-
-Every read goes through a selector filtered by request.user, so a donor can only ever see
-their own rows; there is no id in these URLs to guess.
+"""The donor's profile (email, name, ZIP and the city it gives to). The pages about the
+donor's money (dashboard, history CSV, statement) live in reports.views, where the data
+flow ends.
 """
-
-import csv
-import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
-from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_http_methods, require_safe
 
 from core import zips
-from core.charts import split_bar_chart, weekly_bar_chart
-from core.templatetags.money import format_cents
-from distributions.selectors import (
-    get_user_charity_totals,
-    get_user_giving_years,
-    get_user_history,
-    get_user_latest_split,
-    get_user_ledger_version,
-    get_user_lifetime_totals,
-    get_user_statement,
-    get_user_weekly_totals,
-)
-from reports.selectors import get_latest_report
-from subscriptions.models import MAX_AMOUNT_CENTS, MIN_AMOUNT_CENTS, SubscriptionStatus
-from subscriptions.selectors import get_user_subscriptions
 
 from .forms import ProfileForm
 from .services import update_user
-
-CHART_WEEKS = 104
 
 
 def _apply_validation_error(form, exc: ValidationError) -> None:
@@ -90,110 +67,3 @@ def zip_lookup(request):
     if info is None:
         return JsonResponse({"error": f"{code[:10]!r} is not a US ZIP code."}, status=404)
     return JsonResponse({"zip_code": info.zip_code, "city": info.city, "state": info.state})
-
-
-@login_required
-@require_safe
-def dashboard(request):
-    # Queries: session (cached_db: none on a cache hit), user, subscriptions, ledger
-    # version. The history part (lifetime totals, weekly totals, per-charity totals, newest
-    # week's split, giving years, newest report: six more queries) is only computed when
-    # its cached fragments miss, which happens once per donor per new ledger row.
-    user = request.user
-    subscriptions = list(get_user_subscriptions(user))
-    return render(
-        request,
-        "accounts/dashboard.html",
-        {
-            "subscriptions": subscriptions,
-            "has_live_subscription": any(
-                s.status != SubscriptionStatus.CANCELLED for s in subscriptions
-            ),
-            "ledger_version": get_user_ledger_version(user),
-            "history": SimpleLazyObject(lambda: _history(user)),
-            "min_dollars": MIN_AMOUNT_CENTS // 100,
-            "max_dollars": MAX_AMOUNT_CENTS // 100,
-        },
-    )
-
-
-def _history(user) -> dict:
-    weekly = get_user_weekly_totals(user, limit=CHART_WEEKS)
-    charity_totals = get_user_charity_totals(user)
-    split_week, split = get_user_latest_split(user)
-    return {
-        "lifetime": get_user_lifetime_totals(user),
-        "weekly": weekly,
-        "weekly_chart": weekly_bar_chart(weekly, title="Your giving per week"),
-        "charity_totals": charity_totals,
-        "split_chart": split_bar_chart(
-            [(row["charity__name"], row["total_cents"]) for row in charity_totals],
-            title="Your giving by charity, all time",
-        ),
-        "split_week": split_week,
-        "split": split,
-        "split_total": sum(row["amount_cents"] for row in split),
-        "years": get_user_giving_years(user),
-        "latest_report": get_latest_report(user),
-    }
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-CSV_HEADER = [
-    "week_start", "distribution_date", "charity_id", "charity", "ein", "city", "state",
-    "amount", "amount_cents", "subscription_id", "reason",
-]  # fmt: skip
-
-
-def _history_rows(user):
-    yield CSV_HEADER
-    for row in get_user_history(user).iterator(chunk_size=2000):
-        charity = row.charity
-        yield [
-            row.week_start.isoformat(), row.distribution_date.isoformat(), charity.pk,
-            charity.name, charity.ein_display, charity.city, charity.state,
-            format_cents(row.amount_cents), row.amount_cents, row.subscription_id, row.reason,
-        ]  # fmt: skip
-
-
-def _csv_safe(value):
-    """Spreadsheets run a cell that starts with = + - @ as a formula; names come from
-    outside, so such text cells get a leading apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-@login_required
-@require_safe
-def history_csv(request):
-    writer = csv.writer(_Echo())
-    stream = (writer.writerow([_csv_safe(v) for v in row]) for row in _history_rows(request.user))
-    response = StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
-    today = timezone.localdate()
-    response["Content-Disposition"] = f'attachment; filename="giving-history-{today}.csv"'
-    return response
-
-
-@login_required
-@require_safe
-def statement(request, year: int):
-    if not 2000 <= year <= timezone.localdate().year + 1:
-        raise Http404("No statement for that year.")
-    rows = get_user_statement(request.user, year)
-    return render(
-        request,
-        "accounts/statement.html",
-        {
-            "year": year,
-            "rows": rows,
-            "total_cents": sum(row["total_cents"] for row in rows),
-            "generated_on": timezone.localdate(),
-            "period_start": dt.date(year, 1, 1),
-            "period_end": dt.date(year, 12, 31),
-        },
-    )

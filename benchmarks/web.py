@@ -60,11 +60,11 @@ def _build_world(smoke: bool) -> str:
 
     from accounts.models import User
     from charities.models import Charity
-    from core.demo import seed_demo
     from core.weeks import last_completed_week
     from distributions.models import Distribution
     from reports.models import Report
     from subscriptions.models import Contribution, Subscription
+    from web.demo import seed_demo
 
     call_command("migrate", verbosity=0)
     seed_demo()

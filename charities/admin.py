@@ -2,19 +2,16 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef
 from django.template.response import TemplateResponse
-from django.utils import timezone
-
-from needs.admin import NeedInline
-from needs.models import Need
-from needs.selectors import freshness_cutoff
 
 from . import geocoding, services
 from .models import Charity, CoordinatesSource
 from .widgets import MapPickerWidget
 
 GEOCODE_ACTION_LIMIT = 50
+# Fields of the change form that charities.services.create_charity/update_charity set.
+SERVICE_FIELDS = ("name", "ein", "category", "description", "website", "contact_email",
+                  "city", "state", "zip_code", "admin_notes", "needs_feed_url")  # fmt: skip
 
 
 class HasCoordinatesFilter(admin.SimpleListFilter):
@@ -30,37 +27,6 @@ class HasCoordinatesFilter(admin.SimpleListFilter):
         if self.value() == "no":
             return queryset.filter(latitude__isnull=True)
         return queryset
-
-
-class NeedsFreshnessFilter(admin.SimpleListFilter):
-    """Fresh: at least one need updated within NEEDS_MAX_AGE_DAYS (it counts toward the
-    weights). Stale: needs, but none recent enough to count. None: no needs at all."""
-
-    title = "needs"
-    parameter_name = "needs"
-
-    def lookups(self, request, model_admin):
-        return [
-            ("fresh", "Needs fresh"),
-            ("stale", "Needs stale"),
-            ("none", "No needs"),
-        ]
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if value not in ("fresh", "stale", "none"):
-            return queryset
-        any_need = Exists(Need.objects.filter(charity=OuterRef("pk")))
-        fresh_need = Exists(
-            Need.objects.filter(
-                charity=OuterRef("pk"), last_updated__gte=freshness_cutoff(timezone.now())
-            )
-        )
-        if value == "fresh":
-            return queryset.filter(fresh_need)
-        if value == "stale":
-            return queryset.filter(any_need).exclude(fresh_need)
-        return queryset.exclude(any_need)
 
 
 class CharityAdminForm(forms.ModelForm):
@@ -106,8 +72,10 @@ class RejectForm(forms.Form):
     )
 
 
-@admin.register(Charity)
 class CharityAdmin(admin.ModelAdmin):
+    """Vetting, details and the map of a charity. Registered by web.admin, which adds
+    the needs (the charity page shows charities and needs together)."""
+
     form = CharityAdminForm
     list_display = [
         "name",
@@ -125,11 +93,9 @@ class CharityAdmin(admin.ModelAdmin):
         "category",
         HasCoordinatesFilter,
         "coordinates_source",
-        NeedsFreshnessFilter,
     ]
     search_fields = ["name", "ein", "city"]
     actions = ["approve_selected", "reject_selected", "geocode_selected"]
-    inlines = [NeedInline]
     list_per_page = 50
     readonly_fields = [
         "verification_status",
@@ -202,18 +168,24 @@ class CharityAdmin(admin.ModelAdmin):
         return request.user.has_perm(services.VET_PERMISSION)
 
     def save_model(self, request, obj, form, change):
-        coords_changed = {"latitude", "longitude"} & set(form.changed_data)
-        if coords_changed:
-            obj.coordinates_source = None if obj.latitude is None else CoordinatesSource.MANUAL
-        super().save_model(request, obj, form, change)
-        if {"city", "state"} & set(form.changed_data):
-            services.forget_places()
-
-    def save_formset(self, request, form, formset, change):
-        if formset.model.__name__ == "Need":
-            NeedInline.save_through_services(request, form.instance, formset)
+        """Through the services: create_charity or update_charity for the details (only
+        the fields the form changed), update_charity_coordinates for a position set by
+        hand. The form has validated every field against the model already."""
+        data = form.cleaned_data
+        fields = {name: data[name] for name in SERVICE_FIELDS if name in data}
+        if not change:
+            obj.pk = services.create_charity(**fields).pk
         else:
-            super().save_formset(request, form, formset, change)
+            changed = {name: fields[name] for name in form.changed_data if name in fields}
+            services.update_charity(obj, **changed)
+        obj.refresh_from_db()
+        if {"latitude", "longitude"} & set(form.changed_data):
+            services.update_charity_coordinates(
+                obj,
+                latitude=data.get("latitude"),
+                longitude=data.get("longitude"),
+                source=CoordinatesSource.MANUAL,
+            )
 
     @admin.action(description="Approve selected charities", permissions=["vet"])
     def approve_selected(self, request, queryset):

@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "distributions",
     "reports",
     "portfolio",
+    "web",
+    "config",
 ]
 
 MIDDLEWARE = [

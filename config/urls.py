@@ -10,15 +10,14 @@ admin.site.index_title = "Vetting, needs and the money ledger"
 admin.site.login = login_required(admin.site.login)
 
 urlpatterns = [
-    path("", include("core.urls")),
+    path("", include("web.urls")),
     path("accounts/", include("allauth.urls")),
-    path("", include("accounts.urls")),  # /accounts/profile/ and /dashboard/...
-    path("charities/", include("charities.urls")),
+    path("", include("accounts.urls")),  # /accounts/profile/
+    path("charities/", include("web.charity_urls")),
     path("", include("subscriptions.urls")),
-    path("", include("distributions.urls")),
-    path("reports/", include("reports.urls")),
+    path("", include("reports.urls")),  # /dashboard/... and /reports/...
     path("admin/", admin.site.urls),
 ]
 
-handler404 = "core.views.page_not_found"
-handler500 = "core.views.server_error"
+handler404 = "web.views.page_not_found"
+handler500 = "web.views.server_error"

@@ -2,11 +2,45 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 from core.admin import ReadOnlyAdmin
 
 from . import services
 from .models import Need, NeedChange, Source
+from .selectors import freshness_cutoff
+
+
+class NeedsFreshnessFilter(admin.SimpleListFilter):
+    """Fresh: at least one need updated within NEEDS_MAX_AGE_DAYS (it counts toward the
+    weights). Stale: needs, but none recent enough to count. None: no needs at all."""
+
+    title = "needs"
+    parameter_name = "needs"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("fresh", "Needs fresh"),
+            ("stale", "Needs stale"),
+            ("none", "No needs"),
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value not in ("fresh", "stale", "none"):
+            return queryset
+        any_need = Exists(Need.objects.filter(charity=OuterRef("pk")))
+        fresh_need = Exists(
+            Need.objects.filter(
+                charity=OuterRef("pk"), last_updated__gte=freshness_cutoff(timezone.now())
+            )
+        )
+        if value == "fresh":
+            return queryset.filter(fresh_need)
+        if value == "stale":
+            return queryset.filter(any_need).exclude(fresh_need)
+        return queryset.exclude(any_need)
 
 
 class NeedInlineForm(forms.ModelForm):

@@ -69,7 +69,7 @@ ID_ROUTES = {
 }
 # Integer parameters that are not object ids: the page only ever reads the signed-in
 # donor's own rows (test_the_statement_shows_only_my_money checks it).
-NOT_OBJECT_IDS = {"accounts:statement"}
+NOT_OBJECT_IDS = {"reports:statement"}
 
 
 def test_every_id_route_is_covered():
@@ -98,7 +98,7 @@ def test_another_donors_subscription_is_left_unchanged(client, alice, bob):
 def test_the_statement_shows_only_my_money(client, alice, bob):
     make_giving_history(bob, weeks=2, charities=1)
     client.force_login(alice)
-    response = client.get(reverse("accounts:statement", args=[2026]))
+    response = client.get(reverse("reports:statement", args=[2026]))
     assert response.context["rows"] == []
 
 

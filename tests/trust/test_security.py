@@ -310,7 +310,7 @@ def test_the_stripe_webhook_is_the_only_csrf_exempt_view():
     patterns = list(walk())
     names = {name for _, name, _ in patterns}
     # The walk reached every part of the site, third-party apps included.
-    assert {"subscriptions:webhook", "account_login", "admin:index", "accounts:dashboard"} <= names
+    assert {"subscriptions:webhook", "account_login", "admin:index", "reports:dashboard"} <= names
     assert len(patterns) > 60
     exempt = {name or route for route, name, cb in patterns if _is_csrf_exempt(cb)}
     assert exempt - set(THIRD_PARTY_CSRF_EXEMPT) == {"subscriptions:webhook"}
@@ -336,7 +336,7 @@ def test_every_donor_page_sends_an_anonymous_visitor_to_the_login(client):
     ]
     names = {name for _, name in donor_pages}
     assert {
-        "accounts:dashboard", "accounts:profile", "accounts:history_csv", "accounts:statement",
+        "reports:dashboard", "accounts:profile", "reports:history_csv", "reports:statement",
         "reports:list", "reports:detail", "subscriptions:subscribe", "subscriptions:pause",
         "subscriptions:resume", "subscriptions:cancel", "subscriptions:change_amount",
         "subscriptions:billing_portal",

@@ -1,3 +1,6 @@
+"""The public charity pages, under /charities/ and the "charities" namespace their URLs
+have always had (web.views composes charities, needs and the ledger for them)."""
+
 from django.urls import path
 
 from . import views

@@ -8,11 +8,14 @@ means donors' money is sitting still.
 
 import datetime as dt
 
+from celery import current_app
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
 from core.weeks import last_completed_week
+from distributions.models import DistributionRun
+from subscriptions.models import Contribution
 
 BROKER_TIMEOUT_SECONDS = 2
 
@@ -30,10 +33,8 @@ def check_database() -> tuple[bool, str]:
 def check_broker() -> tuple[bool, str]:
     if not settings.CELERY_BROKER_URL:
         return True, "no broker: tasks run in-process"
-    from config.celery import app
-
     try:
-        with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
+        with current_app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
             conn.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT_SECONDS)
     except Exception as exc:  # kombu raises many kinds; all mean "down"
         return False, f"broker unreachable: {type(exc).__name__}"
@@ -41,9 +42,6 @@ def check_broker() -> tuple[bool, str]:
 
 
 def check_weekly_run(now: dt.datetime) -> tuple[bool, str]:
-    from distributions.models import DistributionRun
-    from subscriptions.models import Contribution
-
     latest = (
         DistributionRun.objects.exclude(status=DistributionRun.Status.RUNNING)
         .order_by("-week_start")

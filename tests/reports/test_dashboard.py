@@ -20,9 +20,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_url_names():
-    assert reverse("accounts:dashboard") == "/dashboard/"
-    assert reverse("accounts:history_csv") == "/dashboard/history.csv"
-    assert reverse("accounts:statement", args=[2026]) == "/dashboard/statement/2026/"
+    assert reverse("reports:dashboard") == "/dashboard/"
+    assert reverse("reports:history_csv") == "/dashboard/history.csv"
+    assert reverse("reports:statement", args=[2026]) == "/dashboard/statement/2026/"
 
 
 def test_a_new_donor_is_invited_to_start_giving(client, alice):
@@ -58,7 +58,7 @@ def test_the_newest_week_split_with_reasons_lifetime_total_and_charts(client, al
     assert "in the week of 2026-11-09" not in html
     assert "$30.00" in html  # lifetime: 3 weeks x $10
     assert html.count("<svg") == 2
-    assert reverse("accounts:statement", args=[2026]) in html
+    assert reverse("reports:statement", args=[2026]) in html
 
 
 def test_two_subscriptions_to_one_charity_are_added_up(client, alice):

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from core.demo import (
+from web.demo import (
     ADMIN_EMAIL,
     ALICE_EMAIL,
     DEMO_PASSWORD,

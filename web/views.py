@@ -1,23 +1,27 @@
+"""The site's public pages that compose several apps: the home page, the public charity
+pages (list, detail with needs and money received, map), /health/ and the error pages.
+
+Each view reads through selectors (charities, needs, distributions, the figures in
+web.selectors) and renders; nothing here writes.
+"""
+
 import hashlib
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
+from django.template import loader
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from core.charts import weekly_bar_chart
-from core.places import place_key
-from distributions.selectors import get_charity_total_received, get_charity_weekly_totals
-from needs.selectors import effective_needs
-
-from .categories import CATEGORY_LABELS
-from .forms import CharityFilterForm
-from .models import CharityStatus
-from .selectors import (
+from charities.categories import CATEGORY_LABELS
+from charities.forms import CharityFilterForm
+from charities.models import CharityStatus
+from charities.selectors import (
     PUBLIC_PAGE_CACHE_SECONDS,
     get_all_charities,
     get_approved_charity,
@@ -25,8 +29,40 @@ from .selectors import (
     get_charities_version,
     get_map_markers,
 )
+from core.charts import weekly_bar_chart
+from core.places import place_key
+from distributions.selectors import get_charity_total_received, get_charity_weekly_totals
+from needs.selectors import effective_needs
+
+from . import health as health_checks
+from .selectors import get_platform_figures
 
 PAGE_SIZE = 20
+
+
+@require_safe
+def home(request):
+    return render(request, "web/home.html", {"figures": get_platform_figures()})
+
+
+def page_not_found(request, exception):
+    return render(request, "404.html", status=404)
+
+
+def server_error(request):
+    # No context processors that touch the database: this page must render when it is down.
+    return HttpResponseServerError(loader.get_template("500.html").render())
+
+
+@never_cache
+@require_safe
+def health(request):
+    """200 with a JSON status per component when healthy, 503 when one is failing."""
+    healthy, components = health_checks.health()
+    return JsonResponse(
+        {"status": "ok" if healthy else "failing", "components": components},
+        status=200 if healthy else 503,
+    )
 
 
 @require_safe

@@ -39,8 +39,12 @@ from charities.models import Charity, CharityStatus
 from charities.services import approve_charity
 from core.places import place_key
 from core.weeks import last_completed_week, week_bounds
+from distributions.models import Distribution
 from needs.models import Need
 from needs.services import create_need
+from portfolio.services import distribute_funds
+from reports.models import Report
+from reports.services import generate_reports
 from subscriptions.models import Contribution, Subscription, SubscriptionStatus
 from subscriptions.services import create_subscription, record_contribution
 
@@ -309,11 +313,6 @@ def distribute_demo_weeks(weeks: list[dt.date], result: SeedResult) -> None:
     """Run the weekly engine and the reports for the demo's weeks, oldest first, as the
     Monday jobs would have (without emailing 200 demo donors). Both are idempotent, so a
     second seed adds nothing."""
-    from distributions.models import Distribution
-    from portfolio.services import distribute_funds
-    from reports.models import Report
-    from reports.services import generate_reports
-
     rows, reports = Distribution.objects.count(), Report.objects.count()
     for monday in weeks:
         distribute_funds(monday)
@@ -323,9 +322,6 @@ def distribute_demo_weeks(weeks: list[dt.date], result: SeedResult) -> None:
 
 
 def demo_counts() -> dict[str, int]:
-    from distributions.models import Distribution
-    from reports.models import Report
-
     return {
         "approved charities": Charity.objects.filter(
             verification_status=CharityStatus.APPROVED
