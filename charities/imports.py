@@ -17,6 +17,7 @@ from core.places import place_key
 
 from .irs import SKIP_REASONS, BmfCharity
 from .models import Charity, CharityStatus, CoordinatesSource
+from .services import forget_places
 
 IRS_FIELDS = ("name", "city", "state", "zip_code", "category")
 BATCH = 1000
@@ -122,7 +123,5 @@ def import_charities(
         Charity.objects.bulk_update(to_update, sorted(update_fields), batch_size=BATCH)
     result.created, result.updated = len(to_create), len(to_update)
     if to_create or to_update:
-        from .services import forget_places
-
         forget_places()
     return result

@@ -3,7 +3,7 @@ CELERY_BROKER_URL the tasks run in-process, so nothing here needs Redis on a lap
 
 Tasks live in each app's tasks.py (found by autodiscovery): the weekly engine in
 portfolio.tasks, reports in reports.tasks, the needs refresh in needs.tasks. The beat
-schedule is not defined here but in distributions/schedules.py, stored in
+schedule is not defined here but in config/schedules.py, stored in
 django-celery-beat's tables (editable in the admin) and run by
 `celery -A config beat` with the DatabaseScheduler (settings.CELERY_BEAT_SCHEDULER).
 """

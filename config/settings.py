@@ -219,11 +219,24 @@ STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 # (subscriptions.webhooks.webhook_secrets); any of them verifies a delivery.
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
-DEMO_BILLING = not STRIPE_SECRET_KEY
 if STRIPE_SECRET_KEY and not STRIPE_WEBHOOK_SECRET:
     raise ImproperlyConfigured(
         "STRIPE_WEBHOOK_SECRET must be set when STRIPE_SECRET_KEY is: without it no "
         "payment could ever be verified."
+    )
+# Demo billing: no Stripe; subscribing and the weekly run record local contributions of
+# money nobody paid. On by default with DEBUG (a laptop, `make run`); in production it
+# must be asked for by name, so a deploy that lost its Stripe key refuses to start
+# instead of quietly "collecting" and distributing money that was never paid.
+DEMO_BILLING = env.bool("DEMO_BILLING", default=DEBUG and not STRIPE_SECRET_KEY)
+if DEMO_BILLING and STRIPE_SECRET_KEY:
+    raise ImproperlyConfigured(
+        "DEMO_BILLING=1 and STRIPE_SECRET_KEY are both set: choose Stripe or demo billing."
+    )
+if not DEMO_BILLING and not STRIPE_SECRET_KEY:
+    raise ImproperlyConfigured(
+        "STRIPE_SECRET_KEY is not set: set it (and STRIPE_WEBHOOK_SECRET) to take payments, "
+        "or set DEMO_BILLING=1 for a demo site where no money moves."
     )
 
 # Geocoding (geopy's Nominatim by default; tests point it at 127.0.0.1).

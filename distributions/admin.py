@@ -1,10 +1,11 @@
 from django.contrib import admin
+from django.db.models import Count, Q
 from django.utils.html import format_html, format_html_join
 
 from core.admin import ReadOnlyAdmin
 from core.templatetags.money import format_cents
 
-from .models import Distribution, DistributionRun
+from .models import Distribution, DistributionRun, RunCity
 
 SUMMARY_COLUMNS = ("City", "Status", "Pooled", "Distributed", "Held", "Contributions", "Why")
 
@@ -14,8 +15,8 @@ class DistributionRunAdmin(ReadOnlyAdmin):
     """Run history: what each week pooled, gave and held, and per city why.
 
     Staff read it here; nothing is edited (runs are written by the engine only). The
-    per-city table comes from the run's summary JSON; every value in it is escaped, since
-    a city name is donor input.
+    per-city table comes from the run's RunCity lines; every value in it is escaped,
+    since a city name is donor input.
     """
 
     list_display = [
@@ -59,18 +60,27 @@ class DistributionRunAdmin(ReadOnlyAdmin):
     def held(self, run):
         return format_cents(run.held_cents)
 
-    @admin.display(description="Cities")
-    def cities(self, run):
-        return len(run.summary or {})
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                city_count=Count("cities"),
+                holding_count=Count("cities", filter=Q(cities__held_cents__gt=0)),
+            )
+        )
 
-    @admin.display(description="Cities holding money")
+    @admin.display(description="Cities", ordering="city_count")
+    def cities(self, run):
+        return run.city_count
+
+    @admin.display(description="Cities holding money", ordering="holding_count")
     def cities_holding(self, run):
-        return sum(1 for e in (run.summary or {}).values() if _int(e, "held_cents"))
+        return run.holding_count
 
     @admin.display(description="Per city")
     def city_table(self, run):
-        lines = sorted((run.summary or {}).items(), key=lambda kv: (-_int(kv[1], "held_cents"),
-                                                                    kv[0]))  # fmt: skip
+        lines = sorted(run.cities.all(), key=lambda line: (-line.held_cents, line.place))
         if not lines:
             return "No city had money to distribute."
         head = format_html_join("", "<th>{}</th>", ((c,) for c in SUMMARY_COLUMNS))
@@ -80,15 +90,15 @@ class DistributionRunAdmin(ReadOnlyAdmin):
             "<td>{}</td></tr>",
             (
                 (
-                    place,
-                    entry.get("status", ""),
-                    format_cents(_int(entry, "pooled_cents")),
-                    format_cents(_int(entry, "distributed_cents")),
-                    format_cents(_int(entry, "held_cents")),
-                    _int(entry, "contributions_count") + _int(entry, "held_contributions"),
-                    entry.get("why", ""),
+                    line.place,
+                    line.status,
+                    format_cents(line.pooled_cents),
+                    format_cents(line.distributed_cents),
+                    format_cents(line.held_cents),
+                    line.contributions_count + line.held_contributions,
+                    line.why,
                 )
-                for place, entry in lines
+                for line in lines
             ),
         )
         return format_html(
@@ -96,13 +106,6 @@ class DistributionRunAdmin(ReadOnlyAdmin):
             head,
             body,
         )
-
-
-def _int(entry, key) -> int:
-    try:
-        return int(entry.get(key) or 0)
-    except (TypeError, ValueError, AttributeError):
-        return 0
 
 
 @admin.register(Distribution)
@@ -113,3 +116,13 @@ class DistributionAdmin(ReadOnlyAdmin):
     list_select_related = ["charity", "subscription__user"]
     raw_id_fields = ["subscription", "charity", "run"]
     date_hierarchy = "week_start"
+
+
+@admin.register(RunCity)
+class RunCityAdmin(ReadOnlyAdmin):
+    """Every place's line of every run, to filter across weeks (e.g. all held money)."""
+
+    list_display = ["run", "place", "status", "pooled_cents", "distributed_cents", "held_cents"]
+    list_filter = ["status", "run__week_start"]
+    search_fields = ["city", "state", "why"]
+    list_select_related = ["run"]

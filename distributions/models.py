@@ -1,7 +1,11 @@
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Lower
 
 from core.models import MONDAY
+from core.places import format_place
+
+NO_CITY_LABEL = "(no city set)"
 
 
 class RunStatus(models.TextChoices):
@@ -12,8 +16,9 @@ class RunStatus(models.TextChoices):
 
 
 class DistributionRun(models.Model):
-    """The audit record of one week's distribution: what was pooled, given and held, per
-    city and why. One row per week; a rerun after a partial failure completes the same row.
+    """The audit record of one week's distribution: what was pooled, given and held (the
+    totals of its RunCity lines, one per place, with the why). One row per week; a rerun
+    after a partial failure completes the same row.
     """
 
     Status = RunStatus
@@ -27,9 +32,6 @@ class DistributionRun(models.Model):
     held_cents = models.BigIntegerField(default=0)
     contributions_count = models.IntegerField(default=0)
     distributions_count = models.IntegerField(default=0)
-    # {"Springfield, VT": {"pooled_cents": ..., "distributed_cents": ..., "held_cents": ...,
-    #  "why": "...", "charities": n, "status": "done"|"held"|"failed"}, ...}
-    summary = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
 
     class Meta:
@@ -58,6 +60,77 @@ class DistributionRun(models.Model):
 
     def __str__(self):
         return f"Run for week of {self.week_start} ({self.status})"
+
+
+class CityStatus(models.TextChoices):
+    DONE = "done", "Distributed"
+    HELD = "held", "Held"
+    FAILED = "failed", "Failed (rerun the week to complete it)"
+
+
+class RunCity(models.Model):
+    """One place's line of a week's run: what its donors' money pooled, what was given and
+    what is held, and why. One row per run and place (a place compared trimmed and
+    case-insensitively); a second pass over the place in the same week (a --city run, a
+    rerun after a failure, late money) adds to the same row. Donors who have not set a
+    city form the place with an empty city and state.
+    """
+
+    Status = CityStatus
+
+    run = models.ForeignKey(DistributionRun, on_delete=models.CASCADE, related_name="cities")
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=2, blank=True)
+    status = models.CharField(max_length=10, choices=CityStatus.choices)
+    pooled_cents = models.BigIntegerField(default=0)
+    distributed_cents = models.BigIntegerField(default=0)
+    held_cents = models.BigIntegerField(default=0)
+    contributions_count = models.IntegerField(default=0)  # contributions given out
+    held_contributions = models.IntegerField(default=0)  # contributions still waiting
+    distributions_count = models.IntegerField(default=0)  # Distribution rows written
+    charities_count = models.IntegerField(default=0)  # charities that received money
+    why = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["state", "city"]
+        verbose_name = "run city"
+        verbose_name_plural = "run cities"
+        constraints = [
+            models.UniqueConstraint("run", Lower("city"), "state", name="run_city_once_per_place"),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in CityStatus]),
+                name="run_city_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(pooled_cents__gte=0)
+                & Q(distributed_cents__gte=0)
+                & Q(held_cents__gte=0)
+                & Q(contributions_count__gte=0)
+                & Q(held_contributions__gte=0)
+                & Q(distributions_count__gte=0)
+                & Q(charities_count__gte=0),
+                name="run_city_totals_not_negative",
+            ),
+            # Every pooled cent of the place is either given or held.
+            models.CheckConstraint(
+                condition=Q(pooled_cents=F("distributed_cents") + F("held_cents")),
+                name="run_city_pooled_is_distributed_plus_held",
+            ),
+            # A place is a city and a state, or neither (donors with no city yet).
+            models.CheckConstraint(
+                condition=(Q(city="") & Q(state=""))
+                | (~Q(city="") & Q(state__regex=r"^[A-Z]{2}$")),
+                name="run_city_place_complete",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.place}: {self.status}"
+
+    @property
+    def place(self) -> str:
+        return format_place(self.city, self.state) if self.city else NO_CITY_LABEL
 
 
 class Distribution(models.Model):

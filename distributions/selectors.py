@@ -1,16 +1,16 @@
 import datetime as dt
 
-from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
 from charities.models import Charity
-from core.validation import id_of, require_date
+from core.validation import id_of
+from core.weeks import require_week
 from subscriptions.models import Subscription
 
-from .models import Distribution
+from .models import Distribution, DistributionRun, RunCity
 
 
 def _base() -> QuerySet[Distribution]:
@@ -43,10 +43,29 @@ def get_distributions_by_charity(charity) -> QuerySet[Distribution]:
 
 
 def get_distributions_by_week(week_start: dt.date) -> QuerySet[Distribution]:
-    require_date(week_start, "week_start")
-    if week_start.weekday() != 0:
-        raise ValidationError({"week_start": f"{week_start} is not a Monday."})
+    week_start = require_week(week_start)
     return _base().filter(week_start=week_start).order_by("charity_id", "subscription_id")
+
+
+def get_run(week_start: dt.date) -> DistributionRun | None:
+    """The run record of a week, or None before its first run."""
+    return DistributionRun.objects.filter(week_start=require_week(week_start)).first()
+
+
+def get_run_cities(run) -> list[RunCity]:
+    """A run's lines, one per place, by state then city."""
+    return list(
+        RunCity.objects.filter(run_id=id_of(run, "run", DistributionRun)).order_by(
+            "state", "city", "id"
+        )
+    )
+
+
+def is_week_closed(week_start: dt.date) -> bool:
+    """True once the week's run has finished (completed or partial): what the week's
+    reports wait for."""
+    run = get_run(week_start)
+    return run is not None and run.status != run.Status.RUNNING
 
 
 # --- Reads for the donor's and the public pages ---------------------------------------

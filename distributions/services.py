@@ -1,4 +1,4 @@
-"""Writes of the money ledger: Distribution rows, the run record and its per-city summary.
+"""Writes of the money ledger: Distribution rows, the run record and its RunCity lines.
 
 The engine (portfolio.services) decides who gives what; these functions only write, and
 expect to be called inside the transaction of one city (so the rows, the contributions'
@@ -14,33 +14,28 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Sum
 
-from core.validation import require_date
+from core.places import place_key
 from subscriptions.models import Contribution, Subscription
 
-from .models import Distribution, DistributionRun, RunStatus
+from .models import Distribution, DistributionRun, RunCity, RunStatus
 
 ID_BATCH = 10_000  # ids per UPDATE: well under SQLite's bound-parameter limit
-SUMMARY_FIELDS = ("pooled_cents", "distributed_cents", "held_cents",
-                  "contributions_count", "distributions_count")  # fmt: skip
-
-
-def _require_monday(week_start, field="week_start") -> dt.date:
-    require_date(week_start, field)
-    if week_start.weekday() != 0:
-        raise ValidationError({field: f"{week_start} is not a Monday."})
-    return week_start
+# Run totals, each the sum of its RunCity lines' column of the same name.
+TOTAL_FIELDS = ("pooled_cents", "distributed_cents", "held_cents",
+                "contributions_count", "distributions_count")  # fmt: skip
+LINE_FIELDS = ("pooled_cents", "distributed_cents", "held_cents", "contributions_count",
+               "held_contributions", "distributions_count", "charities_count")  # fmt: skip
 
 
 def get_or_start_run(*, week_start: dt.date, now: dt.datetime) -> DistributionRun:
     """The week's run row, created on first use and set running again on a rerun.
 
     One row per week (unique week_start): two runs starting at once meet on the
-    constraint and share the row.
+    constraint and share the row. `week_start` is a checked Monday (the engine checks).
     """
-    _require_monday(week_start)
     run = DistributionRun.objects.filter(week_start=week_start).first()
     if run is None:
         try:
@@ -137,33 +132,45 @@ def mark_distributed(
         )
 
 
-def record_city(*, run_id: int, place: str, entry: dict) -> DistributionRun:
-    """Put one city's line into the run's summary and recompute the run's totals.
+def record_city(
+    *, run_id: int, city: str, state: str, status: str, line: dict, why: str
+) -> RunCity:
+    """Write one place's line of the run (city and state empty for donors with no city)
+    and recompute the run's totals from its lines, in the caller's transaction.
 
-    Keys of a line: status (done|held|failed), pooled_cents, distributed_cents,
-    held_cents, contributions_count, distributions_count, held_contributions, charities,
-    why.
+    line: pooled_cents, distributed_cents, held_cents, contributions_count,
+    held_contributions, distributions_count, charities_count of this pass.
 
-    The run row is locked for the few statements this takes, so cities finishing at once
-    (one Celery task each) never overwrite each other's lines.
+    When an earlier pass this week already gave some of the place's money (committed, so
+    still true), this pass adds to it; what is held is only what is held now. The run
+    row is locked for the few statements this takes, so places finishing at once (one
+    Celery task each) never lose each other's lines or totals.
     """
     run = DistributionRun.objects.select_for_update().get(pk=run_id)
-    summary = dict(run.summary or {})
-    previous = summary.get(place)
-    if previous:
-        # An earlier pass this week already gave some of the city's money (committed,
-        # so still true); this pass adds to it. What is held is only what is held now.
-        entry = dict(entry)
-        for key in ("distributed_cents", "contributions_count", "distributions_count"):
-            entry[key] = int(entry.get(key, 0)) + int(previous.get(key, 0))
-        entry["pooled_cents"] = entry["distributed_cents"] + int(entry.get("held_cents", 0))
-        entry["charities"] = max(int(entry.get("charities", 0)), int(previous.get("charities", 0)))
-    summary[place] = entry
-    run.summary = summary
-    for field in SUMMARY_FIELDS:
-        setattr(run, field, sum(int(line.get(field, 0)) for line in summary.values()))
-    run.save(update_fields=["summary", *SUMMARY_FIELDS])
-    return run
+    key_city, key_state = place_key(city, state) if city else ("", "")
+    values = {field: int(line.get(field, 0)) for field in LINE_FIELDS}
+    row = (
+        RunCity.objects.select_for_update()
+        .filter(run=run, city__lower=key_city, state=key_state)
+        .first()
+    )
+    if row is None:
+        row = RunCity(run=run, city=city, state=state)
+    else:
+        for field in ("distributed_cents", "contributions_count", "distributions_count"):
+            values[field] += getattr(row, field)
+        values["charities_count"] = max(values["charities_count"], row.charities_count)
+        values["pooled_cents"] = values["distributed_cents"] + values["held_cents"]
+    for field, value in values.items():
+        setattr(row, field, value)
+    row.status = status
+    row.why = why
+    row.save()
+    totals = run.cities.aggregate(**{field: Sum(field) for field in TOTAL_FIELDS})
+    for field in TOTAL_FIELDS:
+        setattr(run, field, totals[field] or 0)
+    run.save(update_fields=list(TOTAL_FIELDS))
+    return row
 
 
 def finish_run(*, run_id: int, status: str, now: dt.datetime, error: str = "") -> DistributionRun:

@@ -8,7 +8,7 @@ from django.utils import timezone
 from core.admin import ReadOnlyAdmin
 
 from . import services
-from .models import Need, NeedChange, Source
+from .models import MoneyReceived, Need, NeedChange, Source
 from .selectors import freshness_cutoff
 
 
@@ -198,3 +198,16 @@ class NeedChangeAdmin(ReadOnlyAdmin):
     list_filter = ["source"]
     search_fields = ["need__charity__name"]
     list_select_related = ["need__charity", "changed_by"]
+
+
+@admin.register(MoneyReceived)
+class MoneyReceivedAdmin(ReadOnlyAdmin):
+    """What the weekly engine told needs each charity received: the facts the calculated
+    needs are worked out from. Written by the engine only."""
+
+    list_display = ["week_start", "charity", "amount_cents", "received_at"]
+    list_filter = ["week_start"]
+    search_fields = ["charity__name"]
+    list_select_related = ["charity"]
+    raw_id_fields = ["charity"]
+    date_hierarchy = "week_start"

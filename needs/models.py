@@ -3,6 +3,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from core.models import MONDAY
+
 NEED_CATEGORY_CHOICES = [
     ("food", "Food"),
     ("housing", "Housing & shelter"),
@@ -119,3 +121,38 @@ class NeedChange(models.Model):
 
     def __str__(self):
         return f"{self.need_id} changed at {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+class MoneyReceived(models.Model):
+    """Money a charity received in a week, as the weekly engine told needs when it gave
+    it (needs.services.record_money_received, in the same transaction as the ledger's
+    rows, so the two never disagree). The calculated needs are worked out from these
+    rows; needs never reads the distribution ledger itself.
+    """
+
+    charity = models.ForeignKey(
+        "charities.Charity", on_delete=models.PROTECT, related_name="money_received"
+    )
+    week_start = models.DateField()
+    amount_cents = models.BigIntegerField()
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["charity_id", "received_at", "id"]
+        verbose_name_plural = "money received"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_cents__gt=0), name="moneyreceived_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(week_start__iso_week_day=MONDAY),
+                name="moneyreceived_week_start_monday",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["charity", "received_at"], name="moneyreceived_charity_at_idx"),
+            models.Index(fields=["week_start"], name="moneyreceived_week_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.amount_cents}c to {self.charity_id} (week of {self.week_start})"

@@ -67,13 +67,19 @@ def _rank(need: Need) -> tuple:
     return (need.last_updated, need.source == Source.CALCULATED, need.source == Source.MANUAL)
 
 
-def effective_needs(charity_ids, *, now: dt.datetime) -> dict[int, list[Need]]:
-    """charity id -> the needs that count for it at `now` (see the module docstring)."""
+def effective_needs(
+    charity_ids, *, now: dt.datetime, needs: QuerySet[Need] | None = None
+) -> dict[int, list[Need]]:
+    """charity id -> the needs that count for it at `now` (see the module docstring).
+
+    `needs` narrows the rows looked at (the engine passes get_needs_by_city, the charity
+    page get_needs_by_charity); by default every need of the charities."""
     require_aware_datetime(now, "now")
     if isinstance(charity_ids, (str, bytes)) or not hasattr(charity_ids, "__iter__"):
         raise ValidationError({"charity_ids": "charity_ids must be a collection of ids."})
+    base = Need.objects.all() if needs is None else needs.select_related(None).order_by()
     best: dict[tuple[int, str], Need] = {}
-    rows = Need.objects.filter(
+    rows = base.filter(
         charity_id__in=list(charity_ids),
         last_updated__gte=freshness_cutoff(now),
         last_updated__lte=now,
@@ -89,12 +95,15 @@ def effective_needs(charity_ids, *, now: dt.datetime) -> dict[int, list[Need]]:
     return dict(result)
 
 
-def charity_weights(charity_ids, *, now: dt.datetime) -> dict[int, tuple[int, int, int]]:
-    """charity id -> (weight, funding gap cents, highest urgency) of its counted needs.
-    Charities with no counted need are absent."""
+def charity_weights(
+    charity_ids, *, now: dt.datetime, needs: QuerySet[Need] | None = None
+) -> dict[int, tuple[int, int, int]]:
+    """charity id -> (weight, funding gap cents, highest urgency) of its counted needs
+    (of `needs`, when given: see effective_needs). Charities with no counted need are
+    absent."""
     out = {}
-    for charity_id, needs in effective_needs(charity_ids, now=now).items():
-        weight = sum(n.urgency_score * n.funding_gap_cents for n in needs)
-        gap = sum(n.funding_gap_cents for n in needs)
-        out[charity_id] = (weight, gap, max(n.urgency_score for n in needs))
+    for charity_id, counted in effective_needs(charity_ids, now=now, needs=needs).items():
+        weight = sum(n.urgency_score * n.funding_gap_cents for n in counted)
+        gap = sum(n.funding_gap_cents for n in counted)
+        out[charity_id] = (weight, gap, max(n.urgency_score for n in counted))
     return out

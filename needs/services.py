@@ -2,9 +2,12 @@
 source, old and new values), so an allocation can be explained after the fact.
 
 - create_need / update_need / delete_need: one need, from any entry point;
-- sync_calculated_needs / record_distributed_week: the calculated needs (the reported gap
-  less the money given since; the rule is in sync_calculated_needs' docstring). The
-  weekly engine calls record_distributed_week(week_start) after a distribution;
+- record_money_received / sync_calculated_needs / record_distributed_week: the
+  calculated needs (the reported gap less the money given since; the rule is in
+  sync_calculated_needs' docstring). The weekly engine tells needs what each charity
+  received (record_money_received, inside each city's transaction) and calls
+  record_distributed_week(week_start) when the week's run closes. needs never reads the
+  distribution ledger;
 - refresh_needs: the daily refresh of the charities' needs feeds (needs.feeds fetches).
 """
 
@@ -24,16 +27,17 @@ from core.validation import (
     UNSET,
     require_aware_datetime,
     require_choice,
-    require_date,
     require_instance,
     require_int,
 )
+from core.weeks import require_week
 
 from .feeds import FeedError, FeedNeed, fetch_feed
 from .models import (
     MAX_GAP_CENTS,
     MAX_URGENCY,
     NEED_CATEGORY_CHOICES,
+    MoneyReceived,
     Need,
     NeedChange,
     Source,
@@ -292,15 +296,30 @@ def _given_per_category(
     return given
 
 
-def _gifts_by_charity(charity_ids, since: dt.datetime) -> dict[int, list[tuple]]:
-    """charity id -> [(moment, cents)] per distributed week since `since`, oldest first.
-    A week's rows are written together by one run; the latest row's time stands for it."""
-    from distributions.models import Distribution  # the engine's table; needs is upstream
+def record_money_received(*, week_start: dt.date, amounts: dict[int, int], at: dt.datetime) -> int:
+    """The engine gave these charities money (charity id -> cents) in the week, at `at`.
+    Called inside the city's transaction that writes the ledger rows, so both commit or
+    neither does. Returns how many rows were written (charities given nothing are left
+    out). `week_start` is the engine's checked Monday."""
+    rows = [
+        MoneyReceived(
+            charity_id=charity_id, week_start=week_start, amount_cents=cents, received_at=at
+        )
+        for charity_id, cents in sorted(amounts.items())
+        if cents > 0
+    ]
+    MoneyReceived.objects.bulk_create(rows)
+    return len(rows)
 
+
+def _gifts_by_charity(charity_ids, since: dt.datetime) -> dict[int, list[tuple]]:
+    """charity id -> [(moment, cents)] per week of money received since `since`, oldest
+    first. A week's money counts at the time it was last given (a later pass of the same
+    week moves the week's moment on)."""
     rows = (
-        Distribution.objects.filter(charity_id__in=charity_ids, created_at__gte=since)
+        MoneyReceived.objects.filter(charity_id__in=charity_ids, received_at__gte=since)
         .values("charity_id", "week_start")
-        .annotate(cents=Sum("amount_cents"), moment=Max("created_at"))
+        .annotate(cents=Sum("amount_cents"), moment=Max("received_at"))
         .order_by("charity_id", "moment", "week_start")
     )
     out: dict[int, list[tuple]] = {}
@@ -315,8 +334,8 @@ def sync_calculated_needs(charity_ids, *, categories=None, at: dt.datetime | Non
 
     For each category of a charity, take the reported need that counts (the newest
     manual or api row; a tie goes to manual) and the moment its urgency and gap were last
-    set. Every week of money the charity received after that moment (Distribution rows,
-    timed by when the run wrote them) is attributed to the reported needs that were open
+    set. Every week of money the charity received after that moment (MoneyReceived rows,
+    timed by when the run gave it) is attributed to the reported needs that were open
     then, in proportion to their remaining gaps (largest remainder, ties by category),
     never beyond a gap. The calculated row of the category then says: the same urgency,
     gap = reported gap - attributed money (never below 0), and the same last_updated as
@@ -324,7 +343,7 @@ def sync_calculated_needs(charity_ids, *, categories=None, at: dt.datetime | Non
     tie, needs.selectors.effective_needs counts it instead of the reported row. The
     reported row itself is never touched.
 
-    It is a recomputation from the reported rows and the distribution ledger, so running
+    It is a recomputation from the reported rows and the money received, so running
     it twice changes nothing. A calculated row is created only once money was given; an
     existing one is kept in step whenever its reported row is written (feeds, imports,
     the admin) so a re-confirmed but unchanged gap does not forget what was given.
@@ -409,13 +428,9 @@ def record_distributed_week(week_start: dt.date, *, at: dt.datetime | None = Non
 
     Returns {"charities", "created", "updated", "unchanged"} counts.
     """
-    from distributions.models import Distribution
-
-    require_date(week_start, "week_start")
-    if week_start.weekday() != 0:
-        raise ValidationError({"week_start": f"{week_start} is not a Monday."})
+    week_start = require_week(week_start)
     charity_ids = (
-        Distribution.objects.filter(week_start=week_start)
+        MoneyReceived.objects.filter(week_start=week_start)
         .order_by()  # no model ordering: it would join the DISTINCT and return every row
         .values_list("charity_id", flat=True)
         .distinct()

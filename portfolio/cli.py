@@ -1,55 +1,10 @@
-"""Small helpers shared by the distribution and report commands: parse --week and --city
-the same way, and turn a ValidationError into the one readable line a command prints."""
+"""What run_distribution prints: one readable line per city, for a plan (--dry-run) or
+for the run's line of the city (distributions.RunCity) after a run."""
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-
-from django.core.exceptions import ValidationError
-from django.core.management.base import CommandError
-
-from core.places import parse_place
 from core.templatetags.money import format_cents
-from core.weeks import last_completed_week, parse_week
-
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-OPTION_NAMES = {"week_start": "--week", "city": "--city", "state": "--city"}
-
-
-def one_line(exc: ValidationError) -> str:
-    """The error as one line, fields named as the command's options."""
-    if hasattr(exc, "error_dict"):
-        return "; ".join(
-            f"{OPTION_NAMES.get(field, field)}: {' '.join(messages)}"
-            for field, messages in exc.message_dict.items()
-        )
-    return " ".join(exc.messages)
-
-
-def week_option(value: str | None, *, now: dt.datetime) -> tuple[dt.date, str]:
-    """--week -> (Monday, a line saying which week that is)."""
-    if value is None:
-        week = last_completed_week(now)
-        return week, f"Week of Monday {week} (the last week that has ended)."
-    if not ISO_DATE.match(value.strip()):
-        raise CommandError(f"--week: {value!r} is not a date of the form YYYY-MM-DD.")
-    try:
-        week = parse_week(value, field="--week")
-    except ValidationError as exc:
-        raise CommandError(one_line(exc)) from None
-    given = dt.date.fromisoformat(value.strip())
-    note = "" if given == week else f" ({given} is in that week)"
-    return week, f"Week of Monday {week}{note}."
-
-
-def city_option(value: str | None) -> tuple[str, str] | None:
-    if value is None:
-        return None
-    try:
-        return parse_place(value, field="--city")
-    except ValidationError as exc:
-        raise CommandError(one_line(exc)) from None
+from distributions.models import CityStatus, RunCity
 
 
 def plan_line(plan) -> str:
@@ -65,17 +20,16 @@ def plan_line(plan) -> str:
     return f"{plan.place}: {format_cents(plan.distributed_cents)} from {subs} to {givers}."
 
 
-def entry_line(place: str, entry: dict) -> str:
-    """One readable line for a city's line in a DistributionRun summary."""
-    status = entry.get("status")
-    given = format_cents(entry.get("distributed_cents", 0))
-    held = format_cents(entry.get("held_cents", 0))
-    if status == "failed":
-        return f"{place}: FAILED, {held} not distributed: {entry.get('why', '')}"
-    if status == "held":
-        extra = f" ({given} given earlier this week)" if entry.get("distributed_cents") else ""
-        return f"{place}: {held} held, {entry.get('why', '')}{extra}."
+def city_line(line: RunCity) -> str:
+    """One readable line for a city's line of a run."""
+    given = format_cents(line.distributed_cents)
+    held = format_cents(line.held_cents)
+    if line.status == CityStatus.FAILED:
+        return f"{line.place}: FAILED, {held} not distributed: {line.why}"
+    if line.status == CityStatus.HELD:
+        extra = f" ({given} given earlier this week)" if line.distributed_cents else ""
+        return f"{line.place}: {held} held, {line.why}{extra}."
     return (
-        f"{place}: {given} given in {entry.get('distributions_count', 0)} rows to "
-        f"{entry.get('charities', 0)} charities."
+        f"{line.place}: {given} given in {line.distributions_count} rows to "
+        f"{line.charities_count} charities."
     )

@@ -1,4 +1,5 @@
-"""The weekly distribution engine (DESIGN.md, "Meaning" and "Interfaces").
+"""The weekly distribution engine, and the one place that runs a week (DESIGN.md,
+"Meaning" and "Interfaces").
 
 - calculate_distribution(city, state, week_start) -> CityPlan: what a run would do in one
   city, row by row. Writes nothing.
@@ -6,36 +7,50 @@
   (no rows, so memory stays flat however many cities). Writes nothing.
 - distribute_funds(week_start) -> DistributionRun: does it.
 
+A week runs in five steps, written once, in distribute_funds:
+1. check the week (a Monday, over) and the city when one is given;
+2. bill the demo subscriptions (subscriptions.services.bill_demo_week; nothing without
+   demo billing): the engine itself only ever distributes Contribution rows;
+3. open the week's run (distributions.services.get_or_start_run) and list the places
+   with money waiting;
+4. distribute each place in its own transaction (distribute_city); a place that fails is
+   recorded (record_city_failure) and the others go on;
+5. close the run (finish_run): its status, then the calculated needs next week sees.
+run_distribution and seed_demo let distribute_funds do step 4 itself, one place after
+another. The Celery tasks (portfolio.tasks) pass `fan_out`, which runs step 4 as one
+task per place and step 5 (then the week's reports) as the chord's callback.
+
 Which money: every contribution not yet distributed whose paid_at is before the end of
 the week, whatever week it was paid in, pooled by the donor's city (city, state), compared
 trimmed and case-insensitively. A subscription's contributions are added together: it
 gets one row per charity and week. Paused and cancelled subscriptions' collected money is
 distributed like any other; money never collected does not exist here.
 
+Who may receive: the approved charities of the city (charities.selectors.
+get_charities_by_city) with a current need among the city's needs (needs.selectors.
+get_needs_by_city, weighed by charity_weights).
+
 Held money: a city with no approved charity with a current need (weight > 0), or a donor
-with no city, keeps its contributions undistributed; the run's summary shows them as held,
-and the first later run that can place them does. One more case waits for the next
-week: a contribution that arrives late for a week whose run already gave that
+with no city, keeps its contributions undistributed; the run's line for the place shows
+them as held, and the first later run that can place them does. One more case waits for
+the next week: a contribution that arrives late for a week whose run already gave that
 subscription its rows (a subscription has at most one row per charity and week).
 
 Exactly once: each city is one transaction. It locks the city's undistributed
 contributions (SELECT ... FOR UPDATE), writes the rows, marks the contributions with a
-conditional UPDATE whose row count must match, and writes the city's summary line. A
-second run at the same time waits on the locks and then finds nothing left to take; a
-rerun after a crash or an error redoes only the cities that did not commit. An error in
-one city is recorded in the summary (status "failed") and the other cities go on; the
-run is then "partial" until a rerun completes it.
-
-Demo billing (settings.DEMO_BILLING, no Stripe keys): before anything else the run
-records, for every active demo subscription that started by the end of the week and has
-no contribution paid in that week, one contribution of its weekly amount with the
-invoice id demo_<subscription id>_<week>: the unique invoice id makes this idempotent.
+conditional UPDATE whose row count must match, tells needs what each charity received,
+and writes the city's line of the run. A second run at the same time waits on the locks
+and then finds nothing left to take; a rerun after a crash or an error redoes only the
+cities that did not commit. An error in one city is recorded in its line (status
+"failed") and the other cities go on; the run is then "partial" until a rerun completes
+it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -45,29 +60,31 @@ from django.db.models import Count, Exists, F, Min, OuterRef, Sum
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from accounts.models import User
-from charities.models import Charity, CharityStatus
+from accounts.selectors import get_users_by_city
+from charities.selectors import get_all_charities, get_charities_by_city
 from core.money_log import log_money_on_commit
-from core.places import city_q, format_place, normalize_city, normalize_state
-from core.validation import require_aware_datetime, require_date
-from core.weeks import is_week_over, local_zone, week_bounds
+from core.places import city_q, format_place, normalize_city, normalize_state, place_key
+from core.validation import require_aware_datetime
+from core.weeks import require_ended_week, week_bounds
 from distributions import services as ledger
-from distributions.models import Distribution, DistributionRun, RunStatus
-from needs.selectors import charity_weights
-from subscriptions.models import Contribution, Subscription, SubscriptionStatus
+from distributions.models import (
+    NO_CITY_LABEL,
+    CityStatus,
+    Distribution,
+    DistributionRun,
+    RunStatus,
+)
+from distributions.selectors import get_run_cities
+from needs.selectors import charity_weights, get_needs_by_city
+from needs.services import record_distributed_week, record_money_received
+from subscriptions.models import Contribution
+from subscriptions.selectors import get_demo_charges_due
+from subscriptions.services import bill_demo_week
 
 from .allocation import Candidate, allocate_pool, split_rows
 from .explain import CharityFacts, Explainer, get_explainer
 
 logger = logging.getLogger(__name__)
-
-NO_CITY_LABEL = "(no city set)"
-
-
-class Status:
-    DONE = "done"
-    HELD = "held"
-    FAILED = "failed"
 
 
 @dataclass
@@ -104,19 +121,18 @@ class CityPlan:
 
     @property
     def status(self) -> str:
-        return Status.HELD if self.held_cents else Status.DONE
+        return CityStatus.HELD if self.held_cents else CityStatus.DONE
 
-    def summary_entry(self) -> dict:
+    def line(self) -> dict:
+        """The figures of this pass for the run's line of the place (distributions.RunCity)."""
         return {
-            "status": self.status,
             "pooled_cents": self.pooled_cents,
             "distributed_cents": self.distributed_cents,
             "held_cents": self.held_cents,
             "contributions_count": self.contributions if self.distributed_cents else 0,
             "distributions_count": len(self.rows),
             "held_contributions": 0 if self.distributed_cents else self.contributions,
-            "charities": sum(1 for c in self.charities if c.amount_cents),
-            "why": self.why,
+            "charities_count": sum(1 for c in self.charities if c.amount_cents),
         }
 
 
@@ -127,31 +143,13 @@ def _now(now) -> dt.datetime:
     return timezone.now() if now is None else require_aware_datetime(now, "now")
 
 
-def check_week(week_start, *, now: dt.datetime) -> dt.date:
-    """A Monday whose week is over, or ValidationError naming week_start."""
-    require_date(week_start, "week_start")
-    if week_start.weekday() != 0:
-        raise ValidationError(
-            {"week_start": f"{week_start} is not a Monday (a week is named by its Monday)."}
-        )
-    if not is_week_over(week_start, now):
-        end = week_bounds(week_start)[1]
-        raise ValidationError(
-            {
-                "week_start": f"The week of Monday {week_start} has not ended yet "
-                f"(it ends {end:%Y-%m-%d %H:%M} {settings.TIME_ZONE})."
-            }
-        )
-    return week_start
-
-
 def check_place(city, state) -> tuple[str, str]:
-    """A city that has donors or charities, or ValidationError naming city."""
+    """A city that has donors or approved charities, or ValidationError naming city."""
     city = normalize_city(city)
     state = normalize_state(state)
     if not (
-        User.objects.filter(city_q(city, state)).exists()
-        or Charity.objects.filter(city_q(city, state)).exists()
+        get_users_by_city(city, state).exists()
+        or get_all_charities(city=city, state=state).exists()
     ):
         raise ValidationError({"city": f"No donor or charity is in {format_place(city, state)}."})
     return city, state
@@ -187,29 +185,14 @@ def _pending_places(week_start: dt.date) -> list[tuple[str, str]]:
     return [(r["city"], r["st"]) for r in rows]
 
 
-def _demo_subscriptions(week_start: dt.date):
-    """Active demo subscriptions the demo biller would charge for this week."""
-    start, end = week_bounds(week_start)
-    paid = Contribution.objects.filter(
-        subscription_id=OuterRef("pk"), paid_at__gte=start, paid_at__lt=end
-    )
-    return Subscription.objects.filter(
-        status=SubscriptionStatus.ACTIVE,
-        stripe_subscription_id__startswith="demo_",
-        start_date__lte=week_start + dt.timedelta(days=6),
-    ).filter(~Exists(paid))
-
-
 def _candidates(city: str, state: str, now: dt.datetime) -> tuple[list[CharityShare], str]:
     place = format_place(city, state)
-    charities = list(
-        Charity.objects.filter(city_q(city, state), verification_status=CharityStatus.APPROVED)
-        .order_by("id")
-        .values_list("id", "name")
-    )
+    charities = list(get_charities_by_city(city, state).order_by("id").values_list("id", "name"))
     if not charities:
         return [], f"no approved charity in {place} yet"
-    weights = charity_weights([cid for cid, _ in charities], now=now)
+    weights = charity_weights(
+        [cid for cid, _ in charities], now=now, needs=get_needs_by_city(city, state)
+    )
     shares = [
         CharityShare(cid, name, *weights[cid][:2], urgency=weights[cid][2], rank=0)
         for cid, name in charities
@@ -289,7 +272,7 @@ def calculate_distribution(city, state, week_start, *, now=None) -> CityPlan:
     In demo billing, the weekly contributions the run would first record are included.
     """
     now = _now(now)
-    check_week(week_start, now=now)
+    week_start = require_ended_week(week_start, now=now)
     city, state = check_place(city, state)
     contributions = list(
         _in_place(_claimable(week_start), city, state, "subscription__user__")
@@ -297,9 +280,9 @@ def calculate_distribution(city, state, week_start, *, now=None) -> CityPlan:
         .values_list("id", "subscription_id", "amount_cents")
     )
     if settings.DEMO_BILLING:
-        demo = _in_place(_demo_subscriptions(week_start), city, state, "user__")
+        due = get_demo_charges_due(week_start, city=city, state=state)
         contributions += [(None, sid, amount) for sid, amount in
-                          demo.order_by("id").values_list("id", "amount_cents")]  # fmt: skip
+                          due.order_by("id").values_list("id", "amount_cents")]  # fmt: skip
     explainer = get_explainer()
     try:
         return _plan(city, state, week_start, contributions, now=now, explainer=explainer)
@@ -310,7 +293,7 @@ def calculate_distribution(city, state, week_start, *, now=None) -> CityPlan:
 def get_distribution_preview(week_start, *, now=None) -> list[CityPlan]:
     """The plan of every city for the week, totals per charity only. Writes nothing."""
     now = _now(now)
-    check_week(week_start, now=now)
+    week_start = require_ended_week(week_start, now=now)
     by_place: dict[tuple[str, str], list] = {}
     claimable = (
         _claimable(week_start)
@@ -326,10 +309,10 @@ def get_distribution_preview(week_start, *, now=None) -> list[CityPlan]:
             (r["city"], r["sub"], r["total"], r["n"])
         )
     if settings.DEMO_BILLING:
-        demo = _demo_subscriptions(week_start).values_list(
+        due = get_demo_charges_due(week_start).values_list(
             Lower("user__city"), "user__state", "user__city", "id", "amount_cents"
         )
-        for key, st, city, sid, amount in demo.iterator():
+        for key, st, city, sid, amount in due.iterator():
             by_place.setdefault((key, st), []).append((city, sid, amount, 1))
     plans = []
     for (_, state), items in sorted(by_place.items(), key=lambda kv: (kv[0][1], kv[0][0])):
@@ -342,54 +325,59 @@ def get_distribution_preview(week_start, *, now=None) -> list[CityPlan]:
     return plans
 
 
-# --- the run ------------------------------------------------------------------------
+# --- a week: the five steps ------------------------------------------------------------
+
+# fan_out(run, places): runs step 4 for each (city, state) and then step 5 (finish_run),
+# somewhere else (portfolio.tasks: a Celery chord). Returns nothing.
+FanOut = Callable[[DistributionRun, list[tuple[str, str]]], None]
 
 
-def record_demo_contributions(week_start: dt.date, *, place: tuple[str, str] | None = None) -> int:
-    """Demo billing: one contribution per active demo subscription for the week, once.
-    Returns how many were recorded (0 on a rerun)."""
-    if not settings.DEMO_BILLING:
-        return 0
-    start = week_bounds(week_start)[0]
-    zone = local_zone()
-    subs = _demo_subscriptions(week_start)
-    if place is not None:
-        subs = _in_place(subs, *place, "user__")
-    objs = [
-        Contribution(
-            subscription_id=sid,
-            amount_cents=amount,
-            paid_at=max(start, dt.datetime.combine(start_date, dt.time.min, tzinfo=zone)),
-            stripe_invoice_id=f"demo_{sid}_{week_start.isoformat()}",
-        )
-        for sid, amount, start_date in subs.values_list("id", "amount_cents", "start_date")
-    ]
-    # The unique invoice id makes a second run (or a concurrent one) record nothing.
-    created = Contribution.objects.bulk_create(objs, batch_size=5000, ignore_conflicts=True)
-    if objs:
-        # One line per run, not per row. Under two runs at once both may offer the same
-        # rows (the unique invoice id keeps one), so this counts what was offered.
-        log_money_on_commit(
-            "demo_contributions_recorded",
-            week=week_start.isoformat(),
-            count=len(objs),
-            cents=sum(o.amount_cents for o in objs),
-        )
-    return len(created)
+def distribute_funds(
+    week_start, *, city=None, state=None, now=None, fan_out: FanOut | None = None
+) -> DistributionRun:
+    """Run the week (or, with city and state, one city of it): the five steps of the
+    module docstring. Safe to rerun: money already given is never given again.
 
-
-def start_run(week_start, *, now=None, place=None) -> DistributionRun:
-    """Check the arguments, bill demo subscriptions, and open (or reopen) the week's run."""
+    Returns the closed run; with `fan_out`, the run as opened (steps 4 and 5 are then
+    fan_out's to run).
+    """
     now = _now(now)
-    check_week(week_start, now=now)
+    week_start = require_ended_week(week_start, now=now)
+    place = check_place(city, state) if city is not None or state is not None else None
+    if place is None:
+        bill_demo_week(week_start)
+    else:
+        bill_demo_week(week_start, city=place[0], state=place[1])
+    run = ledger.get_or_start_run(week_start=week_start, now=now)
+    places = _pending_places(week_start)
     if place is not None:
-        place = check_place(*place)
-    record_demo_contributions(week_start, place=place)
-    return ledger.get_or_start_run(week_start=week_start, now=now)
+        places = [p for p in places if place_key(*p) == place_key(*place)]
+    if fan_out is not None:
+        fan_out(run, places)
+        return run
+    explainer = get_explainer()
+    try:
+        for c, s in places:
+            distribute_city_or_record_failure(
+                week_start, c, s, run_id=run.pk, now=now, explainer=explainer
+            )
+    finally:
+        explainer.close()
+    return finish_run(week_start, now=now)
 
 
-def pending_places(week_start: dt.date) -> list[tuple[str, str]]:
-    return _pending_places(week_start)
+def distribute_city_or_record_failure(
+    week_start: dt.date, city: str, state: str, *, run_id: int, now=None, explainer=None
+) -> CityStatus | None:
+    """Step 4 for one place: distribute it, or record why it failed (the run goes on)."""
+    try:
+        return distribute_city(
+            week_start, city, state, run_id=run_id, now=now, explainer=explainer
+        )
+    except Exception as exc:
+        logger.exception("Distribution for %s failed", _label(city, state))
+        record_city_failure(week_start, city, state, run_id=run_id, error=exc)
+        return CityStatus.FAILED
 
 
 def distribute_city(
@@ -400,11 +388,12 @@ def distribute_city(
     run_id: int,
     now=None,
     explainer: Explainer | None = None,
-) -> dict | None:
+) -> CityStatus | None:
     """Distribute one city's claimable money for the week, in one transaction.
 
-    Returns the city's summary line, or None when there was nothing left to take (already
-    distributed by this or another run).
+    Returns the status of the city's line (done or held), or None when there was nothing
+    left to take (already distributed by this or another run). Raises when it fails, with
+    nothing written: the caller records the failure (record_city_failure) or retries.
     """
     now = _now(now)
     own_explainer = explainer is None
@@ -436,10 +425,17 @@ def distribute_city(
                     distribution_date=day,
                     now=now,
                 )
-            entry = plan.summary_entry()
-            ledger.record_city(run_id=run_id, place=plan.place, entry=entry)
-            _log_city(plan, entry, run_id=run_id)
-            return entry
+                record_money_received(
+                    week_start=week_start,
+                    amounts={c.charity_id: c.amount_cents for c in plan.charities},
+                    at=now,
+                )
+            line = plan.line()
+            ledger.record_city(
+                run_id=run_id, city=city, state=state, status=plan.status, line=line, why=plan.why
+            )
+            _log_city(plan, line, run_id=run_id)
+            return plan.status
     finally:
         if own_explainer:
             explainer.close()
@@ -447,7 +443,11 @@ def distribute_city(
             explainer.clear_cache()
 
 
-def _log_city(plan: CityPlan, entry: dict, *, run_id: int) -> None:
+def _label(city: str, state: str) -> str:
+    return format_place(city, state) if city else NO_CITY_LABEL
+
+
+def _log_city(plan: CityPlan, line: dict, *, run_id: int) -> None:
     """One line per city once its transaction commits: given, or held and why."""
     common = {"run_id": run_id, "week": plan.week_start.isoformat(), "city": plan.place}
     if plan.distributed_cents:
@@ -457,7 +457,7 @@ def _log_city(plan: CityPlan, entry: dict, *, run_id: int) -> None:
             cents=plan.distributed_cents,
             contributions=plan.contributions,
             subscriptions=plan.subscriptions,
-            charities=entry["charities"],
+            charities=line["charities_count"],
             rows=len(plan.rows),
         )
     if plan.held_cents:
@@ -470,53 +470,40 @@ def _log_city(plan: CityPlan, entry: dict, *, run_id: int) -> None:
         )
 
 
-def record_city_failure(week_start: dt.date, city: str, state: str, *, run_id: int, error) -> dict:
+def record_city_failure(week_start: dt.date, city: str, state: str, *, run_id: int, error) -> None:
     """Write a failed city's line (its money counted as held) after its transaction
     rolled back, so the run shows what is missing and a rerun completes it."""
     pooled = _in_place(_claimable(week_start), city, state, "subscription__user__").aggregate(
         total=Sum("amount_cents"), n=Count("id")
     )
-    entry = {
-        "status": Status.FAILED,
-        "pooled_cents": pooled["total"] or 0,
-        "distributed_cents": 0,
-        "held_cents": pooled["total"] or 0,
-        "contributions_count": 0,
-        "distributions_count": 0,
-        "held_contributions": pooled["n"],
-        "charities": 0,
-        "why": f"failed ({type(error).__name__}: {error}); rerun the week to complete it",
-    }
-    place = format_place(city, state) if city else NO_CITY_LABEL
+    cents = pooled["total"] or 0
+    line = {"pooled_cents": cents, "held_cents": cents, "held_contributions": pooled["n"]}
+    why = f"failed ({type(error).__name__}: {error}); rerun the week to complete it"
     with transaction.atomic():
-        ledger.record_city(run_id=run_id, place=place, entry=entry)
+        ledger.record_city(
+            run_id=run_id, city=city, state=state, status=CityStatus.FAILED, line=line, why=why
+        )
         log_money_on_commit(
             "city_failed",
             run_id=run_id,
             week=week_start.isoformat(),
-            city=place,
-            cents=entry["held_cents"],
-            contributions=entry["held_contributions"],
+            city=_label(city, state),
+            cents=cents,
+            contributions=pooled["n"],
             error=f"{type(error).__name__}: {error}"[:500],
         )
-    return entry
 
 
 def finish_run(week_start: dt.date, *, now=None) -> DistributionRun:
-    """Close the week's run: completed, or partial while a city failed or still has money
-    that could be placed (e.g. after a --city run)."""
+    """Step 5: close the week's run, completed, or partial while a city failed or still
+    has money that could be placed (e.g. after a --city run); then bring the calculated
+    needs up to date with what the week gave."""
     now = _now(now)
     run = DistributionRun.objects.get(week_start=week_start)
-    summary = run.summary or {}
-    failed = sorted(place for place, e in summary.items() if e.get("status") == Status.FAILED)
-    held = {place for place, e in summary.items() if e.get("status") == Status.HELD}
-    waiting = [
-        p
-        for p in (
-            format_place(c, s) if c else NO_CITY_LABEL for c, s in _pending_places(week_start)
-        )
-        if p not in held
-    ]
+    lines = get_run_cities(run)
+    failed = sorted(line.place for line in lines if line.status == CityStatus.FAILED)
+    held = {place_key(line.city, line.state) for line in lines if line.status == CityStatus.HELD}
+    waiting = [_label(c, s) for c, s in _pending_places(week_start) if place_key(c, s) not in held]
     if failed or waiting:
         status = RunStatus.PARTIAL
         error = "; ".join(
@@ -535,7 +522,7 @@ def finish_run(week_start: dt.date, *, now=None) -> DistributionRun:
         distributed_cents=run.distributed_cents,
         held_cents=run.held_cents,
         rows=run.distributions_count,
-        cities=len(summary),
+        cities=len(lines),
     )
     _update_calculated_needs(week_start, now=now)
     return run
@@ -546,49 +533,7 @@ def _update_calculated_needs(week_start: dt.date, *, now: dt.datetime) -> None:
     becomes its reported gap less what it has received since (needs.services). Idempotent,
     so a rerun or a second finisher changes nothing. A failure here is logged and leaves
     the run as it is: the money moved correctly; the next run recomputes the needs."""
-    from needs.services import record_distributed_week
-
     try:
         record_distributed_week(week_start, at=now)
     except Exception:
         logger.exception("Updating calculated needs after the week of %s failed", week_start)
-
-
-def distribute_funds(week_start, *, city=None, state=None, now=None) -> DistributionRun:
-    """Distribute the week (or, with city and state, one city of it). Safe to rerun."""
-    now = _now(now)
-    place = (city, state) if city is not None or state is not None else None
-    run = start_run(week_start, now=now, place=place)
-    if place is not None:
-        place = check_place(*place)
-        places = [p for p in _pending_places(week_start) if _same(p, place)]
-    else:
-        places = _pending_places(week_start)
-    explainer = get_explainer()
-    try:
-        for c, s in places:
-            try:
-                distribute_city(week_start, c, s, run_id=run.pk, now=now, explainer=explainer)
-            except Exception as exc:
-                logger.exception("Distribution for %s failed", format_place(c, s))
-                record_city_failure(week_start, c, s, run_id=run.pk, error=exc)
-    finally:
-        explainer.close()
-    return finish_run(week_start, now=now)
-
-
-def _same(a: tuple[str, str], b: tuple[str, str]) -> bool:
-    return a[0].lower() == b[0].lower() and a[1] == b[1]
-
-
-__all__ = [
-    "CityPlan",
-    "calculate_distribution",
-    "distribute_city",
-    "distribute_funds",
-    "finish_run",
-    "get_distribution_preview",
-    "pending_places",
-    "record_city_failure",
-    "start_run",
-]

@@ -1,14 +1,21 @@
-"""Celery tasks of the weekly engine: thin, take ISO dates and ids, call services.
+"""Celery tasks of the weekly run: thin calls of portfolio.services.distribute_funds and
+its steps. They take ISO dates and ids; the retry policy is theirs.
 
     weekly_distribution()            beat, Monday 06:00: fixes the week, once
-      -> weekly_distribution(week)   opens the run, fans out one task per city
+      -> weekly_distribution(week)   distribute_funds(week, fan_out=...): checks, bills
+                                     demo subscriptions, opens the run, then fans out:
            -> chord[distribute_city(week, city, state, run_id) ...]
-                -> finish_week(week) closes the run, then reports.tasks.weekly_reports
+                -> finish_week(week)           closes the run (services.finish_run)
+                -> reports.tasks.weekly_reports(week)   the week's reports and emails
 
 The week is computed once, by the beat-triggered call, from the clock at that moment
 (core.weeks.last_completed_week) and from then on travels as an argument: a task retried
 or redelivered later, or a beat entry that fires twice around a DST change, still works
 on that one week, and running a week twice gives nothing twice (portfolio.services).
+
+The reports task is reached by its registered name, as config reaches every task:
+reports sits above portfolio in the layers (it reads what the engine wrote), so the
+engine names it rather than imports it.
 
 Every task is safe to run again and to overlap with itself. acks_late is on for all
 tasks (settings), so a worker killed mid-task leaves the message to be redelivered.
@@ -17,18 +24,31 @@ tasks (settings), so a worker killed mid-task leaves the message to be redeliver
 import datetime as dt
 import logging
 
-from celery import chord, shared_task
+from celery import chord, shared_task, signature
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from core.weeks import last_completed_week
+from core.weeks import last_completed_week, require_week
+from distributions.models import DistributionRun
 from portfolio import services
 
 logger = logging.getLogger(__name__)
 
+REPORTS_TASK = "reports.tasks.weekly_reports"
+
 
 def _week(value: str) -> dt.date:
-    return dt.date.fromisoformat(value)
+    return require_week(dt.date.fromisoformat(value))
+
+
+def _fan_out(run: DistributionRun, places: list[tuple[str, str]]) -> None:
+    """Step 4 as one task per place, then step 5 and the reports once all are done."""
+    week = run.week_start.isoformat()
+    then = finish_week.si(week) | signature(REPORTS_TASK, args=(week,), immutable=True)
+    if places:
+        chord(distribute_city.si(week, city, state, run.pk) for city, state in places)(then)
+    else:
+        then.delay()
 
 
 @shared_task(name="portfolio.tasks.weekly_distribution")
@@ -38,17 +58,8 @@ def weekly_distribution(week_start: str | None = None) -> dict:
         # Re-enqueued with the week fixed: whatever happens later, this is the week.
         weekly_distribution.delay(week.isoformat())
         return {"week_start": week.isoformat(), "scheduled": True}
-    week = _week(week_start)
-    run = services.start_run(week)
-    places = services.pending_places(week)
-    callback = finish_week.si(week.isoformat())
-    if places:
-        chord(distribute_city.si(week.isoformat(), city, state, run.pk) for city, state in places)(
-            callback
-        )
-    else:
-        callback.delay()
-    return {"week_start": week.isoformat(), "cities": len(places)}
+    run = services.distribute_funds(_week(week_start), fan_out=_fan_out)
+    return {"week_start": week_start, "run_id": run.pk}
 
 
 @shared_task(
@@ -59,30 +70,28 @@ def weekly_distribution(week_start: str | None = None) -> dict:
 )
 def distribute_city(self, week_start: str, city: str, state: str, run_id: int) -> dict:
     week = _week(week_start)
+    place = f"{city}, {state}"
     try:
-        entry = services.distribute_city(week, city, state, run_id=run_id)
+        status = services.distribute_city(week, city, state, run_id=run_id)
     except (OperationalError, InterfaceError) as exc:
         # The database went away or a lock timed out: the city's transaction rolled back,
         # so trying again is safe. After the last try it is recorded like any failure;
         # in-process (no broker) there is no one to retry later, so it is recorded at once.
         if not self.request.is_eager and self.request.retries < self.max_retries:
             raise self.retry(exc=exc) from exc
-        logger.exception("Distribution for %s, %s failed after retries", city, state)
+        logger.exception("Distribution for %s failed after retries", place)
         services.record_city_failure(week, city, state, run_id=run_id, error=exc)
-        return {"place": f"{city}, {state}", "status": "failed"}
+        return {"place": place, "status": "failed"}
     except Exception as exc:
-        # Recorded in the run summary (the run ends "partial"); not raised, so the chord
-        # still closes the run and the other cities' donors still get their reports.
-        logger.exception("Distribution for %s, %s failed", city, state)
+        # Recorded in the run's line for the city (the run ends "partial"); not raised, so
+        # the chord still closes the run and the other cities' donors get their reports.
+        logger.exception("Distribution for %s failed", place)
         services.record_city_failure(week, city, state, run_id=run_id, error=exc)
-        return {"place": f"{city}, {state}", "status": "failed"}
-    return {"place": f"{city}, {state}", "status": entry["status"] if entry else "nothing"}
+        return {"place": place, "status": "failed"}
+    return {"place": place, "status": status or "nothing"}
 
 
 @shared_task(name="portfolio.tasks.finish_week")
 def finish_week(week_start: str) -> dict:
-    from reports.tasks import weekly_reports
-
     run = services.finish_run(_week(week_start))
-    weekly_reports.delay(week_start)
     return {"week_start": week_start, "status": run.status}

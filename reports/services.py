@@ -31,8 +31,10 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import User
-from core.validation import id_of, require_date
-from distributions.models import Distribution
+from accounts.selectors import get_user_by_id
+from core.validation import id_of
+from core.weeks import require_week
+from distributions.selectors import get_distributions_by_week, is_week_closed
 
 from .models import Report
 
@@ -42,17 +44,17 @@ USER_CHUNK = 5000
 EMAIL_BATCH = 200
 
 
-def _check_week(week_start) -> dt.date:
-    require_date(week_start, "week_start")
-    if week_start.weekday() != 0:
-        raise ValidationError({"week_start": f"{week_start} is not a Monday."})
-    return week_start
+def reports_are_due(week_start) -> bool:
+    """The week's reports can be written once its distribution run has closed: before
+    that, the week's rows are not all there."""
+    return is_week_closed(require_week(week_start))
 
 
 def _breakdowns(week_start: dt.date, user_ids: list[int]) -> dict[int, list[dict]]:
     """user id -> [{charity_id, charity_name, amount_cents, reason}], biggest first."""
     rows = (
-        Distribution.objects.filter(week_start=week_start, subscription__user_id__in=user_ids)
+        get_distributions_by_week(week_start)
+        .filter(subscription__user_id__in=user_ids)
         .values("subscription__user_id", "charity_id", "charity__name")
         .annotate(total=Sum("amount_cents"), n=Count("id"), reason=Min("reason"))
         .order_by()
@@ -74,8 +76,8 @@ def _breakdowns(week_start: dt.date, user_ids: list[int]) -> dict[int, list[dict
         # charity; the report keeps them all, in subscription order.
         reasons = defaultdict(list)
         for user_id, charity_id, reason in (
-            Distribution.objects.filter(
-                week_start=week_start,
+            get_distributions_by_week(week_start)
+            .filter(
                 subscription__user_id__in={u for u, _ in several},
                 charity_id__in={i["charity_id"] for _, i in several},
             )
@@ -115,8 +117,8 @@ def generate_report(user, week_start) -> Report | None:
     """The donor's report for the week (created or brought up to date), or None when no
     money of theirs was given that week."""
     user_id = id_of(user, "user", User)
-    _check_week(week_start)
-    if not User.objects.filter(pk=user_id).exists():
+    week_start = require_week(week_start)
+    if get_user_by_id(user_id) is None:
         raise ValidationError({"user": f"No user has id {user_id}."})
     with transaction.atomic():
         breakdowns = _breakdowns(week_start, [user_id])
@@ -128,9 +130,9 @@ def generate_report(user, week_start) -> Report | None:
 
 def report_user_ids(week_start) -> list[int]:
     """Donors with rows in the week, in id order (what generate_reports covers)."""
-    _check_week(week_start)
+    week_start = require_week(week_start)
     return list(
-        Distribution.objects.filter(week_start=week_start)
+        get_distributions_by_week(week_start)
         .values_list("subscription__user_id", flat=True)
         .distinct()
         .order_by("subscription__user_id")
@@ -140,7 +142,7 @@ def report_user_ids(week_start) -> list[int]:
 def generate_reports(week_start, *, user_ids=None) -> int:
     """Reports of the week for the given donors (default: all with rows). Returns how
     many reports were written. Idempotent."""
-    _check_week(week_start)
+    week_start = require_week(week_start)
     if user_ids is None:
         user_ids = report_user_ids(week_start)
     else:
@@ -190,7 +192,7 @@ def _due(week_start: dt.date):
 def send_report_emails(week_start, *, user_ids=None) -> int:
     """Email the week's reports not yet emailed to donors who want them. Returns how many
     were claimed for sending. Safe to call again and from several workers at once."""
-    _check_week(week_start)
+    week_start = require_week(week_start)
     due = _due(week_start)
     if user_ids is not None:
         due = due.filter(user_id__in=[id_of(u, "user_ids", User) for u in user_ids])
@@ -228,7 +230,7 @@ def _send(report_ids: list[int], stamp: dt.datetime) -> None:
 
 def reports_by_city(week_start) -> list[tuple[str, int, int, int]]:
     """(place, reports, cents reported, emailed) per donor city for the week."""
-    _check_week(week_start)
+    week_start = require_week(week_start)
     rows = (
         Report.objects.filter(week_start=week_start)
         .values(key=Lower("user__city"), st=F("user__state"))

@@ -1,9 +1,11 @@
 """Celery tasks of the weekly reports: thin wrappers around reports.services.
 
 weekly_reports(week) fans out report writing in chunks of donors, then (chord) sends the
-emails. It runs after each distribution run (portfolio.tasks.finish_week) and from beat
-shortly after the Monday run as a safety net; both are safe to repeat: reports are
-upserted and each is emailed once.
+emails. It runs after each distribution run (the weekly run's chord, portfolio.tasks)
+and from beat shortly after the Monday run as a safety net; both are safe to repeat:
+reports are upserted and each is emailed once. Before the week's run has closed there is
+nothing to report yet (reports.services.reports_are_due says so), and the run's end
+triggers it again.
 """
 
 import datetime as dt
@@ -12,8 +14,7 @@ import logging
 from celery import chord, shared_task
 from django.utils import timezone
 
-from core.weeks import last_completed_week
-from distributions.models import DistributionRun, RunStatus
+from core.weeks import last_completed_week, require_week
 from reports import services
 
 logger = logging.getLogger(__name__)
@@ -21,14 +22,16 @@ logger = logging.getLogger(__name__)
 CHUNK = 2000
 
 
+def _week(value: str) -> dt.date:
+    return require_week(dt.date.fromisoformat(value))
+
+
 @shared_task(name="reports.tasks.weekly_reports")
 def weekly_reports(week_start: str | None = None) -> dict:
     if week_start is None:
         week_start = last_completed_week(timezone.now()).isoformat()
-    week = dt.date.fromisoformat(week_start)
-    run = DistributionRun.objects.filter(week_start=week).first()
-    if run is None or run.status == RunStatus.RUNNING:
-        # The distribution has not happened or is still going; its end triggers us again.
+    week = _week(week_start)
+    if not services.reports_are_due(week):
         logger.info("Reports for the week of %s wait for its distribution run.", week)
         return {"week_start": week_start, "skipped": True}
     user_ids = services.report_user_ids(week)
@@ -43,9 +46,9 @@ def weekly_reports(week_start: str | None = None) -> dict:
 
 @shared_task(name="reports.tasks.generate_reports_chunk")
 def generate_reports_chunk(week_start: str, user_ids: list[int]) -> int:
-    return services.generate_reports(dt.date.fromisoformat(week_start), user_ids=user_ids)
+    return services.generate_reports(_week(week_start), user_ids=user_ids)
 
 
 @shared_task(name="reports.tasks.send_report_emails")
 def send_report_emails(week_start: str) -> int:
-    return services.send_report_emails(dt.date.fromisoformat(week_start))
+    return services.send_report_emails(_week(week_start))

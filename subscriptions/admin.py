@@ -6,6 +6,7 @@ from django.utils.html import format_html
 from core.admin import ReadOnlyAdmin
 
 from .models import Contribution, StripeEvent, Subscription
+from .webhooks import DONE, reprocess_event
 
 
 @admin.register(Subscription)
@@ -60,8 +61,6 @@ class StripeEventAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Reprocess selected events", permissions=["reprocess"])
     def reprocess(self, request, queryset):
-        from .webhooks import DONE, reprocess_event
-
         results = {"processed": 0, "ignored": 0, "skipped": 0, "failed": 0}
         for event in queryset.order_by("created", "id"):
             if event.status in DONE:

@@ -10,6 +10,10 @@ MIN_AMOUNT_CENTS = 100
 MAX_AMOUNT_CENTS = 500_000
 
 
+# Demo billing (settings.DEMO_BILLING): local subscriptions with no Stripe object.
+DEMO_ID_PREFIX = "demo_"
+
+
 class SubscriptionStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     PAUSED = "paused", "Paused"
@@ -87,7 +91,7 @@ class Subscription(models.Model):
 
     @property
     def is_demo(self) -> bool:
-        return self.stripe_subscription_id.startswith("demo_")
+        return self.stripe_subscription_id.startswith(DEMO_ID_PREFIX)
 
 
 class Contribution(models.Model):

@@ -5,8 +5,10 @@ buttons call them directly; with Stripe, subscriptions.billing calls Stripe firs
 these only once Stripe has confirmed.
 """
 
+import datetime as dt
 import uuid
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -23,8 +25,10 @@ from core.validation import (
     require_int,
     require_text,
 )
+from core.weeks import local_zone, require_week, week_bounds
 
 from .models import (
+    DEMO_ID_PREFIX,
     MAX_AMOUNT_CENTS,
     MIN_AMOUNT_CENTS,
     Contribution,
@@ -32,6 +36,7 @@ from .models import (
     Subscription,
     SubscriptionStatus,
 )
+from .selectors import get_demo_charges_due
 
 
 def require_amount_cents(value, field="amount_cents") -> int:
@@ -39,7 +44,7 @@ def require_amount_cents(value, field="amount_cents") -> int:
 
 
 def new_demo_subscription_id() -> str:
-    return f"demo_{uuid.uuid4().hex}"
+    return f"{DEMO_ID_PREFIX}{uuid.uuid4().hex}"
 
 
 @transaction.atomic
@@ -218,3 +223,42 @@ def start_demo_subscription(*, user: User, amount_cents: int) -> Subscription:
         stripe_invoice_id=f"{subscription.stripe_subscription_id}_first",
     )
     return subscription
+
+
+def bill_demo_week(week_start, *, city: str | None = None, state: str | None = None) -> int:
+    """Demo billing (settings.DEMO_BILLING: no Stripe, see config.settings): record, for
+    every active demo subscription (of one city, when given) that started by the end of
+    the week and has no contribution paid in it, one contribution of its weekly amount,
+    as Stripe's invoice would have. The weekly run calls this before the engine, which
+    only ever distributes Contribution rows. Returns how many were recorded (0 on a
+    rerun: the invoice id demo_<subscription id>_<week> is unique).
+
+    Without demo billing it records nothing: real money only comes from Stripe.
+    """
+    week_start = require_week(week_start)
+    if not settings.DEMO_BILLING:
+        return 0
+    start = week_bounds(week_start)[0]
+    zone = local_zone()
+    due = get_demo_charges_due(week_start, city=city, state=state)
+    objs = [
+        Contribution(
+            subscription_id=sid,
+            amount_cents=amount,
+            paid_at=max(start, dt.datetime.combine(start_date, dt.time.min, tzinfo=zone)),
+            stripe_invoice_id=f"{DEMO_ID_PREFIX}{sid}_{week_start.isoformat()}",
+        )
+        for sid, amount, start_date in due.values_list("id", "amount_cents", "start_date")
+    ]
+    # The unique invoice id makes a second run (or a concurrent one) record nothing.
+    created = Contribution.objects.bulk_create(objs, batch_size=5000, ignore_conflicts=True)
+    if objs:
+        # One line per run, not per row. Under two runs at once both may offer the same
+        # rows (the unique invoice id keeps one), so this counts what was offered.
+        log_money_on_commit(
+            "demo_contributions_recorded",
+            week=week_start.isoformat(),
+            count=len(objs),
+            cents=sum(o.amount_cents for o in objs),
+        )
+    return len(created)

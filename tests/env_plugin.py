@@ -23,6 +23,7 @@ HERMETIC = {
     "STRIPE_SECRET_KEY": "",
     "STRIPE_PUBLISHABLE_KEY": "",
     "STRIPE_WEBHOOK_SECRET": "",
+    "DEMO_BILLING": "1",  # DEBUG is off, so demo billing must be asked for by name
     "EXPLAINER": "",
     "STATIC_MANIFEST": "0",
 }

@@ -12,8 +12,10 @@ BASE = {"READ_DOT_ENV_FILE": "0", "PATH": os.environ.get("PATH", "")}
 GOOD_KEY = "k" * 50
 
 
-def _start(**env) -> subprocess.CompletedProcess:
-    code = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
+def _start(*, show: str = "DEBUG", **env) -> subprocess.CompletedProcess:
+    code = (
+        f"import django; django.setup(); from django.conf import settings; print(settings.{show})"
+    )
     return subprocess.run(
         [sys.executable, "-c", code],
         cwd=settings.BASE_DIR,
@@ -41,10 +43,47 @@ def test_production_refuses_to_start_without_its_secrets(env, message):
     assert message in result.stderr
 
 
+PRODUCTION = {"DEBUG": "0", "SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "example.org"}
+STRIPE = {"STRIPE_SECRET_KEY": "sk_test_0123456789", "STRIPE_WEBHOOK_SECRET": "whsec_0123"}
+
+
 def test_production_starts_with_them():
-    result = _start(DEBUG="0", SECRET_KEY=GOOD_KEY, ALLOWED_HOSTS="example.org")
+    result = _start(**PRODUCTION, **STRIPE)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def _demo_billing(**env) -> subprocess.CompletedProcess:
+    return _start(show="DEMO_BILLING", **env)
+
+
+def test_production_without_a_stripe_key_refuses_unless_demo_billing_is_asked_for():
+    lost_key = _demo_billing(**PRODUCTION)
+    assert lost_key.returncode != 0
+    last_line = lost_key.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured: ")
+    assert "STRIPE_SECRET_KEY is not set" in last_line
+    assert "DEMO_BILLING=1" in last_line
+
+    asked = _demo_billing(**PRODUCTION, DEMO_BILLING="1")
+    assert asked.returncode == 0, asked.stderr
+    assert asked.stdout.strip() == "True"
+
+    with_stripe = _demo_billing(**PRODUCTION, **STRIPE)
+    assert with_stripe.returncode == 0, with_stripe.stderr
+    assert with_stripe.stdout.strip() == "False"
+
+
+def test_demo_billing_and_a_stripe_key_together_are_refused():
+    both = _demo_billing(**PRODUCTION, **STRIPE, DEMO_BILLING="1")
+    assert both.returncode != 0
+    assert "choose Stripe or demo billing" in both.stderr.strip().splitlines()[-1]
+
+
+def test_development_bills_in_demo_mode_without_a_stripe_key():
+    result = _demo_billing(DEBUG="1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
 
 
 def test_development_starts_with_nothing_set():

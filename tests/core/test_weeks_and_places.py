@@ -5,7 +5,15 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from core.places import city_q, parse_place, place_key
-from core.weeks import is_week_over, last_completed_week, parse_week, week_bounds, week_of
+from core.weeks import (
+    is_week_over,
+    last_completed_week,
+    parse_week,
+    require_ended_week,
+    require_week,
+    week_bounds,
+    week_of,
+)
 
 NY = ZoneInfo("America/New_York")
 
@@ -45,9 +53,21 @@ def test_a_malformed_week_is_refused(bad):
     assert set(exc.value.message_dict) == {"week"}
 
 
-def test_week_bounds_refuses_a_day_that_is_not_a_monday():
-    with pytest.raises(ValidationError):
-        week_bounds(dt.date(2026, 11, 17))
+def test_a_week_is_a_date_that_is_a_monday():
+    assert require_week(dt.date(2026, 11, 16)) == dt.date(2026, 11, 16)
+    for bad in (dt.date(2026, 11, 17), dt.datetime(2026, 11, 16, tzinfo=dt.UTC), "2026-11-16"):
+        with pytest.raises(ValidationError) as exc:
+            require_week(bad, "--week")
+        assert set(exc.value.message_dict) == {"--week"}
+
+
+def test_only_an_ended_week_is_taken_where_one_must_be_over():
+    monday = dt.date(2026, 11, 16)
+    end = week_bounds(monday)[1]
+    assert require_ended_week(monday, now=end) == monday
+    with pytest.raises(ValidationError) as exc:
+        require_ended_week(monday, now=end - dt.timedelta(seconds=1))
+    assert "has not ended yet" in exc.value.message_dict["week_start"][0]
 
 
 def test_places_are_compared_trimmed_and_case_insensitively():

@@ -1,5 +1,6 @@
 """Calculated needs: after a weekly distribution, the reported gap less the money given
-since it was reported (needs.services.sync_calculated_needs has the rule)."""
+since it was reported (needs.services.sync_calculated_needs has the rule). The money given
+is what the engine told needs (record_money_received); needs never reads the ledger."""
 
 import datetime as dt
 
@@ -7,11 +8,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from distributions.models import Distribution
 from needs import services
 from needs.models import Need, NeedChange
 from needs.selectors import charity_weights
-from tests.factories import CharityFactory, DistributionFactory
+from tests.factories import CharityFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -31,9 +31,8 @@ def report(charity, category="food", urgency=80, gap=100_000, *, at, source="man
 
 
 def give(charity, cents, *, week=WEEK, at):
-    row = DistributionFactory(charity=charity, amount_cents=cents, week_start=week)
-    Distribution.objects.filter(pk=row.pk).update(created_at=at)
-    return row
+    """What the engine does when it gives a charity money: it tells needs."""
+    services.record_money_received(week_start=week, amounts={charity.pk: cents}, at=at)
 
 
 @pytest.fixture

@@ -58,3 +58,10 @@ def paid(user, amount=1000, *, when=PAID, status="active", subscription=None):
             stripe_subscription_id=f"sub_test_{next(_ids):06d}",
         )
     return ContributionFactory(subscription=subscription, amount_cents=amount, paid_at=when)
+
+
+def lines(run) -> dict:
+    """A run's lines by place label ("Springfield, VT", "(no city set)")."""
+    from distributions.selectors import get_run_cities
+
+    return {line.place: line for line in get_run_cities(run)}

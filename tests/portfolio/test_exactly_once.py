@@ -26,6 +26,7 @@ from distributions.models import Distribution, DistributionRun
 from portfolio.services import calculate_distribution
 from subscriptions.models import Contribution, Subscription
 from tests.factories import CharityFactory, NeedFactory
+from tests.portfolio.scenario import lines
 
 ROOT = Path(__file__).resolve().parents[2]
 CITIES = [("Burlington", "VT"), ("Rutland", "VT"), ("Springfield", "VT")]
@@ -209,7 +210,7 @@ def test_a_worker_killed_mid_run_then_restarted_gives_every_cent_once(
 
         def burlington_done_and_rutland_waiting():
             run = DistributionRun.objects.filter(week_start=week).first()
-            done = run is not None and "Burlington, VT" in (run.summary or {})
+            done = run is not None and "Burlington, VT" in lines(run)
             return done and _waiting_on_locks() >= 1
 
         _wait_for(burlington_done_and_rutland_waiting, 60, "the run to stop in Rutland")
@@ -239,5 +240,5 @@ def test_a_worker_killed_mid_run_then_restarted_gives_every_cent_once(
                 log.close()
 
     _assert_every_cent_once(week)
-    assert "Rutland, VT" in DistributionRun.objects.get().summary
+    assert "Rutland, VT" in lines(DistributionRun.objects.get())
     assert first.returncode == -signal.SIGKILL

@@ -14,7 +14,7 @@ from portfolio import services
 from portfolio.services import calculate_distribution, distribute_funds, get_distribution_preview
 from subscriptions.models import Contribution, Subscription
 from tests.factories import CharityFactory, NeedFactory, SubscriptionFactory
-from tests.portfolio.scenario import NOW, PAID, WEEK, at, charity, donor, paid
+from tests.portfolio.scenario import NOW, PAID, WEEK, at, charity, donor, lines, paid
 
 pytestmark = pytest.mark.django_db
 
@@ -58,10 +58,10 @@ def test_it_splits_a_city_pool_by_need_and_marks_the_money_given():
         assert c.subscription.last_distribution_date == NOW.date()
     assert run.status == DistributionRun.Status.COMPLETED
     assert (run.pooled_cents, run.distributed_cents, run.held_cents) == (pool, pool, 0)
-    line = run.summary["Springfield, VT"]
-    assert line["status"] == "done"
-    assert line["distributed_cents"] == pool
-    assert line["distributions_count"] == Distribution.objects.count() == 6
+    line = lines(run)["Springfield, VT"]
+    assert line.status == "done"
+    assert line.distributed_cents == pool
+    assert line.distributions_count == Distribution.objects.count() == 6
 
 
 def test_every_row_carries_a_plain_reason_with_the_numbers():
@@ -155,7 +155,7 @@ def test_cities_are_compared_trimmed_case_insensitively_and_by_state():
     run = distribute_funds(WEEK, now=NOW)
 
     assert _by_charity() == {vt.pk: 1500, ky.pk: 200}
-    assert {place.lower() for place in run.summary} == {"springfield, vt", "springfield, ky"}
+    assert {place.lower() for place in lines(run)} == {"springfield, vt", "springfield, ky"}
 
 
 def test_money_in_a_city_with_no_eligible_charity_is_held_then_placed_by_a_later_run():
@@ -168,9 +168,9 @@ def test_money_in_a_city_with_no_eligible_charity_is_held_then_placed_by_a_later
     run = distribute_funds(WEEK, now=NOW)
 
     assert run.held_cents == 1000
-    assert run.summary["Burlington, VT"]["status"] == "held"
-    assert "no approved charity in Burlington, VT" in run.summary["Burlington, VT"]["why"]
-    assert run.summary["(no city set)"]["held_cents"] == 100
+    assert lines(run)["Burlington, VT"].status == "held"
+    assert "no approved charity in Burlington, VT" in lines(run)["Burlington, VT"].why
+    assert lines(run)["(no city set)"].held_cents == 100
     assert run.status == DistributionRun.Status.COMPLETED
     held.refresh_from_db()
     assert held.distributed_week is None
@@ -186,7 +186,7 @@ def test_money_in_a_city_with_no_eligible_charity_is_held_then_placed_by_a_later
     held.refresh_from_db()
     assert held.distributed_week == next_week
     assert _by_charity(next_week) == {pending.pk: 900}
-    assert later.summary["Burlington, VT"]["status"] == "done"
+    assert lines(later)["Burlington, VT"].status == "done"
     no_city.refresh_from_db()
     assert no_city.distributed_week is None
 
@@ -237,8 +237,8 @@ def test_an_error_in_one_city_rolls_back_that_city_only_and_a_rerun_completes_it
 
     assert run.status == DistributionRun.Status.PARTIAL
     assert _by_charity() == {vt.pk: 1000}
-    assert run.summary["Springfield, KY"]["status"] == "failed"
-    assert "disk full" in run.summary["Springfield, KY"]["why"]
+    assert lines(run)["Springfield, KY"].status == "failed"
+    assert "disk full" in lines(run)["Springfield, KY"].why
     assert (run.distributed_cents, run.held_cents) == (1000, 600)
     broken.refresh_from_db()
     assert broken.distributed_week is None

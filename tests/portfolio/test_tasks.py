@@ -9,7 +9,7 @@ from django.core import mail
 from distributions.models import Distribution, DistributionRun
 from portfolio import services, tasks
 from reports.models import Report
-from tests.portfolio.scenario import NOW, WEEK, at, charity, donor, paid
+from tests.portfolio.scenario import NOW, WEEK, at, charity, donor, lines, paid
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ def test_the_beat_trigger_distributes_the_week_that_just_ended_then_reports_it(
     run = DistributionRun.objects.get()
     assert run.week_start == WEEK
     assert run.status == DistributionRun.Status.COMPLETED
-    assert set(run.summary) == {"Springfield, VT", "Springfield, KY"}
+    assert set(lines(run)) == {"Springfield, VT", "Springfield, KY"}
     assert {d.charity_id: d.amount_cents for d in Distribution.objects.all()} == {
         vt.pk: 1000,
         ky.pk: 700,
@@ -85,7 +85,7 @@ def test_a_failing_city_task_is_recorded_and_the_others_still_finish(monkeypatch
 
     run = DistributionRun.objects.get()
     assert run.status == DistributionRun.Status.PARTIAL
-    assert run.summary["Springfield, KY"]["status"] == "failed"
+    assert lines(run)["Springfield, KY"].status == "failed"
     assert run.distributed_cents == 1000
     assert Report.objects.count() == 1  # the VT donor still gets a report
 
@@ -125,4 +125,4 @@ def test_a_city_whose_database_fails_in_process_is_recorded_for_a_rerun(monkeypa
     run = DistributionRun.objects.get()
     assert len(attempts) == 1
     assert run.status == DistributionRun.Status.PARTIAL
-    assert "server closed the connection" in run.summary["Springfield, VT"]["why"]
+    assert "server closed the connection" in lines(run)["Springfield, VT"].why

@@ -52,7 +52,7 @@ from portfolio import services
 from reports.models import Report
 from reports.services import generate_reports
 from subscriptions.models import Contribution, Subscription
-from tests.portfolio.scenario import at
+from tests.portfolio.scenario import at, lines
 
 pytestmark = pytest.mark.usefixtures("no_demo_billing")
 
@@ -421,11 +421,9 @@ def _run_week(built: Built, index: int, marks: dict) -> dict:
     assert run.distributed_cents == given
     assert run.held_cents == sum(held_by_place.values())
     assert run.pooled_cents == run.distributed_cents + run.held_cents
-    # Summary keys spell the city as its donors do (any case): compare case-insensitively.
+    # A run's line spells the city as its donors do (any case): compare case-insensitively.
     summary_held = {
-        place.lower(): entry["held_cents"]
-        for place, entry in run.summary.items()
-        if entry["held_cents"]
+        place.lower(): line.held_cents for place, line in lines(run).items() if line.held_cents
     }
     assert summary_held == {place.lower(): cents for place, cents in held_by_place.items()}
     assert run.status == DistributionRun.Status.COMPLETED, run.error

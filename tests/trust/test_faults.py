@@ -40,6 +40,7 @@ from subscriptions import webhooks
 from subscriptions.models import Contribution, StripeEvent
 from subscriptions.stripe_objects import record_paid_invoice
 from tests.factories import SubscriptionFactory
+from tests.portfolio.scenario import lines
 from tests.portfolio.test_exactly_once import (
     CITIES,
     _assert_every_cent_once,
@@ -132,12 +133,12 @@ def test_a_database_error_in_one_city_rolls_back_that_city_only_and_a_rerun_comp
     try:
         first = services.distribute_funds(week)
         assert first.status == DistributionRun.Status.PARTIAL
-        line = first.summary["Rutland, VT"]
-        assert line["status"] == "failed" and "injected fault" in line["why"]
+        line = lines(first)["Rutland, VT"]
+        assert line.status == "failed" and "injected fault" in line.why
         rutland_total = Contribution.objects.filter(subscription__user__city="Rutland").aggregate(
             s=Sum("amount_cents")
         )["s"]
-        assert line["held_cents"] == rutland_total  # reported, not lost
+        assert line.held_cents == rutland_total  # reported, not lost
         committed = _committed_rows_by_city()
         assert "Rutland" not in committed  # the city rolled back, none of its rows stayed
         assert committed.keys() == {"Burlington", "Springfield"}  # the others committed
@@ -149,7 +150,7 @@ def test_a_database_error_in_one_city_rolls_back_that_city_only_and_a_rerun_comp
 
     again = services.distribute_funds(week)  # the documented retry: rerun the week
     assert again.status == DistributionRun.Status.COMPLETED
-    assert again.summary["Rutland, VT"]["status"] == "done"
+    assert lines(again)["Rutland, VT"].status == "done"
     assert _rows() == expected
     _assert_every_cent_once(week)
 
@@ -264,7 +265,7 @@ def test_a_broker_restart_mid_run_loses_no_money_and_a_resent_week_completes_it(
 
         def burlington_done_and_rutland_waiting():
             run = DistributionRun.objects.filter(week_start=week).first()
-            done = run is not None and "Burlington, VT" in (run.summary or {})
+            done = run is not None and "Burlington, VT" in lines(run)
             return done and _waiting_on_locks() >= 1
 
         _wait_for(burlington_done_and_rutland_waiting, 60, "the run to stop in Rutland")

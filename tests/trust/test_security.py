@@ -33,6 +33,10 @@ PRODUCTION_ENV = {
     "DEBUG": "0",
     "SECRET_KEY": "production-like-secret-for-tests-0123456789-abcdefghijklmnop",
     "ALLOWED_HOSTS": "fund.example.org",
+    # A production site bills through Stripe (it refuses to start with neither Stripe nor
+    # DEMO_BILLING=1); these keys are never sent anywhere by these tests.
+    "STRIPE_SECRET_KEY": "sk_test_production_like_0123456789",
+    "STRIPE_WEBHOOK_SECRET": "whsec_production_like_0123456789",
 }
 SECURITY_SETTINGS = [
     "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS",

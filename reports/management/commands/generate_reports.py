@@ -2,9 +2,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from core.commands import one_line, week_option
 from core.templatetags.money import format_cents
 from core.weeks import is_week_over
-from portfolio.cli import one_line, week_option
 from reports import services
 
 

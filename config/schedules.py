@@ -3,7 +3,7 @@ staff can edit it in the admin (Periodic tasks).
 
 install_schedules() creates each entry that does not exist yet, by name, and leaves an
 existing one alone, so an edit made in the admin survives deploys. It runs after every
-`migrate` (post_migrate, see distributions.apps) and from `manage.py setup_schedules`,
+`migrate` (post_migrate, see config.apps) and from `manage.py setup_schedules`,
 whose --reset puts the defaults back.
 
 Times are wall-clock times in settings.TIME_ZONE. The weekly job takes the week it
@@ -62,6 +62,8 @@ SCHEDULES = [
 def install_schedules(*, reset: bool = False, using: str = "default") -> list[str]:
     """Create missing entries (reset=True: also restore the defaults of existing ones).
     Returns the names of entries created or reset."""
+    # Not at the top: config.apps imports this module before the app registry is ready,
+    # and models can only be imported once it is.
     from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
     zone = ZoneInfo(settings.TIME_ZONE)

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from distributions.schedules import SCHEDULES, install_schedules
+from config.schedules import SCHEDULES, install_schedules
 
 
 class Command(BaseCommand):

@@ -2,10 +2,12 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from core.places import format_place
+from core.commands import city_option, one_line, week_option
+from core.places import place_key
 from core.templatetags.money import format_cents
+from distributions.selectors import get_run_cities
 from portfolio import services
-from portfolio.cli import city_option, entry_line, one_line, plan_line, week_option
+from portfolio.cli import city_line, plan_line
 
 
 class Command(BaseCommand):
@@ -53,13 +55,14 @@ class Command(BaseCommand):
         city, state = place if place else (None, None)
         run = services.distribute_funds(week_start, city=city, state=state, now=now)
         self.stdout.write(week_note)
-        entries = run.summary or {}
+        lines = get_run_cities(run)
         if place:
-            key = format_place(*services.check_place(*place))
-            entries = {p: e for p, e in entries.items() if p.lower() == key.lower()}
-        for name, entry in sorted(entries.items()):
-            self.stdout.write(f"  {entry_line(name, entry)}")
-        if not entries:
+            lines = [
+                line for line in lines if place_key(line.city, line.state) == place_key(*place)
+            ]
+        for line in sorted(lines, key=lambda line: line.place):
+            self.stdout.write(f"  {city_line(line)}")
+        if not lines:
             self.stdout.write("  Nothing to distribute.")
         self.stdout.write(
             f"Run {run.status}: {format_cents(run.distributed_cents)} given, "
