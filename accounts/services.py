@@ -11,6 +11,7 @@ from core.places import normalize_city, normalize_state
 from core.validation import UNSET, full_clean, require_instance, require_text
 
 from .models import User, normalize_email_address
+from .selectors import get_user_by_email
 
 
 def _clean_email(email) -> str:
@@ -66,7 +67,7 @@ def create_user(
     validate_password: bool = True,
 ) -> User:
     email = _clean_email(email)
-    if User.objects.filter(email=email).exists():
+    if get_user_by_email(email) is not None:
         raise ValidationError({"email": "A user with this email address already exists."})
     name = require_text(name, "name", max_length=150, required=False)
     city, state, zip_code = resolve_place(city=city, state=state, zip_code=zip_code)

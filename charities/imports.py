@@ -17,7 +17,7 @@ from core.places import place_key
 
 from .irs import SKIP_REASONS, BmfCharity
 from .models import Charity, CharityStatus, CoordinatesSource
-from .services import forget_places
+from .services import approve_charities, forget_places
 
 IRS_FIELDS = ("name", "city", "state", "zip_code", "category")
 BATCH = 1000
@@ -76,7 +76,6 @@ def import_charities(
         result.skipped["outside_selected_places"] += len(rows) - len(keep)
         rows = keep
     now = timezone.now()
-    note = f"[{timezone.localtime(now):%Y-%m-%d %H:%M}] Approved on import from {source_name}."
 
     existing = {}
     eins = [r.ein for r in rows]
@@ -85,6 +84,7 @@ def import_charities(
             existing[charity.ein] = charity
 
     to_create, to_update, update_fields = [], [], set()
+    approved_only = 0
     for row in rows:
         charity = existing.get(row.ein)
         if charity is None:
@@ -93,11 +93,6 @@ def import_charities(
             for name in IRS_FIELDS:
                 setattr(charity, name, getattr(row, name))
             _zip_coordinates(charity, row)
-            if approve:
-                charity.verification_status = CharityStatus.APPROVED
-                charity.approved_at = now
-                charity.admin_notes = note
-                result.approved += 1
             to_create.append(charity)
             continue
         changed = [n for n in IRS_FIELDS if getattr(charity, n) != getattr(row, n)]
@@ -105,23 +100,30 @@ def import_charities(
             setattr(charity, name, getattr(row, name))
         if _zip_coordinates(charity, row):
             changed += ["latitude", "longitude", "coordinates_source"]
-        if approve and charity.verification_status == CharityStatus.PENDING:
-            charity.verification_status = CharityStatus.APPROVED
-            charity.approved_at = now
-            charity.admin_notes = f"{charity.admin_notes}\n{note}".strip()
-            changed += ["verification_status", "approved_at", "admin_notes"]
-            result.approved += 1
         if changed:
             charity.updated_at = now
             update_fields.update([*changed, "updated_at"])
             to_update.append(charity)
+        elif approve and charity.verification_status == CharityStatus.PENDING:
+            approved_only += 1  # the approval below is this charity's one change
         else:
             result.unchanged += 1
 
     Charity.objects.bulk_create(to_create, batch_size=BATCH)
     if to_update:
         Charity.objects.bulk_update(to_update, sorted(update_fields), batch_size=BATCH)
-    result.created, result.updated = len(to_create), len(to_update)
+    result.created, result.updated = len(to_create), len(to_update) + approved_only
+    if approve:
+        # Through the vetting service, as staff would: pending charities only (a rejected
+        # one stays rejected), the platform as the vetter since no one is signed in.
+        for start in range(0, len(eins), BATCH):
+            batch = Charity.objects.filter(ein__in=eins[start : start + BATCH])
+            result.approved += approve_charities(
+                batch.values_list("pk", flat=True),
+                by=None,
+                note=f"imported from {source_name} with --approve",
+                at=now,
+            )
     if to_create or to_update:
         forget_places()
     return result

@@ -1,10 +1,8 @@
-import math
 import uuid
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
-from geopy.distance import geodesic
 
 from core.places import city_q, normalize_city, normalize_state
 from core.validation import id_of, require_choice
@@ -19,9 +17,9 @@ def get_charity(charity_id) -> Charity | None:
 
 
 def get_approved_charity(charity_id) -> Charity | None:
-    return Charity.objects.filter(
-        pk=id_of(charity_id, "charity_id", Charity), verification_status=CharityStatus.APPROVED
-    ).first()
+    """A charity donors may see: get_charity, when it is approved."""
+    charity = get_charity(charity_id)
+    return charity if charity and charity.verification_status == CharityStatus.APPROVED else None
 
 
 def get_charities_by_city(city: str, state: str) -> QuerySet[Charity]:
@@ -81,52 +79,6 @@ def get_all_charities(
                 q |= Q(ein__startswith=digits)
             qs = qs.filter(q)
     return qs.order_by("name", "id")
-
-
-MAX_NEARBY_KM = 500
-_KM_PER_DEGREE_LAT = 110.574  # the shortest degree of latitude (at the equator)
-
-
-def _require_number(value, field, limit) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise ValidationError({field: f"{field} must be a number, got {value!r}."})
-    if not -limit <= value <= limit:
-        raise ValidationError({field: f"{field} must be between -{limit} and {limit}."})
-    return float(value)
-
-
-def get_charities_near(latitude, longitude, km) -> list[Charity]:
-    """Approved charities within `km` kilometres of a point, nearest first, each with a
-    `distance_km` attribute (geodesic, geopy). For the map page, which centres on the
-    donor's city; the weekly engine does not use it: a city without eligible charities
-    keeps its money held (DESIGN.md), it is never given to a neighbouring city.
-
-    A bounding box narrows the rows in SQL (padded, so it never cuts off a charity the
-    exact distance would keep); the geodesic distance then decides.
-    """
-    lat = _require_number(latitude, "latitude", 90)
-    lon = _require_number(longitude, "longitude", 180)
-    km = _require_number(km, "km", MAX_NEARBY_KM)
-    if km <= 0:
-        raise ValidationError({"km": "km must be more than 0."})
-    dlat = km / _KM_PER_DEGREE_LAT * 1.01
-    qs = get_charities_with_coordinates().filter(
-        latitude__gte=max(-90.0, lat - dlat), latitude__lte=min(90.0, lat + dlat)
-    )
-    # Longitude degrees shrink towards the poles; near a pole or across the date line
-    # the box would be wrong, so there only latitude narrows the rows.
-    widest_lat = min(89.0, abs(lat) + dlat)
-    if abs(lat) + dlat < 89.0:
-        dlon = km / (111.320 * math.cos(math.radians(widest_lat))) * 1.01
-        if lon - dlon >= -180.0 and lon + dlon <= 180.0:
-            qs = qs.filter(longitude__gte=lon - dlon, longitude__lte=lon + dlon)
-    found = []
-    for charity in qs:
-        charity.distance_km = geodesic((lat, lon), (charity.latitude, charity.longitude)).km
-        if charity.distance_km <= km:
-            found.append(charity)
-    found.sort(key=lambda c: (c.distance_km, c.name, c.pk))
-    return found
 
 
 PLACES_CACHE_KEY = "charities:approved-places"

@@ -68,6 +68,16 @@ def is_week_closed(week_start: dt.date) -> bool:
     return run is not None and run.status != run.Status.RUNNING
 
 
+def get_latest_closed_week() -> dt.date | None:
+    """The newest week whose run has finished (completed or partial), or None."""
+    return (
+        DistributionRun.objects.exclude(status=DistributionRun.Status.RUNNING)
+        .order_by("-week_start")
+        .values_list("week_start", flat=True)
+        .first()
+    )
+
+
 # --- Reads for the donor's and the public pages ---------------------------------------
 # Each is one query that aggregates in the database, so a page's query count does not grow
 # with the years of history behind it.
@@ -94,7 +104,7 @@ def get_giving_by_city(*, week_start: dt.date | None) -> list[dict]:
 def get_user_weekly_totals(user, *, limit: int = 104) -> list[tuple[dt.date, int]]:
     """(week_start, cents) of a donor's newest `limit` weeks, oldest first (a chart)."""
     rows = (
-        Distribution.objects.filter(subscription__user_id=id_of(user, "user", User))
+        get_distributions_by_user(user)
         .values("week_start")
         .annotate(total=Sum("amount_cents"))
         .order_by("-week_start")[:limit]
@@ -104,7 +114,7 @@ def get_user_weekly_totals(user, *, limit: int = 104) -> list[tuple[dt.date, int
 
 def get_user_lifetime_totals(user) -> dict:
     """{"total_cents", "weeks", "charities"} over a donor's whole history."""
-    return Distribution.objects.filter(subscription__user_id=id_of(user, "user", User)).aggregate(
+    return get_distributions_by_user(user).aggregate(
         total_cents=Coalesce(Sum("amount_cents"), 0),
         weeks=Count("week_start", distinct=True),
         charities=Count("charity_id", distinct=True),
@@ -114,7 +124,7 @@ def get_user_lifetime_totals(user) -> dict:
 def get_user_charity_totals(user) -> list[dict]:
     """Per charity a donor's money ever reached: id, name, total_cents; largest first."""
     return list(
-        Distribution.objects.filter(subscription__user_id=id_of(user, "user", User))
+        get_distributions_by_user(user)
         .values("charity_id", "charity__name")
         .annotate(total_cents=Sum("amount_cents"))
         .order_by("-total_cents", "charity_id")
@@ -127,8 +137,7 @@ def get_user_latest_split(user) -> tuple[dt.date | None, list[dict]]:
     One query: the week is a subquery. A donor with two subscriptions has two rows per
     charity; they are added together and the reason of the larger row is kept.
     """
-    user_id = id_of(user, "user", User)
-    mine = Distribution.objects.filter(subscription__user_id=user_id)
+    mine = get_distributions_by_user(user).select_related(None)
     newest = mine.order_by("-week_start").values("week_start")[:1]
     rows = (
         mine.filter(week_start=Subquery(newest))
@@ -160,9 +169,7 @@ def get_user_latest_split(user) -> tuple[dt.date | None, list[dict]]:
 def get_user_giving_years(user) -> list[int]:
     """Calendar years (of distribution_date) in which a donor's money was given, newest
     first: the years that have a giving statement."""
-    dates = Distribution.objects.filter(subscription__user_id=id_of(user, "user", User)).dates(
-        "distribution_date", "year", order="DESC"
-    )
+    dates = get_distributions_by_user(user).dates("distribution_date", "year", order="DESC")
     return [d.year for d in dates]
 
 
@@ -170,9 +177,8 @@ def get_user_statement(user, year: int) -> list[dict]:
     """A donor's giving statement for one calendar year: per charity the total cents,
     the number of weeks, name, EIN and city (by the date the money was given)."""
     return list(
-        Distribution.objects.filter(
-            subscription__user_id=id_of(user, "user", User), distribution_date__year=year
-        )
+        get_distributions_by_user(user)
+        .filter(distribution_date__year=year)
         .values("charity_id", "charity__name", "charity__ein", "charity__city", "charity__state")
         .annotate(total_cents=Sum("amount_cents"), weeks=Count("week_start", distinct=True))
         .order_by("charity__name", "charity_id")
@@ -182,7 +188,8 @@ def get_user_statement(user, year: int) -> list[dict]:
 def get_user_history(user) -> QuerySet[Distribution]:
     """Every row of a donor's giving, oldest first, for the CSV (iterate, do not list)."""
     return (
-        Distribution.objects.filter(subscription__user_id=id_of(user, "user", User))
+        get_distributions_by_user(user)
+        .select_related(None)
         .select_related("charity")
         .order_by("week_start", "charity_id", "subscription_id")
     )
@@ -191,7 +198,7 @@ def get_user_history(user) -> QuerySet[Distribution]:
 def get_charity_weekly_totals(charity, *, limit: int = 52) -> list[tuple[dt.date, int]]:
     """(week_start, cents) a charity received, newest `limit` weeks, oldest first."""
     rows = (
-        Distribution.objects.filter(charity_id=id_of(charity, "charity", Charity))
+        get_distributions_by_charity(charity)
         .values("week_start")
         .annotate(total=Sum("amount_cents"))
         .order_by("-week_start")[:limit]
@@ -200,9 +207,9 @@ def get_charity_weekly_totals(charity, *, limit: int = 52) -> list[tuple[dt.date
 
 
 def get_charity_total_received(charity) -> int:
-    return Distribution.objects.filter(charity_id=id_of(charity, "charity", Charity)).aggregate(
-        total=Coalesce(Sum("amount_cents"), 0)
-    )["total"]
+    return get_distributions_by_charity(charity).aggregate(total=Coalesce(Sum("amount_cents"), 0))[
+        "total"
+    ]
 
 
 LEDGER_VERSION_SQL = """

@@ -9,7 +9,7 @@ from core.admin import ReadOnlyAdmin
 
 from . import services
 from .models import MoneyReceived, Need, NeedChange, Source
-from .selectors import freshness_cutoff
+from .selectors import DEFAULT_ACTIVE_URGENCY, freshness_cutoff, get_active_needs
 
 
 class NeedsFreshnessFilter(admin.SimpleListFilter):
@@ -105,6 +105,22 @@ class NeedInline(admin.TabularInline):
                 formset.new_objects.append(need)
 
 
+class UrgentFilter(admin.SimpleListFilter):
+    """Needs of approved charities more urgent than the seed's threshold
+    (needs.selectors.get_active_needs), most urgent first in the list."""
+
+    title = "urgency"
+    parameter_name = "urgent"
+
+    def lookups(self, request, model_admin):
+        return [("yes", f"Urgent: above {DEFAULT_ACTIVE_URGENCY} (approved charities)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(pk__in=get_active_needs().values("pk"))
+        return queryset
+
+
 class NeedChangeInline(admin.TabularInline):
     model = NeedChange
     extra = 0
@@ -138,7 +154,7 @@ class NeedAdmin(admin.ModelAdmin):
         "source",
         "last_updated",
     ]
-    list_filter = ["source", "category"]
+    list_filter = [UrgentFilter, "source", "category"]
     search_fields = ["charity__name", "charity__ein"]
     list_select_related = ["charity"]
     raw_id_fields = ["charity"]

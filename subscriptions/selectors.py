@@ -56,3 +56,8 @@ def get_demo_charges_due(
         stripe_subscription_id__startswith=DEMO_ID_PREFIX,
         start_date__lte=week_start + dt.timedelta(days=6),
     ).filter(~Exists(paid))
+
+
+def has_undistributed_money() -> bool:
+    """True while any contribution collected has not been distributed yet."""
+    return Contribution.objects.filter(distributed_week__isnull=True).exists()

@@ -36,7 +36,7 @@ from .models import (
     Subscription,
     SubscriptionStatus,
 )
-from .selectors import get_demo_charges_due
+from .selectors import get_demo_charges_due, get_subscription_by_stripe_id
 
 
 def require_amount_cents(value, field="amount_cents") -> int:
@@ -71,7 +71,7 @@ def create_subscription(
     stripe_customer_id = require_text(
         stripe_customer_id, "stripe_customer_id", max_length=255, required=False
     )
-    if Subscription.objects.filter(stripe_subscription_id=stripe_subscription_id).exists():
+    if get_subscription_by_stripe_id(stripe_subscription_id) is not None:
         raise ValidationError(
             {"stripe_subscription_id": f"{stripe_subscription_id} is already recorded."}
         )

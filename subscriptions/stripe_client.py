@@ -45,11 +45,6 @@ def get_client() -> stripe.StripeClient:
     return _client(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE)
 
 
-def site_is_live() -> bool:
-    """True when the site bills real money (a live secret or restricted key)."""
-    return settings.STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_"))
-
-
 def idempotency_key(action: str, *parts, params: dict | None = None) -> str:
     """A key that is the same for the same intent: the action, the object and its local
     version, and the parameters. Stripe refuses a reused key with other parameters, so

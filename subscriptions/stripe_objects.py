@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.selectors import get_user_by_id
 
 from .models import (
     MAX_AMOUNT_CENTS,
@@ -136,11 +137,19 @@ def parse_subscription(obj) -> SubscriptionState:
     )
 
 
+def user_by_id(user_id: int) -> User | None:
+    """The donor a Stripe object's metadata names, or None for an id no user can have
+    (0, or past the database's integers): metadata comes from outside."""
+    if not 0 < user_id < 2**63:
+        return None
+    return get_user_by_id(user_id)
+
+
 def user_for(*, user_id: int | None, stripe_customer_id: str) -> User:
     """The donor a Stripe object belongs to: the user id the site put in its metadata, or
     the donor who already pays through that Stripe customer."""
     if user_id is not None:
-        user = User.objects.filter(pk=user_id).first()
+        user = user_by_id(user_id)
         if user is not None:
             return user
     known = (

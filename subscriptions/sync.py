@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from core.templatetags.money import format_cents
 
-from .models import Contribution, Subscription
+from .models import DEMO_ID_PREFIX, Contribution, Subscription
+from .selectors import get_subscription_by_stripe_id
 from .stripe_client import get_client
 from .stripe_objects import (
     InvalidStripeData,
@@ -72,9 +73,7 @@ def sync_stripe(*, dry_run: bool, say: Callable[[str], None] = lambda line: None
             error(f"subscription {obj.get('id')!r}: {exc}")
             continue
         seen.add(state.stripe_subscription_id)
-        local = Subscription.objects.filter(
-            stripe_subscription_id=state.stripe_subscription_id
-        ).first()
+        local = get_subscription_by_stripe_id(state.stripe_subscription_id)
         if local is None:
             drift = [f"missing locally, {state.status} {format_cents(state.amount_cents)}/week"]
         else:
@@ -97,7 +96,7 @@ def sync_stripe(*, dry_run: bool, say: Callable[[str], None] = lambda line: None
             fixed(line)
 
     unknown_to_stripe = (
-        Subscription.objects.exclude(stripe_subscription_id__startswith="demo_")
+        Subscription.objects.exclude(stripe_subscription_id__startswith=DEMO_ID_PREFIX)
         .exclude(stripe_subscription_id__in=seen)
         .values_list("stripe_subscription_id", flat=True)
     )

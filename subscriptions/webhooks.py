@@ -35,7 +35,6 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import User
 from core.templatetags.money import format_cents
 
 from .models import StripeEvent, StripeEventStatus
@@ -50,6 +49,7 @@ from .stripe_objects import (
     require_object,
     require_stripe_id,
     timestamp,
+    user_by_id,
 )
 
 logger = logging.getLogger(__name__)
@@ -265,8 +265,8 @@ def handle_checkout_completed(session: dict, context: EventContext) -> None:
         return
     user_ref = session.get("client_reference_id") or (session.get("metadata") or {}).get("user_id")
     user = None
-    if isinstance(user_ref, str) and user_ref.isdigit():
-        user = User.objects.filter(pk=int(user_ref)).first()
+    if isinstance(user_ref, str) and user_ref.isascii() and user_ref.isdigit():
+        user = user_by_id(int(user_ref))
     if user is None:
         raise InvalidStripeData(f"unknown customer: no donor with user id {user_ref!r}.")
     sub_id = require_stripe_id(session.get("subscription"), "session.subscription")

@@ -32,10 +32,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.selectors import get_user_by_email
 from accounts.services import create_user
 from charities.imports import import_charities
 from charities.irs import parse_file, read_rows
 from charities.models import Charity, CharityStatus
+from charities.selectors import get_all_charities, get_pending_charities
 from charities.services import approve_charity
 from core.places import place_key
 from core.weeks import last_completed_week, week_bounds
@@ -46,6 +48,7 @@ from portfolio.services import distribute_funds
 from reports.models import Report
 from reports.services import generate_reports
 from subscriptions.models import Contribution, Subscription, SubscriptionStatus
+from subscriptions.selectors import get_subscription_by_stripe_id
 from subscriptions.services import create_subscription, record_contribution
 
 DEMO_CSV = Path(settings.BASE_DIR) / "charities" / "data" / "irs_bmf_demo.csv"
@@ -155,7 +158,7 @@ def _demo_id(*key) -> str:
 
 
 def _ensure_user(email, *, result, name, city="", state="", zip_code="", staff=False):
-    user = User.objects.filter(email=email).first()
+    user = get_user_by_email(email)
     if user is not None:
         return user
     user = create_user(email=email, name=name, city=city, state=state, zip_code=zip_code)
@@ -262,7 +265,7 @@ def _subscriptions_and_payments(donors, weeks, result: SeedResult) -> None:
         else:
             status, paid_weeks = SubscriptionStatus.CANCELLED, weeks[:1]
         sub_id = f"demo_{_demo_id('subscription', user.email)}"
-        subscription = Subscription.objects.filter(stripe_subscription_id=sub_id).first()
+        subscription = get_subscription_by_stripe_id(sub_id)
         if subscription is None:
             subscription = create_subscription(
                 user=user,
@@ -323,12 +326,8 @@ def distribute_demo_weeks(weeks: list[dt.date], result: SeedResult) -> None:
 
 def demo_counts() -> dict[str, int]:
     return {
-        "approved charities": Charity.objects.filter(
-            verification_status=CharityStatus.APPROVED
-        ).count(),
-        "pending charities": Charity.objects.filter(
-            verification_status=CharityStatus.PENDING
-        ).count(),
+        "approved charities": get_all_charities(status=CharityStatus.APPROVED).count(),
+        "pending charities": get_pending_charities().count(),
         "donors": User.objects.filter(is_staff=False).count(),
         "subscriptions": Subscription.objects.count(),
         "contributions": Contribution.objects.count(),

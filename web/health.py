@@ -14,8 +14,8 @@ from django.db import connection
 from django.utils import timezone
 
 from core.weeks import last_completed_week
-from distributions.models import DistributionRun
-from subscriptions.models import Contribution
+from distributions.selectors import get_latest_closed_week
+from subscriptions.selectors import has_undistributed_money
 
 BROKER_TIMEOUT_SECONDS = 2
 
@@ -42,16 +42,11 @@ def check_broker() -> tuple[bool, str]:
 
 
 def check_weekly_run(now: dt.datetime) -> tuple[bool, str]:
-    latest = (
-        DistributionRun.objects.exclude(status=DistributionRun.Status.RUNNING)
-        .order_by("-week_start")
-        .values_list("week_start", flat=True)
-        .first()
-    )
+    latest = get_latest_closed_week()
     expected = last_completed_week(now)
     if latest is not None and latest >= expected - dt.timedelta(weeks=1):
         return True, f"last run for the week of {latest:%Y-%m-%d}"
-    if not Contribution.objects.filter(distributed_week__isnull=True).exists():
+    if not has_undistributed_money():
         return True, "no money waiting" + ("" if latest else "; no run yet")
     behind = "no run yet" if latest is None else f"last run for the week of {latest:%Y-%m-%d}"
     return False, f"{behind}; the week of {expected:%Y-%m-%d} has ended and money is waiting"

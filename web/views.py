@@ -32,7 +32,7 @@ from charities.selectors import (
 from core.charts import weekly_bar_chart
 from core.places import place_key
 from distributions.selectors import get_charity_total_received, get_charity_weekly_totals
-from needs.selectors import effective_needs
+from needs.selectors import effective_needs, get_needs_by_charity
 
 from . import health as health_checks
 from .selectors import get_platform_figures
@@ -100,7 +100,9 @@ def charity_detail(request, pk):
     charity = get_approved_charity(pk)
     if charity is None:
         raise Http404("No such charity.")
-    needs = effective_needs([charity.pk], now=timezone.now()).get(charity.pk, [])
+    needs = effective_needs(
+        [charity.pk], now=timezone.now(), needs=get_needs_by_charity(charity)
+    ).get(charity.pk, [])
     needs.sort(key=lambda n: (-n.urgency_score, -n.funding_gap_cents))
     weeks = get_charity_weekly_totals(charity)
     return render(
@@ -129,8 +131,7 @@ def charity_map(request):
     centre = None
     user = request.user
     if user.is_authenticated and user.city:
-        # The donor's city: the mean position of its charities (a nearby-charities selector
-        # can replace this when one exists).
+        # The donor's city: the mean position of its charities.
         home = place_key(user.city, user.state)
         mine = [m for m in markers if place_key(m["city"], m["state"]) == home]
         if mine:
