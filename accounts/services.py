@@ -8,7 +8,7 @@ from django.db import transaction
 
 from core import zips
 from core.places import normalize_city, normalize_state
-from core.validation import UNSET, full_clean, require_instance, require_text
+from core.validation import UNSET, require_instance, require_text
 
 from .models import User, normalize_email_address
 from .selectors import get_user_by_email
@@ -83,7 +83,7 @@ def create_user(
         user.set_password(password)
     else:
         user.set_unusable_password()
-    full_clean(user, exclude=["password"])
+    user.full_clean(exclude=["password"])
     user.save()
     return user
 
@@ -121,6 +121,6 @@ def update_user(
         user.wants_report_emails = wants_report_emails
         fields.append("wants_report_emails")
     if fields:
-        full_clean(user, exclude=["password"], validate_unique=False)
+        user.full_clean(exclude=["password"], validate_unique=False)
         user.save(update_fields=[*fields, "updated_at"])
     return user

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from core.places import normalize_city, normalize_state
-from core.validation import UNSET, full_clean, require_choice, require_instance, require_text
+from core.validation import UNSET, require_choice, require_instance, require_text
 
 from .categories import CATEGORY_CHOICES
 from .models import Charity, CharityStatus, CoordinatesSource
@@ -116,7 +116,7 @@ def create_charity(
         ),
     )
     _check_ein_free(charity.ein)
-    full_clean(charity)
+    charity.full_clean()
     charity.save()
     return charity
 
@@ -158,7 +158,7 @@ def update_charity(
     if "ein" in changed:
         _check_ein_free(charity.ein, exclude_pk=charity.pk)
     if changed:
-        full_clean(charity, validate_unique=False)
+        charity.full_clean(validate_unique=False)
         charity.save(update_fields=[*changed, "updated_at"])
         if {"city", "state"} & set(changed):
             forget_places()

@@ -72,8 +72,3 @@ def id_of(value, field, model: type[models.Model]) -> int:
     if isinstance(value, str) and value.isdigit():
         value = int(value)
     return require_int(value, field, min_value=1)
-
-
-def full_clean(instance: models.Model, **kwargs) -> None:
-    """Model validation (fields, choices and every database constraint) as one error."""
-    instance.full_clean(**kwargs)

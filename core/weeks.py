@@ -46,6 +46,17 @@ def require_week(value, field: str = "week_start") -> dt.date:
     return value
 
 
+def week_from_iso(value: str, field: str = "week_start") -> dt.date:
+    """A week as tasks pass it to each other (the Monday as YYYY-MM-DD), checked."""
+    try:
+        day = dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValidationError(
+            {field: f"{value!r} is not a date of the form YYYY-MM-DD."}
+        ) from None
+    return require_week(day, field)
+
+
 def require_ended_week(value, *, now: dt.datetime, field: str = "week_start") -> dt.date:
     """A Monday whose week is over at `now`, or ValidationError naming `field`: money and
     reports are only ever worked out for a week that has ended."""

@@ -21,24 +21,19 @@ Every task is safe to run again and to overlap with itself. acks_late is on for 
 tasks (settings), so a worker killed mid-task leaves the message to be redelivered.
 """
 
-import datetime as dt
 import logging
 
 from celery import chord, shared_task, signature
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from core.weeks import last_completed_week, require_week
+from core.weeks import last_completed_week, week_from_iso
 from distributions.models import DistributionRun
 from portfolio import services
 
 logger = logging.getLogger(__name__)
 
 REPORTS_TASK = "reports.tasks.weekly_reports"
-
-
-def _week(value: str) -> dt.date:
-    return require_week(dt.date.fromisoformat(value))
 
 
 def _fan_out(run: DistributionRun, places: list[tuple[str, str]]) -> None:
@@ -58,7 +53,7 @@ def weekly_distribution(week_start: str | None = None) -> dict:
         # Re-enqueued with the week fixed: whatever happens later, this is the week.
         weekly_distribution.delay(week.isoformat())
         return {"week_start": week.isoformat(), "scheduled": True}
-    run = services.distribute_funds(_week(week_start), fan_out=_fan_out)
+    run = services.distribute_funds(week_from_iso(week_start), fan_out=_fan_out)
     return {"week_start": week_start, "run_id": run.pk}
 
 
@@ -69,7 +64,7 @@ def weekly_distribution(week_start: str | None = None) -> dict:
     default_retry_delay=30,
 )
 def distribute_city(self, week_start: str, city: str, state: str, run_id: int) -> dict:
-    week = _week(week_start)
+    week = week_from_iso(week_start)
     place = f"{city}, {state}"
     try:
         status = services.distribute_city(week, city, state, run_id=run_id)
@@ -93,5 +88,5 @@ def distribute_city(self, week_start: str, city: str, state: str, run_id: int) -
 
 @shared_task(name="portfolio.tasks.finish_week")
 def finish_week(week_start: str) -> dict:
-    run = services.finish_run(_week(week_start))
+    run = services.finish_run(week_from_iso(week_start))
     return {"week_start": week_start, "status": run.status}

@@ -8,13 +8,12 @@ nothing to report yet (reports.services.reports_are_due says so), and the run's 
 triggers it again.
 """
 
-import datetime as dt
 import logging
 
 from celery import chord, shared_task
 from django.utils import timezone
 
-from core.weeks import last_completed_week, require_week
+from core.weeks import last_completed_week, week_from_iso
 from reports import services
 
 logger = logging.getLogger(__name__)
@@ -22,15 +21,11 @@ logger = logging.getLogger(__name__)
 CHUNK = 2000
 
 
-def _week(value: str) -> dt.date:
-    return require_week(dt.date.fromisoformat(value))
-
-
 @shared_task(name="reports.tasks.weekly_reports")
 def weekly_reports(week_start: str | None = None) -> dict:
     if week_start is None:
         week_start = last_completed_week(timezone.now()).isoformat()
-    week = _week(week_start)
+    week = week_from_iso(week_start)
     if not services.reports_are_due(week):
         logger.info("Reports for the week of %s wait for its distribution run.", week)
         return {"week_start": week_start, "skipped": True}
@@ -46,9 +41,9 @@ def weekly_reports(week_start: str | None = None) -> dict:
 
 @shared_task(name="reports.tasks.generate_reports_chunk")
 def generate_reports_chunk(week_start: str, user_ids: list[int]) -> int:
-    return services.generate_reports(_week(week_start), user_ids=user_ids)
+    return services.generate_reports(week_from_iso(week_start), user_ids=user_ids)
 
 
 @shared_task(name="reports.tasks.send_report_emails")
 def send_report_emails(week_start: str) -> int:
-    return services.send_report_emails(_week(week_start))
+    return services.send_report_emails(week_from_iso(week_start))

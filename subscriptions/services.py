@@ -17,7 +17,6 @@ from accounts.models import User
 from core.money_log import log_money_on_commit
 from core.validation import (
     UNSET,
-    full_clean,
     require_aware_datetime,
     require_choice,
     require_date,
@@ -85,7 +84,7 @@ def create_subscription(
         start_date=require_date(start_date, "start_date") if start_date else timezone.localdate(),
         cancelled_at=timezone.now() if status == SubscriptionStatus.CANCELLED else None,
     )
-    full_clean(subscription)
+    subscription.full_clean()
     subscription.save()
     return subscription
 
@@ -133,7 +132,7 @@ def update_subscription(
         )
         fields.append("last_distribution_date")
     if fields:
-        full_clean(subscription, validate_unique=False)
+        subscription.full_clean(validate_unique=False)
         subscription.save(update_fields=[*fields, "updated_at"])
     return subscription
 

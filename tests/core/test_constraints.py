@@ -8,8 +8,8 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from distributions.models import DistributionRun
-from needs.models import NeedChange
+from distributions.models import DistributionRun, RunCity
+from needs.models import MoneyReceived, NeedChange
 from subscriptions.models import StripeEvent
 from tests.factories import (
     CharityFactory,
@@ -36,6 +36,28 @@ def _run(**fields):
     )
     values.update(fields)
     return DistributionRun.objects.create(**values)
+
+
+def _line(**fields):
+    values = dict(
+        run=DistributionRun.objects.filter(week_start=MONDAY).first() or _run(),
+        city="Springfield",
+        state="VT",
+        status="done",
+        pooled_cents=100,
+        distributed_cents=60,
+        held_cents=40,
+    )
+    values.update(fields)
+    return RunCity.objects.create(**values)
+
+
+def _received(**fields):
+    values = dict(
+        charity=CharityFactory(), week_start=MONDAY, amount_cents=100, received_at=timezone.now()
+    )
+    values.update(fields)
+    return MoneyReceived.objects.create(**values)
 
 
 def _event(**fields):
@@ -141,6 +163,18 @@ BAD_ROWS = {
     "run status unknown": lambda: _run(status="done"),
     "run pooled is not distributed plus held": lambda: _run(held_cents=39),
     "run negative totals": lambda: _run(pooled_cents=-10, distributed_cents=-10, held_cents=0),
+    "run line pooled is not distributed plus held": lambda: _line(held_cents=39),
+    "run line negative held": lambda: _line(pooled_cents=50, distributed_cents=60, held_cents=-10),
+    "run line status unknown": lambda: _line(status="maybe"),
+    "run line twice for one place in another case": lambda: (
+        _line(),
+        _line(city="SPRINGFIELD"),
+    ),
+    "run line city without state": lambda: _line(state=""),
+    "run line state not upper case": lambda: _line(state="vt"),
+    # needs.MoneyReceived
+    "money received zero": lambda: _received(amount_cents=0),
+    "money received on a tuesday": lambda: _received(week_start=TUESDAY),
     # reports.Report
     "report twice per user week": lambda: (
         r := ReportFactory(),
@@ -165,6 +199,10 @@ def test_good_rows_of_every_model_are_accepted():
     ContributionFactory(distributed_week=MONDAY)
     ReportFactory()
     _run()
+    _line()
+    _line(city="Springfield", state="KY")  # the same name in another state is another place
+    _line(city="", state="", status="held")  # donors with no city yet
+    _received()
     _event()
     _change(old_urgency_score=20, old_funding_gap_cents=50)
     CharityFactory(ein="", latitude=None, longitude=None, coordinates_source=None)

@@ -12,6 +12,7 @@ from core.weeks import (
     require_ended_week,
     require_week,
     week_bounds,
+    week_from_iso,
     week_of,
 )
 
@@ -59,6 +60,14 @@ def test_a_week_is_a_date_that_is_a_monday():
         with pytest.raises(ValidationError) as exc:
             require_week(bad, "--week")
         assert set(exc.value.message_dict) == {"--week"}
+
+
+def test_tasks_pass_a_week_as_its_monday_in_iso_form():
+    assert week_from_iso("2026-11-16") == dt.date(2026, 11, 16)
+    for bad in ("2026-11-17", "16/11/2026", None):
+        with pytest.raises(ValidationError) as exc:
+            week_from_iso(bad)
+        assert set(exc.value.message_dict) == {"week_start"}
 
 
 def test_only_an_ended_week_is_taken_where_one_must_be_over():
