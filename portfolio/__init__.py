@@ -1,0 +1,4 @@
+"""The engine (layer 4) and the only orchestrator of a week: portfolio.services runs a
+week (distribute_funds) and plans it (calculate_distribution, get_distribution_preview),
+portfolio.tasks and run_distribution are thin calls of it, portfolio.allocation is the
+pure money maths and portfolio.explain the sentences."""
