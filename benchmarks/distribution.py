@@ -38,6 +38,7 @@ os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-0123456789-abcdef
 os.environ.setdefault("ALLOWED_HOSTS", "localhost")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ["STRIPE_SECRET_KEY"] = ""
+os.environ["DEMO_BILLING"] = "1"  # DEBUG is off: no Stripe must be asked for by name
 os.environ["CELERY_BROKER_URL"] = ""
 os.environ["EXPLAINER"] = "template"
 

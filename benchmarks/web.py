@@ -46,6 +46,7 @@ def _env(database_url: str) -> dict:
         "CONN_MAX_AGE": "60",
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
+        "DEMO_BILLING": "1",  # the pages are measured, not billing; no Stripe key here
     }
 
 
