@@ -144,7 +144,7 @@ def _now(now) -> dt.datetime:
 
 
 def check_place(city, state) -> tuple[str, str]:
-    """A city that has donors or approved charities, or ValidationError naming city."""
+    """A city that has donors or charities (of any status), or ValidationError naming city."""
     city = normalize_city(city)
     state = normalize_state(state)
     if not (
