@@ -34,6 +34,7 @@ from accounts.models import User
 from accounts.selectors import get_user_by_id
 from core.validation import id_of
 from core.weeks import require_week
+from distributions.models import NO_CITY_LABEL
 from distributions.selectors import get_distributions_by_week, is_week_closed
 
 from .models import Report
@@ -244,7 +245,7 @@ def reports_by_city(week_start) -> list[tuple[str, int, int, int]]:
     )
     return [
         (
-            f"{r['city']}, {r['st']}" if r["city"] else "(no city set)",
+            f"{r['city']}, {r['st']}" if r["city"] else NO_CITY_LABEL,
             r["n"],
             r["total"],
             r["emailed"],
