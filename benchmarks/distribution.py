@@ -91,6 +91,7 @@ def populate(*, subscriptions: int, cities: int, per_city: int, week: dt.date) -
                 # Gaps from $1,000 to about $100,000: some cities fill a gap, most do not.
                 funding_gap_cents=100_000 + (i * 7_919_113) % 10_000_000,
                 last_updated=now - dt.timedelta(days=1),
+                gap_set_at=now - dt.timedelta(days=1),
             )
             for i, charity in enumerate(charities)
         )

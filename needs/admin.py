@@ -1,6 +1,5 @@
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -47,15 +46,6 @@ class NeedInlineForm(forms.ModelForm):
     class Meta:
         model = Need
         fields = ["category", "urgency_score", "funding_gap_cents"]
-
-    def clean(self):
-        data = super().clean()
-        if self.instance.pk and self.instance.source == Source.CALCULATED and self.has_changed():
-            raise ValidationError(
-                "A calculated need follows the reported need and the money given; "
-                "edit the manual need instead."
-            )
-        return data
 
 
 class NeedInline(admin.TabularInline):
@@ -159,14 +149,7 @@ class NeedAdmin(admin.ModelAdmin):
     list_select_related = ["charity"]
     raw_id_fields = ["charity"]
     inlines = [NeedChangeInline]
-    readonly_fields = ["source", "last_updated", "metadata"]
-
-    def has_change_permission(self, request, obj=None):
-        # A calculated need is derived (needs.services.sync_calculated_needs): shown with
-        # its history, never edited by hand.
-        if obj is not None and obj.source == Source.CALCULATED:
-            return False
-        return super().has_change_permission(request, obj)
+    readonly_fields = ["source", "last_updated", "gap_set_at", "metadata"]
 
     def delete_model(self, request, obj):
         services.delete_need(obj)
@@ -218,12 +201,12 @@ class NeedChangeAdmin(ReadOnlyAdmin):
 
 @admin.register(MoneyReceived)
 class MoneyReceivedAdmin(ReadOnlyAdmin):
-    """What the weekly engine told needs each charity received: the facts the calculated
-    needs are worked out from. Written by the engine only."""
+    """What the weekly engine credited each need: the facts remaining gaps are worked out
+    from. Written by the engine only."""
 
-    list_display = ["week_start", "charity", "amount_cents", "received_at"]
+    list_display = ["week_start", "charity", "need", "amount_cents", "received_at"]
     list_filter = ["week_start"]
     search_fields = ["charity__name"]
-    list_select_related = ["charity"]
-    raw_id_fields = ["charity"]
+    list_select_related = ["charity", "need"]
+    raw_id_fields = ["charity", "need"]
     date_hierarchy = "week_start"

@@ -30,15 +30,18 @@ MAX_GAP_CENTS = 10**13  # $100 billion: far above any local need, far below over
 class Source(models.TextChoices):
     MANUAL = "manual", "Entered by staff"
     API = "api", "Charity's needs feed"
-    CALCULATED = "calculated", "Calculated after a distribution"
+    # No longer written: the remaining gap is worked out from MoneyReceived whenever it is
+    # needed (needs.selectors). Kept so that the rows and history of before stay valid.
+    CALCULATED = "calculated", "Calculated after a distribution (no longer written)"
 
 
 class Need(models.Model):
-    """What a charity needs now in one category, from one source.
+    """What a charity needs now in one category, as reported by one source (staff or the
+    charity's feed).
 
-    At most one row per (charity, category, source): a calculated row (the reported gap
-    less what the platform has since given) lives beside the reported one and never
-    overwrites it. needs.selectors.effective_needs says which row counts.
+    At most one row per (charity, category, source); needs.selectors says which row counts
+    (the newest current one per category). Its remaining gap is the reported gap less the
+    money it has received since gap_set_at (MoneyReceived), never stored.
     """
 
     charity = models.ForeignKey(
@@ -50,6 +53,10 @@ class Need(models.Model):
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
     metadata = models.JSONField(default=dict, blank=True)
     last_updated = models.DateTimeField(default=timezone.now)
+    # When the urgency and gap were last set: the report the gap counts from. Re-reporting
+    # the same figures refreshes last_updated (the need is still current) but not this, so
+    # a feed that says the same thing every day does not restart the count each day.
+    gap_set_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["charity_id", "category", "source"]
@@ -75,6 +82,15 @@ class Need(models.Model):
 
     def __str__(self):
         return f"{self.category}: urgency {self.urgency_score}, gap {self.funding_gap_cents}c"
+
+    @property
+    def received_cents(self) -> int:
+        """Money received since gap_set_at (annotated by needs.selectors; 0 otherwise)."""
+        return getattr(self, "received_since_report", 0) or 0
+
+    @property
+    def remaining_gap_cents(self) -> int:
+        return max(0, self.funding_gap_cents - self.received_cents)
 
     @property
     def weight(self) -> int:
@@ -124,14 +140,18 @@ class NeedChange(models.Model):
 
 
 class MoneyReceived(models.Model):
-    """Money a charity received in a week, as the weekly engine told needs when it gave
-    it (needs.services.record_money_received, in the same transaction as the ledger's
-    rows, so the two never disagree). The calculated needs are worked out from these
-    rows; needs never reads the distribution ledger itself.
+    """Money a need received in a week, as the weekly engine credited it (needs.services.
+    record_money_received, in the same transaction as the ledger's rows, so the two never
+    disagree). A need's remaining gap is its reported gap less what it received since its
+    gap was set; needs never reads the distribution ledger itself.
     """
 
     charity = models.ForeignKey(
         "charities.Charity", on_delete=models.PROTECT, related_name="money_received"
+    )
+    # Null only if the need was deleted since (its charity still received the money).
+    need = models.ForeignKey(
+        Need, on_delete=models.SET_NULL, null=True, blank=True, related_name="money_received"
     )
     week_start = models.DateField()
     amount_cents = models.BigIntegerField()
@@ -151,6 +171,7 @@ class MoneyReceived(models.Model):
         ]
         indexes = [
             models.Index(fields=["charity", "received_at"], name="moneyreceived_charity_at_idx"),
+            models.Index(fields=["need", "received_at"], name="moneyreceived_need_at_idx"),
             models.Index(fields=["week_start"], name="moneyreceived_week_idx"),
         ]
 

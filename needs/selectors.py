@@ -1,12 +1,20 @@
-"""Reads of needs, and the rule of which needs count toward a charity's weight.
+"""Reads of needs, and the rule of which needs count and how much room they have left.
 
-The rule (DESIGN.md, "Meaning"): a need is current if its last_updated is within
-NEEDS_MAX_AGE_DAYS of the moment of the run. A charity may have, per category, a row
-reported by staff or its feed (manual/api) and a calculated row (reported gap less what
-the platform has given since). Per category the newest current row counts; on a tie the
-calculated row wins, since it already accounts for money given (needs.services writes
-a calculated row with its reported row's last_updated: see sync_calculated_needs).
-Weight = the sum over the counted rows of urgency_score x funding_gap_cents.
+The rule (DESIGN.md, "Meaning"):
+- A need is current if its last_updated is within NEEDS_MAX_AGE_DAYS of the moment of the
+  run (and not after it). A stale need counts for nothing and receives nothing.
+- Per charity and category the newest current report counts (staff's or the charity's
+  feed; on a tie staff's, since staff correct a feed, not the other way round). Older
+  reports of the category are superseded.
+- Its remaining gap is the reported gap less what it has received since that gap was set
+  (Need.gap_set_at; MoneyReceived, credited by the weekly engine); a new report starts it
+  afresh.
+- Weight of a charity = sum over its counted needs of urgency x remaining gap; once every
+  gap in a city is met, what is left is spread by urgency x reported gap.
+
+get_needs_by_city and get_active_needs return exactly the needs that count, one per charity
+and category, each with `received_since_report` annotated (Need.remaining_gap_cents);
+get_needs_by_charity returns every row of a charity (staff's view of its history).
 """
 
 import datetime as dt
@@ -14,96 +22,116 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Case, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from charities.models import Charity, CharityStatus
 from core.places import city_q
 from core.validation import id_of, require_aware_datetime, require_int
 
-from .models import MAX_URGENCY, Need, Source
+from .models import MAX_URGENCY, MoneyReceived, Need, Source
 
 DEFAULT_ACTIVE_URGENCY = 50
+REPORTED_SOURCES = (Source.MANUAL, Source.API)
 
 
 def freshness_cutoff(now: dt.datetime) -> dt.datetime:
     return now - dt.timedelta(days=settings.NEEDS_MAX_AGE_DAYS)
 
 
+def _now(now) -> dt.datetime:
+    return timezone.now() if now is None else require_aware_datetime(now, "now")
+
+
+def counted_needs(needs: QuerySet[Need], *, now: dt.datetime) -> QuerySet[Need]:
+    """Of `needs`, those that count at `now` (the rule above), each annotated with the
+    money received since its gap was set (`received_since_report`)."""
+    current = Q(
+        source__in=REPORTED_SOURCES,
+        last_updated__gte=freshness_cutoff(now),
+        last_updated__lte=now,
+    )
+    staff_first = Case(
+        When(source=Source.MANUAL, then=Value(0)), default=Value(1), output_field=IntegerField()
+    )
+    best = (
+        Need.objects.filter(current, charity=OuterRef("charity"), category=OuterRef("category"))
+        .order_by("-last_updated", staff_first, "id")
+        .values("pk")[:1]
+    )
+    received = (
+        MoneyReceived.objects.filter(need=OuterRef("pk"), received_at__gte=OuterRef("gap_set_at"))
+        .order_by()
+        .values("need")
+        .annotate(total=Sum("amount_cents"))
+        .values("total")
+    )
+    return (
+        needs.filter(current)
+        .filter(pk=Subquery(best))
+        .annotate(received_since_report=Coalesce(Subquery(received), 0))
+    )
+
+
 def get_needs_by_charity(charity) -> QuerySet[Need]:
+    """Every need row of a charity, current or not (its history as staff see it)."""
     return Need.objects.filter(charity_id=id_of(charity, "charity", Charity)).order_by(
         "category", "source"
     )
 
 
-def get_needs_by_city(city: str, state: str) -> QuerySet[Need]:
-    """Needs of the approved charities of one city."""
-    return (
-        Need.objects.select_related("charity")
-        .filter(
-            city_q(city, state, prefix="charity__"),
-            charity__verification_status=CharityStatus.APPROVED,
-        )
-        .order_by("charity__name", "charity_id", "category", "source")
+def get_needs_by_city(city: str, state: str, *, now=None) -> QuerySet[Need]:
+    """The needs that count now for the approved charities of one city: one per charity and
+    category, current, with what each received since its report."""
+    needs = Need.objects.select_related("charity").filter(
+        city_q(city, state, prefix="charity__"),
+        charity__verification_status=CharityStatus.APPROVED,
     )
+    return counted_needs(needs, now=_now(now)).order_by("charity__name", "charity_id", "category")
 
 
-def get_active_needs(*, min_urgency: int = DEFAULT_ACTIVE_URGENCY) -> QuerySet[Need]:
-    """Needs of approved charities with urgency strictly above `min_urgency`, most urgent
-    first."""
-    min_urgency = require_int(min_urgency, "min_urgency", min_value=0, max_value=MAX_URGENCY)
-    return (
-        Need.objects.select_related("charity")
-        .filter(
-            urgency_score__gt=min_urgency,
-            charity__verification_status=CharityStatus.APPROVED,
-        )
-        .order_by("-urgency_score", "-funding_gap_cents", "id")
+def get_active_needs(*, threshold: int = DEFAULT_ACTIVE_URGENCY, now=None) -> QuerySet[Need]:
+    """The needs that count now for approved charities whose urgency is above `threshold`
+    (strictly), most urgent first, then the largest remaining need."""
+    threshold = require_int(threshold, "threshold", min_value=0, max_value=MAX_URGENCY)
+    needs = Need.objects.select_related("charity").filter(
+        urgency_score__gt=threshold,
+        charity__verification_status=CharityStatus.APPROVED,
     )
-
-
-def _rank(need: Need) -> tuple:
-    # Newest first; on a tie the calculated row (it already accounts for money given),
-    # then manual over api, so the choice never depends on row order.
-    return (need.last_updated, need.source == Source.CALCULATED, need.source == Source.MANUAL)
+    return counted_needs(needs, now=_now(now)).order_by(
+        "-urgency_score", "-funding_gap_cents", "id"
+    )
 
 
 def effective_needs(
     charity_ids, *, now: dt.datetime, needs: QuerySet[Need] | None = None
 ) -> dict[int, list[Need]]:
-    """charity id -> the needs that count for it at `now` (see the module docstring).
+    """charity id -> the needs that count for it at `now`, by category (the rule above).
 
-    `needs` narrows the rows looked at (the engine passes get_needs_by_city, the charity
-    page get_needs_by_charity); by default every need of the charities."""
+    `needs` narrows the rows looked at (the charity page passes get_needs_by_charity); by
+    default every need of the charities."""
     require_aware_datetime(now, "now")
     if isinstance(charity_ids, (str, bytes)) or not hasattr(charity_ids, "__iter__"):
         raise ValidationError({"charity_ids": "charity_ids must be a collection of ids."})
     base = Need.objects.all() if needs is None else needs.select_related(None).order_by()
-    best: dict[tuple[int, str], Need] = {}
-    rows = base.filter(
-        charity_id__in=list(charity_ids),
-        last_updated__gte=freshness_cutoff(now),
-        last_updated__lte=now,
-    ).only("id", "charity_id", "category", "source", "urgency_score",
-           "funding_gap_cents", "last_updated")  # fmt: skip
-    for need in rows:
-        key = (need.charity_id, need.category)
-        if key not in best or _rank(need) > _rank(best[key]):
-            best[key] = need
     result: dict[int, list[Need]] = defaultdict(list)
-    for (charity_id, _), need in sorted(best.items()):
-        result[charity_id].append(need)
+    rows = counted_needs(base.filter(charity_id__in=list(charity_ids)), now=now)
+    for need in rows.order_by("charity_id", "category"):
+        result[need.charity_id].append(need)
     return dict(result)
 
 
 def charity_weights(
     charity_ids, *, now: dt.datetime, needs: QuerySet[Need] | None = None
 ) -> dict[int, tuple[int, int, int]]:
-    """charity id -> (weight, funding gap cents, highest urgency) of its counted needs
-    (of `needs`, when given: see effective_needs). Charities with no counted need are
-    absent."""
+    """charity id -> (weight, remaining gap cents, highest urgency) of its counted needs
+    (of `needs`, when given: see effective_needs). Weight = sum of urgency x remaining gap;
+    the remaining gap counts needs with an urgency above 0. Charities with no counted need
+    are absent."""
     out = {}
     for charity_id, counted in effective_needs(charity_ids, now=now, needs=needs).items():
-        weight = sum(n.urgency_score * n.funding_gap_cents for n in counted)
-        gap = sum(n.funding_gap_cents for n in counted)
+        weight = sum(n.urgency_score * n.remaining_gap_cents for n in counted)
+        gap = sum(n.remaining_gap_cents for n in counted if n.urgency_score)
         out[charity_id] = (weight, gap, max(n.urgency_score for n in counted))
     return out

@@ -2,12 +2,9 @@
 source, old and new values), so an allocation can be explained after the fact.
 
 - create_need / update_need / delete_need: one need, from any entry point;
-- record_money_received / sync_calculated_needs / record_distributed_week: the
-  calculated needs (the reported gap less the money given since; the rule is in
-  sync_calculated_needs' docstring). The weekly engine tells needs what each charity
-  received (record_money_received, inside each city's transaction) and calls
-  record_distributed_week(week_start) when the week's run closes. needs never reads the
-  distribution ledger;
+- record_money_received: the weekly engine tells needs what each need received, inside
+  each city's transaction; a need's remaining gap is worked out from these rows
+  (needs.selectors). needs never reads the distribution ledger;
 - refresh_needs: the daily refresh of the charities' needs feeds (needs.feeds fetches).
 """
 
@@ -18,7 +15,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -30,7 +27,6 @@ from core.validation import (
     require_instance,
     require_int,
 )
-from core.weeks import require_week
 
 from .feeds import FeedError, FeedNeed, fetch_feed
 from .models import (
@@ -42,7 +38,7 @@ from .models import (
     NeedChange,
     Source,
 )
-from .selectors import freshness_cutoff
+from .selectors import REPORTED_SOURCES, freshness_cutoff
 
 logger = logging.getLogger(__name__)
 
@@ -97,11 +93,12 @@ def create_need(
     """Create, or update, the need of a charity in a category from a source.
 
     Re-reporting the same values still refreshes last_updated (the charity confirmed the
-    need is current) but records no change.
+    need is current) but records no change and keeps gap_set_at: the money received since
+    the figures were set still counts against them. New figures start the gap afresh.
     """
     require_instance(charity, "charity", Charity)
     category = require_choice(category, "category", NEED_CATEGORY_CHOICES)
-    source = require_choice(source, "source", Source.choices)
+    source = require_choice(source, "source", REPORTED_SOURCES)
     urgency_score, funding_gap_cents = _clean_values(urgency_score, funding_gap_cents)
     metadata = _clean_metadata(metadata)
     if changed_by is not None:
@@ -122,6 +119,7 @@ def create_need(
             funding_gap_cents=funding_gap_cents,
             metadata=metadata,
             last_updated=at,
+            gap_set_at=at,
         )
         _record(need, old=None, by=changed_by, source=source, at=at, note=note)
     else:
@@ -135,8 +133,6 @@ def create_need(
             at=at,
             note=note,
         )
-    if source != Source.CALCULATED:
-        sync_calculated_needs([charity.pk], categories=[category], at=at)
     return need
 
 
@@ -149,9 +145,12 @@ def _update(need, *, urgency_score, funding_gap_cents, metadata, changed_by, sou
     if metadata is not UNSET:
         need.metadata = metadata
     need.last_updated = at
-    need.save(update_fields=["urgency_score", "funding_gap_cents", "metadata", "last_updated"])
+    fields = ["urgency_score", "funding_gap_cents", "metadata", "last_updated"]
     if (need.urgency_score, need.funding_gap_cents) != old:
+        need.gap_set_at = at
+        fields.append("gap_set_at")
         _record(need, old=old, by=changed_by, source=source, at=at, note=note)
+    need.save(update_fields=fields)
     return need
 
 
@@ -167,6 +166,8 @@ def update_need(
     note: str = "",
 ) -> Need:
     require_instance(need, "need", Need)
+    if need.source not in REPORTED_SOURCES:
+        raise ValidationError({"need": "Only a reported need (staff's or a feed's) is edited."})
     urgency_score, funding_gap_cents = _clean_values(urgency_score, funding_gap_cents)
     if metadata is not UNSET:
         metadata = _clean_metadata(metadata)
@@ -184,258 +185,35 @@ def update_need(
         at=at,
         note=note,
     )
-    if need.source != Source.CALCULATED:
-        sync_calculated_needs([need.charity_id], categories=[need.category], at=at)
     return need
 
 
 @transaction.atomic
 def delete_need(need: Need) -> None:
-    """Delete a need. Deleting a reported (manual/api) need also deletes the calculated
-    row derived from it, which would otherwise keep weighing with nothing behind it."""
+    """Delete a need. What it received stays recorded against its charity."""
     require_instance(need, "need", Need)
-    if need.source != Source.CALCULATED:
-        others = Need.objects.filter(
-            charity_id=need.charity_id, category=need.category, source__in=REPORTED_SOURCES
-        ).exclude(pk=need.pk)
-        if not others.exists():
-            Need.objects.filter(
-                charity_id=need.charity_id, category=need.category, source=Source.CALCULATED
-            ).delete()
     need.delete()
 
 
-# --- calculated needs: the reported gap less what the platform has given since ----------
-
-REPORTED_SOURCES = (Source.MANUAL, Source.API)
-
-
-@dataclass
-class CalculatedResult:
-    charities: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-
-    def add(self, other: "CalculatedResult") -> None:
-        self.charities += other.charities
-        self.created += other.created
-        self.updated += other.updated
-        self.unchanged += other.unchanged
-
-    def as_dict(self) -> dict:
-        return {
-            "charities": self.charities,
-            "created": self.created,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-        }
-
-
-def _reported_rows(charity_ids, categories=None) -> dict[tuple[int, str], Need]:
-    """(charity id, category) -> the reported row that counts: the newest manual/api row;
-    on a tie the manual one (staff correct a feed, not the other way round)."""
-    qs = Need.objects.filter(charity_id__in=charity_ids, source__in=REPORTED_SOURCES)
-    if categories is not None:
-        qs = qs.filter(category__in=categories)
-    best: dict[tuple[int, str], Need] = {}
-    for need in qs:
-        key = (need.charity_id, need.category)
-        rank = (need.last_updated, need.source == Source.MANUAL)
-        if key not in best or rank > (best[key].last_updated, best[key].source == Source.MANUAL):
-            best[key] = need
-    return best
-
-
-def _values_set_at(needs: list[Need]) -> dict[int, dt.datetime]:
-    """need id -> when its current urgency and gap were set (its latest NeedChange).
-
-    A feed or an import that re-sends the same numbers refreshes last_updated but sets
-    nothing, so money given after the numbers were set still counts against them."""
-    latest = dict(
-        NeedChange.objects.filter(need__in=needs)
-        .values("need_id")
-        .annotate(at=Max("changed_at"))
-        .values_list("need_id", "at")
-    )
-    return {n.pk: latest.get(n.pk, n.last_updated) for n in needs}
-
-
-def _split(amount: int, gaps: dict[str, int]) -> dict[str, int]:
-    """Split `amount` cents over categories in proportion to their gaps (largest
-    remainder, ties by category name). Never gives a category more than its gap."""
-    total = sum(gaps.values())
-    if amount >= total:
-        return dict(gaps)
-    shares = {c: amount * g // total for c, g in gaps.items()}
-    left = amount - sum(shares.values())
-    by_remainder = sorted(gaps, key=lambda c: (-(amount * gaps[c] % total), c))
-    for category in by_remainder[:left]:
-        shares[category] += 1
-    return shares
-
-
-def _given_per_category(
-    reported: dict[str, Need], set_at: dict[int, dt.datetime], gifts: list[tuple]
-) -> dict[str, int]:
-    """Attribute the charity's received money to its reported needs (see the rule in
-    sync_calculated_needs). gifts: [(moment, cents)] in time order."""
-    remaining = {c: n.funding_gap_cents for c, n in reported.items()}
-    given = dict.fromkeys(reported, 0)
-    for moment, cents in gifts:
-        open_gaps = {
-            c: remaining[c]
-            for c, n in reported.items()
-            if set_at[n.pk] <= moment and remaining[c] > 0
-        }
-        if not open_gaps:
-            continue
-        for category, share in _split(cents, open_gaps).items():
-            remaining[category] -= share
-            given[category] += share
-    return given
-
-
 def record_money_received(*, week_start: dt.date, amounts: dict[int, int], at: dt.datetime) -> int:
-    """The engine gave these charities money (charity id -> cents) in the week, at `at`.
-    Called inside the city's transaction that writes the ledger rows, so both commit or
-    neither does. Returns how many rows were written (charities given nothing are left
-    out). `week_start` is the engine's checked Monday."""
+    """The engine credited these needs (need id -> cents) in the week, at `at`. Called
+    inside the city's transaction that writes the ledger rows, so both commit or neither
+    does. Returns how many rows were written (needs credited nothing are left out).
+    `week_start` is the engine's checked Monday."""
+    given = {need_id: cents for need_id, cents in amounts.items() if cents > 0}
+    charities = dict(Need.objects.filter(pk__in=list(given)).values_list("pk", "charity_id"))
     rows = [
         MoneyReceived(
-            charity_id=charity_id, week_start=week_start, amount_cents=cents, received_at=at
+            need_id=need_id,
+            charity_id=charities[need_id],
+            week_start=week_start,
+            amount_cents=cents,
+            received_at=at,
         )
-        for charity_id, cents in sorted(amounts.items())
-        if cents > 0
+        for need_id, cents in sorted(given.items())
     ]
     MoneyReceived.objects.bulk_create(rows)
     return len(rows)
-
-
-def _gifts_by_charity(charity_ids, since: dt.datetime) -> dict[int, list[tuple]]:
-    """charity id -> [(moment, cents)] per week of money received since `since`, oldest
-    first. A week's money counts at the time it was last given (a later pass of the same
-    week moves the week's moment on)."""
-    rows = (
-        MoneyReceived.objects.filter(charity_id__in=charity_ids, received_at__gte=since)
-        .values("charity_id", "week_start")
-        .annotate(cents=Sum("amount_cents"), moment=Max("received_at"))
-        .order_by("charity_id", "moment", "week_start")
-    )
-    out: dict[int, list[tuple]] = {}
-    for row in rows:
-        out.setdefault(row["charity_id"], []).append((row["moment"], row["cents"]))
-    return out
-
-
-@transaction.atomic
-def sync_calculated_needs(charity_ids, *, categories=None, at: dt.datetime | None = None):
-    """Write the calculated needs of some charities. The rule:
-
-    For each category of a charity, take the reported need that counts (the newest
-    manual or api row; a tie goes to manual) and the moment its urgency and gap were last
-    set. Every week of money the charity received after that moment (MoneyReceived rows,
-    timed by when the run gave it) is attributed to the reported needs that were open
-    then, in proportion to their remaining gaps (largest remainder, ties by category),
-    never beyond a gap. The calculated row of the category then says: the same urgency,
-    gap = reported gap - attributed money (never below 0), and the same last_updated as
-    the reported row, so it is exactly as fresh as what the charity said and, on that
-    tie, needs.selectors.effective_needs counts it instead of the reported row. The
-    reported row itself is never touched.
-
-    It is a recomputation from the reported rows and the money received, so running
-    it twice changes nothing. A calculated row is created only once money was given; an
-    existing one is kept in step whenever its reported row is written (feeds, imports,
-    the admin) so a re-confirmed but unchanged gap does not forget what was given.
-    """
-    charity_ids = sorted(set(charity_ids))
-    result = CalculatedResult(charities=len(charity_ids))
-    if not charity_ids:
-        return result
-    at = timezone.now() if at is None else require_aware_datetime(at, "at")
-    reported = _reported_rows(charity_ids, categories)
-    if not reported:
-        return result
-    set_at = _values_set_at(list(reported.values()))
-    gifts = _gifts_by_charity(charity_ids, min(set_at.values()))
-    existing = {
-        (n.charity_id, n.category): n
-        for n in Need.objects.select_for_update().filter(
-            charity_id__in=charity_ids,
-            source=Source.CALCULATED,
-            category__in=sorted({c for _, c in reported}),
-        )
-    }
-    per_charity: dict[int, dict[str, Need]] = {}
-    for (charity_id, category), need in reported.items():
-        per_charity.setdefault(charity_id, {})[category] = need
-    for charity_id, needs in per_charity.items():
-        given = _given_per_category(needs, set_at, gifts.get(charity_id, []))
-        for category, base in sorted(needs.items()):
-            calc = existing.get((charity_id, category))
-            if calc is None and given[category] == 0:
-                continue
-            _write_calculated(base, calc, given[category], set_at[base.pk], at, result)
-    return result
-
-
-def _write_calculated(base: Need, calc: Need | None, given: int, set_at, at, result):
-    gap = max(0, base.funding_gap_cents - given)
-    metadata = {
-        "rule": "reported gap less money distributed since it was reported",
-        "reported_need_id": base.pk,
-        "reported_source": base.source,
-        "reported_gap_cents": base.funding_gap_cents,
-        "reported_at": set_at.isoformat(),
-        "distributed_since_cents": given,
-        "calculated_at": at.isoformat(),
-    }
-    note = f"{base.source} gap {base.funding_gap_cents}c less {given}c distributed since"
-    if calc is None:
-        calc = Need.objects.create(
-            charity_id=base.charity_id,
-            category=base.category,
-            source=Source.CALCULATED,
-            urgency_score=base.urgency_score,
-            funding_gap_cents=gap,
-            metadata=metadata,
-            last_updated=base.last_updated,
-        )
-        _record(calc, old=None, by=None, source=Source.CALCULATED, at=at, note=note)
-        result.created += 1
-        return
-    old = (calc.urgency_score, calc.funding_gap_cents)
-    new = (base.urgency_score, gap)
-    if old == new and calc.last_updated == base.last_updated:
-        result.unchanged += 1
-        return
-    calc.urgency_score, calc.funding_gap_cents = new
-    calc.last_updated = base.last_updated
-    calc.metadata = metadata
-    calc.save(update_fields=["urgency_score", "funding_gap_cents", "metadata", "last_updated"])
-    if new != old:
-        _record(calc, old=old, by=None, source=Source.CALCULATED, at=at, note=note)
-        result.updated += 1
-    else:
-        result.unchanged += 1
-
-
-@transaction.atomic
-def record_distributed_week(week_start: dt.date, *, at: dt.datetime | None = None) -> dict:
-    """After the weekly distribution of `week_start`: recompute the calculated needs of
-    every charity that received money that week (rule: sync_calculated_needs), so the
-    next week's weights see what was already given. Safe to call twice.
-
-    Returns {"charities", "created", "updated", "unchanged"} counts.
-    """
-    week_start = require_week(week_start)
-    charity_ids = (
-        MoneyReceived.objects.filter(week_start=week_start)
-        .order_by()  # no model ordering: it would join the DISTINCT and return every row
-        .values_list("charity_id", flat=True)
-        .distinct()
-    )
-    return sync_calculated_needs(list(charity_ids), at=at).as_dict()
 
 
 # --- the daily refresh: charities' needs feeds --------------------------------------------

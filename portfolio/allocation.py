@@ -2,12 +2,16 @@
 
 Two steps (DESIGN.md, "Allocation"):
 
-1. ``allocate_pool``: a city's pool of P cents over its charities, by weight, with the
-   largest-remainder method. No charity gets more than its funding gap while another still
-   has room: a charity whose exact share would pass its gap gets its gap and the excess is
-   re-spread over the rest by weight ("water filling"). Once every gap is met, what is left
-   is spread over all of them by weight. Ties go to the lower charity id, never to list
-   order.
+1. ``allocate_pool``: a city's pool of P cents over its charities, by weight (urgency x
+   remaining gap), with the largest-remainder method. No charity gets more than its
+   remaining gap while another still has room: a charity whose exact share would pass its
+   gap gets its gap and the excess is re-spread over the rest by weight ("water filling").
+   Once every remaining gap is met, what is left is spread over all of them by their
+   spread weight (urgency x the gap they reported), so a city whose gaps are all met still
+   gives, never holds. Ties go to the lower key, never to list order. The same function
+   credits a charity's share to its needs (keys are then need ids): each up to its
+   remaining gap, in proportion to urgency x remaining gap, the rest by urgency x reported
+   gap.
 
 2. ``split_rows``: each subscription's payment over the same charities so that, at once,
    every row adds up to what the subscription paid, every charity's column adds up to its
@@ -32,11 +36,22 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A charity taking part in a city's split. weight = sum of urgency x gap."""
+    """A charity (or, inside a charity, a need) taking part in a split.
+
+    weight: urgency x remaining gap, summed over its current needs (what it gets while
+    some gap is open); gap_cents: its remaining gap, the most it gets while another has
+    room; spread: urgency x reported gap, what the money left once every gap is met is
+    spread by (None: the same as weight). A candidate with spread 0 takes no part.
+    """
 
     charity_id: int
     weight: int
     gap_cents: int
+    spread: int | None = None
+
+    @property
+    def spread_weight(self) -> int:
+        return self.weight if self.spread is None else self.spread
 
 
 class AllocationError(ValueError):
@@ -78,8 +93,9 @@ def largest_remainder(total: int, weights: Sequence[tuple[int, int]]) -> dict[in
 
 
 def allocate_pool(pool_cents: int, candidates: Iterable[Candidate]) -> dict[int, int]:
-    """Charity id -> cents. Adds up to `pool_cents` unless no candidate has weight > 0,
-    in which case every amount is 0 and the caller holds the money."""
+    """Key (charity id) -> cents. Adds up to `pool_cents` unless no candidate has a weight
+    or a spread weight above 0, in which case every amount is 0 and the caller holds the
+    money."""
     _check_int(pool_cents, "pool_cents")
     candidates = sorted(candidates, key=lambda c: c.charity_id)
     ids = [c.charity_id for c in candidates]
@@ -88,19 +104,24 @@ def allocate_pool(pool_cents: int, candidates: Iterable[Candidate]) -> dict[int,
     for c in candidates:
         _check_int(c.weight, "weight")
         _check_int(c.gap_cents, "gap_cents")
+        _check_int(c.spread_weight, "spread")
     result = {c.charity_id: 0 for c in candidates}
+    if pool_cents == 0:
+        return result
+    # Open: still has room, and a weight to claim it by.
     eligible = [c for c in candidates if c.weight > 0]
-    if pool_cents == 0 or not eligible:
+    spreading = [c for c in candidates if c.spread_weight > 0 or c.weight > 0]
+    if not spreading:
         return result
 
     total_gap = sum(c.gap_cents for c in eligible)
     if pool_cents >= total_gap:
-        # Every gap is met; what is left is spread by weight over all of them.
+        # Every gap is met; what is left is spread by spread weight over all of them
+        # (by weight where no spread weight is given).
         for c in eligible:
             result[c.charity_id] = c.gap_cents
-        extra = largest_remainder(
-            pool_cents - total_gap, [(c.charity_id, c.weight) for c in eligible]
-        )
+        by = [(c.charity_id, c.spread_weight or c.weight) for c in spreading]
+        extra = largest_remainder(pool_cents - total_gap, by)
         for key, cents in extra.items():
             result[key] += cents
         return result

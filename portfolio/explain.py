@@ -38,9 +38,10 @@ class CharityFacts:
     name: str
     place: str  # "Springfield, VT"
     urgency: int  # highest urgency among its current needs, 0..100
-    gap_cents: int  # sum of the funding gaps of its current needs
+    gap_cents: int  # what is left of the funding gaps of its current needs
     rank: int  # 1 = the largest need (weight) in the city
     charities: int  # how many charities took part in the city
+    reported_gap_cents: int = 0  # the gaps as reported (what is left is part of it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +76,20 @@ def _standing(c: CharityFacts) -> str:
     return f"the {_ordinal(c.rank)} largest need of {c.charities} in {c.place}"
 
 
+def _money(cents: int) -> str:
+    """$12,500 for whole dollars, $9.90 otherwise: never rounded away."""
+    return f"${cents // 100:,}" if cents % 100 == 0 else format_cents(cents)
+
+
 @lru_cache(maxsize=4096)
 def _charity_clause(c: CharityFacts) -> str:
     """The part of the sentence that is the same for every donor of a city."""
-    gap = f"${c.gap_cents // 100:,}" if c.gap_cents >= 100 else format_cents(c.gap_cents)
-    return f"urgency {c.urgency}/100 and a {gap} funding gap, {_standing(c)}."
+    if c.gap_cents == 0 and c.reported_gap_cents > 0:
+        return (
+            f"urgency {c.urgency}/100 and a {_money(c.reported_gap_cents)} funding gap, "
+            f"already met; every gap in {c.place} is met, so what is left is shared by need."
+        )
+    return f"urgency {c.urgency}/100 and a {_money(c.gap_cents)} funding gap, {_standing(c)}."
 
 
 def template_sentence(facts: AllocationFacts) -> str:

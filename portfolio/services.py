@@ -15,7 +15,7 @@ A week runs in five steps, written once, in distribute_funds:
    with money waiting;
 4. distribute each place in its own transaction (distribute_city); a place that fails is
    recorded (record_city_failure) and the others go on;
-5. close the run (finish_run): its status, then the calculated needs next week sees.
+5. close the run (finish_run): its status (completed, or partial while a city failed).
 run_distribution and seed_demo let distribute_funds do step 4 itself, one place after
 another. The Celery tasks (portfolio.tasks) pass `fan_out`, which runs step 4 as one
 task per place and step 5 (then the week's reports) as the chord's callback.
@@ -28,7 +28,12 @@ distributed like any other; money never collected does not exist here.
 
 Who may receive: the approved charities of the city (charities.selectors.
 get_charities_by_city) with a current need among the city's needs (needs.selectors.
-get_needs_by_city, weighed by charity_weights).
+get_needs_by_city: one per charity and category, with its remaining gap). A charity's
+weight is urgency x remaining gap over its needs; no charity gets past its remaining gap
+while another still has room; once every gap is met the rest is shared by urgency x
+reported gap (never held for that reason). Each charity's amount is credited to its needs
+the same way (portfolio.allocation), and needs records it (MoneyReceived), so a need
+receives at most its gap from its report until it is reported again.
 
 Held money: a city with no approved charity with a current need (weight > 0), or a donor
 with no city, keeps its contributions undistributed; the run's line for the place shows
@@ -38,7 +43,7 @@ subscription its rows (a subscription has at most one row per charity and week).
 
 Exactly once: each city is one transaction. It locks the city's undistributed
 contributions (SELECT ... FOR UPDATE), writes the rows, marks the contributions with a
-conditional UPDATE whose row count must match, tells needs what each charity received,
+conditional UPDATE whose row count must match, tells needs what each need received,
 and writes the city's line of the run. A second run at the same time waits on the locks
 and then finds nothing left to take; a rerun after a crash or an error redoes only the
 cities that did not commit. An error in one city is recorded in its line (status
@@ -75,8 +80,8 @@ from distributions.models import (
     RunStatus,
 )
 from distributions.selectors import get_run_cities
-from needs.selectors import charity_weights, get_needs_by_city
-from needs.services import record_distributed_week, record_money_received
+from needs.selectors import get_needs_by_city
+from needs.services import record_money_received
 from subscriptions.models import Contribution
 from subscriptions.selectors import get_demo_charges_due
 from subscriptions.services import bill_demo_week
@@ -88,14 +93,57 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass
+class NeedShare:
+    need_id: int
+    urgency: int
+    reported_gap_cents: int
+    remaining_gap_cents: int
+
+    def candidate(self) -> Candidate:
+        room = self.remaining_gap_cents if self.urgency else 0
+        return Candidate(
+            self.need_id,
+            self.urgency * self.remaining_gap_cents,
+            room,
+            spread=self.urgency * self.reported_gap_cents,
+        )
+
+
+@dataclass
 class CharityShare:
     charity_id: int
     name: str
-    weight: int
-    gap_cents: int
+    weight: int  # urgency x remaining gap, over its counted needs
+    gap_cents: int  # remaining gap of its needs with an urgency
     urgency: int
     rank: int
     amount_cents: int = 0
+    spread: int = 0  # urgency x reported gap: how money past every gap is shared
+    reported_gap_cents: int = 0
+    needs: list[NeedShare] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, charity_id: int, name: str, needs: list[NeedShare]) -> CharityShare:
+        parts = [n.candidate() for n in needs]
+        return cls(
+            charity_id,
+            name,
+            weight=sum(c.weight for c in parts),
+            gap_cents=sum(c.gap_cents for c in parts),
+            urgency=max((n.urgency for n in needs), default=0),
+            rank=0,
+            spread=sum(c.spread_weight for c in parts),
+            reported_gap_cents=sum(n.reported_gap_cents for n in needs),
+            needs=needs,
+        )
+
+    def candidate(self) -> Candidate:
+        return Candidate(self.charity_id, self.weight, self.gap_cents, spread=self.spread)
+
+    def credit_needs(self) -> dict[int, int]:
+        """This charity's amount over its needs: each up to its remaining gap by urgency x
+        remaining gap, what is past every gap by urgency x reported gap (DESIGN)."""
+        return allocate_pool(self.amount_cents, [n.candidate() for n in self.needs])
 
 
 @dataclass
@@ -112,6 +160,8 @@ class CityPlan:
     contributions: int = 0
     # (subscription_id, charity_id, amount_cents, reason); only when asked for.
     rows: list[tuple[int, int, int, str]] = field(default_factory=list)
+    # need id -> cents credited to it (what needs records as received).
+    need_credits: dict[int, int] = field(default_factory=dict)
     contribution_ids: list[int] = field(default_factory=list)
     subscription_ids: list[int] = field(default_factory=list)
 
@@ -190,20 +240,25 @@ def _candidates(city: str, state: str, now: dt.datetime) -> tuple[list[CharitySh
     charities = list(get_charities_by_city(city, state).order_by("id").values_list("id", "name"))
     if not charities:
         return [], f"no approved charity in {place} yet"
-    weights = charity_weights(
-        [cid for cid, _ in charities], now=now, needs=get_needs_by_city(city, state)
-    )
+    needs: dict[int, list[NeedShare]] = {}
+    for need in get_needs_by_city(city, state, now=now):
+        needs.setdefault(need.charity_id, []).append(
+            NeedShare(
+                need.pk, need.urgency_score, need.funding_gap_cents, need.remaining_gap_cents
+            )
+        )
     shares = [
-        CharityShare(cid, name, *weights[cid][:2], urgency=weights[cid][2], rank=0)
-        for cid, name in charities
-        if cid in weights and weights[cid][0] > 0
+        share
+        for share in (CharityShare.of(cid, name, needs.get(cid, [])) for cid, name in charities)
+        if share.spread > 0
     ]
     if not shares:
         return [], (
             f"no approved charity in {place} has a current need "
             f"(needs count for {settings.NEEDS_MAX_AGE_DAYS} days after their last update)"
         )
-    for rank, share in enumerate(sorted(shares, key=lambda s: (-s.weight, s.charity_id)), 1):
+    order = sorted(shares, key=lambda s: (-s.weight, -s.spread, s.charity_id))
+    for rank, share in enumerate(order, 1):
         share.rank = rank
     return shares, ""
 
@@ -240,11 +295,11 @@ def _plan(
         plan.held_cents = plan.pooled_cents
         plan.why = why
         return plan
-    allocation = allocate_pool(
-        plan.pooled_cents, [Candidate(s.charity_id, s.weight, s.gap_cents) for s in shares]
-    )
+    allocation = allocate_pool(plan.pooled_cents, [s.candidate() for s in shares])
     for share in shares:
         share.amount_cents = allocation[share.charity_id]
+        if share.amount_cents:
+            plan.need_credits.update(share.credit_needs())
     plan.charities = shares
     plan.distributed_cents = plan.pooled_cents
     plan.why = f"split over {sum(1 for s in shares if s.amount_cents)} charities by need"
@@ -253,7 +308,14 @@ def _plan(
         amounts = [per_sub[s] for s in plan.subscription_ids]
         facts = [
             CharityFacts(
-                s.charity_id, s.name, plan.place, s.urgency, s.gap_cents, s.rank, len(shares)
+                s.charity_id,
+                s.name,
+                plan.place,
+                s.urgency,
+                s.gap_cents,
+                s.rank,
+                len(shares),
+                reported_gap_cents=s.reported_gap_cents,
             )
             for s in shares
         ]
@@ -425,11 +487,7 @@ def distribute_city(
                     distribution_date=day,
                     now=now,
                 )
-                record_money_received(
-                    week_start=week_start,
-                    amounts={c.charity_id: c.amount_cents for c in plan.charities},
-                    at=now,
-                )
+                record_money_received(week_start=week_start, amounts=plan.need_credits, at=now)
             line = plan.line()
             ledger.record_city(
                 run_id=run_id, city=city, state=state, status=plan.status, line=line, why=plan.why
@@ -496,8 +554,7 @@ def record_city_failure(week_start: dt.date, city: str, state: str, *, run_id: i
 
 def finish_run(week_start: dt.date, *, now=None) -> DistributionRun:
     """Step 5: close the week's run, completed, or partial while a city failed or still
-    has money that could be placed (e.g. after a --city run); then bring the calculated
-    needs up to date with what the week gave."""
+    has money that could be placed (e.g. after a --city run)."""
     now = _now(now)
     run = DistributionRun.objects.get(week_start=week_start)
     lines = get_run_cities(run)
@@ -524,16 +581,4 @@ def finish_run(week_start: dt.date, *, now=None) -> DistributionRun:
         rows=run.distributions_count,
         cities=len(lines),
     )
-    _update_calculated_needs(week_start, now=now)
     return run
-
-
-def _update_calculated_needs(week_start: dt.date, *, now: dt.datetime) -> None:
-    """Next week's weights must see what this week gave: each charity's calculated need
-    becomes its reported gap less what it has received since (needs.services). Idempotent,
-    so a rerun or a second finisher changes nothing. A failure here is logged and leaves
-    the run as it is: the money moved correctly; the next run recomputes the needs."""
-    try:
-        record_distributed_week(week_start, at=now)
-    except Exception:
-        logger.exception("Updating calculated needs after the week of %s failed", week_start)

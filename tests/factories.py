@@ -67,6 +67,8 @@ class NeedFactory(factory.django.DjangoModelFactory):
     funding_gap_cents = 1_000_000
     source = "manual"
     last_updated = factory.LazyFunction(timezone.now)
+    # The figures were set when the need was last reported, unless a test says otherwise.
+    gap_set_at = factory.SelfAttribute("last_updated")
 
 
 # --- subscriptions ----------------------------------------------------------------------

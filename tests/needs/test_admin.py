@@ -6,7 +6,8 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from needs.models import NeedChange
+from needs.models import MoneyReceived, NeedChange
+from needs.services import record_money_received
 from tests.factories import CharityFactory, NeedFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -87,32 +88,9 @@ def test_an_admin_edit_keeps_who_when_old_and_new(admin_client, staff):
     assert list(listing.context["cl"].result_list) == [change]
 
 
-def test_a_calculated_need_cannot_be_edited_by_hand(admin_client):
-    need = NeedFactory(source="calculated", urgency_score=30, funding_gap_cents=5000)
-    assert admin_client.get(f"/admin/needs/need/{need.pk}/change/").status_code == 200
-    response = admin_client.post(
-        f"/admin/needs/need/{need.pk}/change/", _need_form(need, [], urgency_score=99)
-    )
-    assert response.status_code == 403
-    need.refresh_from_db()
-    assert need.urgency_score == 30
-
-
-def test_the_charity_page_inline_refuses_edits_of_a_calculated_need():
-    from needs.admin import NeedInlineForm
-
-    need = NeedFactory(source="calculated", urgency_score=30, funding_gap_cents=5000)
-    form = NeedInlineForm(
-        data={"category": "food", "urgency_score": 99, "funding_gap_cents": 5000},
-        instance=need,
-    )
-    assert not form.is_valid()
-    assert "calculated need" in str(form.non_field_errors())
-
-
 def test_the_charity_page_shows_every_kind_of_need_with_a_link_to_its_history(admin_client):
     charity = CharityFactory()
-    for source in ("manual", "api", "calculated"):
+    for source in ("manual", "api"):
         NeedFactory(charity=charity, source=source)
     response = admin_client.get(f"/admin/charities/charity/{charity.pk}/change/")
     assert response.status_code == 200
@@ -143,12 +121,11 @@ def _change_form_data(response) -> dict:
     return data
 
 
-def test_deleting_a_reported_need_on_the_charity_page_removes_its_calculated_need(
-    admin_client,
-):
+def test_deleting_a_need_on_the_charity_page_keeps_what_it_received(admin_client):
     charity = CharityFactory()
     manual = NeedFactory(charity=charity, source="manual", category="food")
-    NeedFactory(charity=charity, source="calculated", category="food")
+    record_money_received(week_start=dt.date(2026, 11, 16), amounts={manual.pk: 500},
+                          at=timezone.now())  # fmt: skip
     url = f"/admin/charities/charity/{charity.pk}/change/"
     data = _change_form_data(admin_client.get(url))
     index = next(k for k, v in data.items() if k.endswith("-id") and v == manual.pk)
@@ -156,18 +133,9 @@ def test_deleting_a_reported_need_on_the_charity_page_removes_its_calculated_nee
     response = admin_client.post(url, data)
     assert response.status_code == 302, response.context["errors"] if response.context else ""
     assert not charity.needs.exists()
-
-
-def test_editing_a_calculated_need_on_the_charity_page_is_a_form_error(admin_client):
-    charity = CharityFactory()
-    calc = NeedFactory(charity=charity, source="calculated", urgency_score=30)
-    url = f"/admin/charities/charity/{charity.pk}/change/"
-    data = _change_form_data(admin_client.get(url))
-    key = next(k for k, v in data.items() if k.endswith("-id") and v == calc.pk)
-    data[key.replace("-id", "-urgency_score")] = 99
-    response = admin_client.post(url, data)
-    assert response.status_code == 200
-    assert "calculated need" in response.content.decode()
-    calc.refresh_from_db()
-    assert calc.urgency_score == 30
-    assert not calc.changes.exists()
+    received = MoneyReceived.objects.get()
+    assert (received.charity_id, received.need_id, received.amount_cents) == (
+        charity.pk,
+        None,
+        500,
+    )

@@ -119,17 +119,31 @@ def test_get_needs_by_charity_and_by_city():
     assert _fields(exc) == {"charity"}
 
 
-def test_get_active_needs_keeps_urgency_strictly_above_the_threshold():
+def test_get_needs_by_city_answers_with_the_needs_that_count_one_per_charity_and_category():
+    now = timezone.now()
+    vt = CharityFactory()
+    NeedFactory(charity=vt, category="food", source="api", last_updated=now - dt.timedelta(days=3))
+    counts = NeedFactory(charity=vt, category="food", source="manual",
+                         last_updated=now - dt.timedelta(days=1))  # fmt: skip
+    NeedFactory(charity=vt, category="housing", last_updated=now - dt.timedelta(days=40))  # stale
+    tie_manual = NeedFactory(charity=vt, category="youth", source="manual", last_updated=now)
+    NeedFactory(charity=vt, category="youth", source="api", last_updated=now)
+    assert list(get_needs_by_city("Springfield", "VT", now=now)) == [counts, tie_manual]
+
+
+def test_get_active_needs_keeps_current_needs_with_urgency_strictly_above_the_threshold():
     hot = NeedFactory(urgency_score=90)
     NeedFactory(urgency_score=50, category="housing")
+    NeedFactory(urgency_score=99, category="youth",
+                last_updated=timezone.now() - dt.timedelta(days=60))  # stale  # fmt: skip
     NeedFactory(
         urgency_score=95, charity=CharityFactory(verification_status="rejected", approved_at=None)
     )
     assert list(get_active_needs()) == [hot]
-    assert get_active_needs(min_urgency=49).count() == 2
+    assert get_active_needs(threshold=49).count() == 2
     with pytest.raises(ValidationError) as exc:
-        get_active_needs(min_urgency=101)
-    assert _fields(exc) == {"min_urgency"}
+        get_active_needs(threshold=101)
+    assert _fields(exc) == {"threshold"}
 
 
 def test_only_current_needs_count_toward_a_weight(settings):

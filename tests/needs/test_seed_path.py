@@ -26,7 +26,7 @@ def test_the_engine_weighs_the_needs_get_needs_by_city_returns(monkeypatch):
     monkeypatch.setattr(
         portfolio.services,
         "get_needs_by_city",
-        lambda city, state: real(city, state).exclude(charity=books),
+        lambda city, state, **kwargs: real(city, state, **kwargs).exclude(charity=books),
     )
 
     distribute_funds(WEEK, now=NOW)

@@ -307,3 +307,45 @@ def test_one_charity_takes_every_row_whole_and_row_order_does_not_change_the_mar
     seed.shuffle(shuffled)
     totals = list(largest_remainder(pool, [(0, 3), (1, 5), (2, 7)]).values())
     _assert_controlled(shuffled, totals, split_rows(shuffled, totals))
+
+
+# --- spread weights: what is left once every gap is met ---------------------------------
+
+
+@given(
+    pool=cents,
+    candidates=candidate_lists(min_size=1),
+    spreads=st.lists(st.integers(min_value=0, max_value=10**8), min_size=8, max_size=8),
+)
+def test_once_every_gap_is_met_the_rest_follows_the_spread_weight(pool, candidates, spreads):
+    candidates = [
+        Candidate(c.charity_id, c.weight, c.gap_cents, spread=max(s, c.weight))
+        for c, s in zip(candidates, spreads, strict=False)
+    ]
+    open_ = [c for c in candidates if c.weight > 0]
+    sharing = [c for c in candidates if c.spread_weight > 0]
+    total_gap = sum(c.gap_cents for c in open_)
+    assume(sharing and pool >= total_gap)
+    result = allocate_pool(pool, candidates)
+    assert sum(result.values()) == pool
+    spread_sum = sum(c.spread_weight for c in sharing)
+    for c in sharing:
+        base = c.gap_cents if c.weight > 0 else 0
+        exact = Fraction((pool - total_gap) * c.spread_weight, spread_sum)
+        assert result[c.charity_id] - base in (exact.__floor__(), exact.__ceil__())
+
+
+def test_a_charity_whose_gap_is_met_waits_while_another_has_room():
+    met = Candidate(1, 0, 0, spread=5_000)  # urgency 50, reported $1.00, all received
+    open_ = Candidate(2, 100, 1_000, spread=100_000)
+    assert allocate_pool(600, [met, open_]) == {1: 0, 2: 600}
+    # Past the open gap, both share what is left by spread weight (1 to 20).
+    assert allocate_pool(1_000 + 2_100, [met, open_]) == {1: 100, 2: 3_000}
+
+
+def test_a_city_whose_gaps_are_all_met_gives_by_spread_instead_of_holding():
+    assert allocate_pool(900, [Candidate(1, 0, 0, spread=2), Candidate(2, 0, 0, spread=1)]) == {
+        1: 600,
+        2: 300,
+    }
+    assert allocate_pool(900, [Candidate(1, 0, 0, spread=0)]) == {1: 0}  # no need: held

@@ -21,6 +21,10 @@ What must hold, whatever the world:
   the rule written here from the world, not from the engine), and the run summary reports
   held money per city with run.held_cents its sum; money goes only to eligible charities
   of the donor's city at the time of the run;
+- gaps hold across weeks: per current need, what it received since its report is at most
+  its gap whenever another current need of its city still had room; a stale need or one
+  of urgency 0 receives nothing; what needs were credited adds up, per charity and week,
+  to the charity's Distribution rows;
 - reports add up to the rows of each donor's week;
 - held money is placed by the first later run once its city has an eligible charity;
 - the same world built again gives the same rows (compared by names, since ids differ).
@@ -47,7 +51,7 @@ from hypothesis import strategies as st
 from accounts.models import User
 from charities.models import Charity
 from distributions.models import Distribution, DistributionRun
-from needs.models import Need
+from needs.models import MoneyReceived, Need
 from portfolio import services
 from reports.models import Report
 from reports.services import generate_reports
@@ -102,6 +106,7 @@ class CharitySpec:
     needs: tuple[NeedSpec, ...]
     change: tuple[int, str] | None  # (week, new status) before that week's run
     refresh: int | None  # week at which its needs are updated again (fresh)
+    anew: bool  # that refresh is a new report (the gap counts afresh), not a re-confirmation
 
 
 @dataclass(frozen=True)
@@ -155,6 +160,7 @@ def worlds(draw) -> World:
         needs=st.lists(need, max_size=2, unique_by=lambda n: n.category).map(tuple),
         change=st.none() | st.tuples(week, st.sampled_from(["approved", "rejected"])),
         refresh=st.none() | week,
+        anew=st.booleans(),
     )
     payment = st.builds(
         PaymentSpec,
@@ -212,30 +218,25 @@ class Model:
         self.need_updated = [
             [run_time(0) - dt.timedelta(days=n.age_days) for n in c.needs] for c in world.charities
         ]
+        # When each need's figures were set: the report its gap counts from.
+        self.need_set_at = [list(updated) for updated in self.need_updated]
         self.donor_place = [d.place for d in world.donors]
 
-    def eligible(self, place: int, now: dt.datetime, calculated=None) -> set[int]:
-        """Indexes of the charities of `place` that take part in a run at `now`.
+    def current(self, i: int, j: int, now: dt.datetime) -> bool:
+        updated = self.need_updated[i][j]
+        return now - dt.timedelta(days=MAX_AGE_DAYS) <= updated <= now
 
-        `calculated`: {(charity index, category): (gap, last_updated)} of the calculated
-        needs in the database when the run starts (written by the needs service after
-        earlier runs: the reported gap less what was given since). Per category the newest
-        current row counts, and on a tie the calculated one (DESIGN.md, needs.selectors).
-        """
-        calculated = calculated or {}
+    def eligible(self, place: int, now: dt.datetime) -> set[int]:
+        """Indexes of the charities of `place` that take part in a run at `now`: approved,
+        with a current need of urgency x reported gap above 0 (a charity whose gaps are
+        met still takes part: once every gap in the city is met, the rest is shared by
+        urgency x reported gap; DESIGN.md)."""
         out = set()
         for i, c in enumerate(self.world.charities):
             if c.place != place or self.charity_status[i] != "approved":
                 continue
-            weight = 0
-            for n, updated in zip(c.needs, self.need_updated[i], strict=True):
-                gap = n.gap
-                calc = calculated.get((i, n.category))
-                if calc is not None and calc[1] >= updated:
-                    gap, updated = calc
-                if now - dt.timedelta(days=MAX_AGE_DAYS) <= updated <= now:
-                    weight += n.urgency * gap
-            if weight > 0:
+            if any(n.urgency * n.gap > 0 and self.current(i, j, now)
+                   for j, n in enumerate(c.needs)):  # fmt: skip
                 out.add(i)
         return out
 
@@ -268,10 +269,15 @@ class Built:
                 funding_gap_cents=n.gap,
                 source="manual",
                 last_updated=self.model.need_updated[i][j],
+                gap_set_at=self.model.need_set_at[i][j],
             )
             for i, spec in enumerate(world.charities)
             for j, n in enumerate(spec.needs)
         )
+        self.need_pk = {
+            (self.charities.index(need.charity), need.category): need.pk
+            for need in Need.objects.filter(charity__in=self.charities).select_related("charity")
+        }
         self.users: list[User] = []
         self.subs: list[tuple[int, Subscription, SubSpec]] = []
         for d, spec in enumerate(world.donors):
@@ -290,6 +296,10 @@ class Built:
                 )
                 self.subs.append((d, sub, sub_spec))
         self.charity_index = {c.pk: i for i, c in enumerate(self.charities)}
+        categories = [[n.category for n in spec.needs] for spec in world.charities]
+        self.need_key = {
+            pk: (i, categories[i].index(category)) for (i, category), pk in self.need_pk.items()
+        }
         self.sub_donor = {sub.pk: d for d, sub, _ in self.subs}
 
     def before_run(self, week: int) -> None:
@@ -307,8 +317,13 @@ class Built:
                 self.model.charity_status[i] = spec.change[1]
             if spec.refresh == week and spec.needs:
                 updated = run_time(week) - dt.timedelta(hours=12)
-                Need.objects.filter(charity=self.charities[i]).update(last_updated=updated)
+                needs = Need.objects.filter(charity=self.charities[i])
                 self.model.need_updated[i] = [updated] * len(spec.needs)
+                if spec.anew:  # a new report: the gap counts from now
+                    needs.update(last_updated=updated, gap_set_at=updated)
+                    self.model.need_set_at[i] = [updated] * len(spec.needs)
+                else:  # the same figures confirmed: current again, same count
+                    needs.update(last_updated=updated)
         self._pay(week, late=False)
 
     def after_run(self, week: int) -> None:
@@ -346,16 +361,49 @@ def _marks() -> dict[int, dt.date | None]:
     return dict(Contribution.objects.values_list("id", "distributed_week"))
 
 
-def _calculated(built: Built) -> dict:
-    """The calculated needs in the database, by (charity index, category)."""
-    rows = Need.objects.filter(source="calculated").values_list(
-        "charity_id", "category", "funding_gap_cents", "last_updated"
+def _assert_gaps_hold(built: Built, index: int, now: dt.datetime) -> None:
+    """Per city, over its current needs (the model's, with urgency): none credited this run
+    ends past its gap (since its report) while another still has room; stale needs and
+    needs of urgency 0 received nothing this run; the needs' credits add up to the ledger."""
+    week = week_of(index)
+    received = defaultdict(int)  # (charity index, need index) -> since its report
+    credited_now = set()
+    for need_id, cents, at_ in MoneyReceived.objects.values_list(
+        "need_id", "amount_cents", "received_at"
+    ):
+        key = built.need_key[need_id]
+        if at_ >= built.model.need_set_at[key[0]][key[1]]:
+            received[key] += cents
+        if at_ == now:
+            credited_now.add(key)
+    for key in credited_now:
+        i, j = key
+        spec = built.world.charities[i].needs[j]
+        assert built.model.current(i, j, now) and spec.urgency > 0, (key, "stale or urgency 0")
+        assert i in built.model.eligible(built.world.charities[i].place, now)
+    for place in range(len(PLACES)):
+        needs = [
+            (i, j, n.gap)
+            for i in built.model.eligible(place, now)
+            for j, n in enumerate(built.world.charities[i].needs)
+            if n.urgency > 0 and built.model.current(i, j, now)
+        ]
+        over = [k for k in needs if k[:2] in credited_now and received[k[:2]] > k[2]]
+        room = [k for k in needs if received[k[:2]] < k[2]]
+        assert not (over and room), (place, over, room)
+    credits = dict(
+        MoneyReceived.objects.filter(week_start=week)
+        .values("charity_id")
+        .annotate(s=Sum("amount_cents"))
+        .values_list("charity_id", "s")
     )
-    return {
-        (built.charity_index[cid], category): (gap, updated)
-        for cid, category, gap, updated in rows
-        if cid in built.charity_index
-    }
+    ledger = dict(
+        Distribution.objects.filter(week_start=week)
+        .values("charity_id")
+        .annotate(s=Sum("amount_cents"))
+        .values_list("charity_id", "s")
+    )
+    assert credits == ledger
 
 
 def _run_week(built: Built, index: int, marks: dict) -> dict:
@@ -374,9 +422,9 @@ def _run_week(built: Built, index: int, marks: dict) -> dict:
             "subscription_id", flat=True
         )
     )
-    calculated = _calculated(built)  # as the run finds them
     run = services.distribute_funds(week, now=now)
     after = _marks()
+    _assert_gaps_hold(built, index, now)
 
     # Demo billing recorded one payment of the weekly amount for every active demo
     # subscription that had started and had paid nothing in the week, and nothing else.
@@ -409,7 +457,7 @@ def _run_week(built: Built, index: int, marks: dict) -> dict:
     held_by_place: dict[str, int] = defaultdict(int)
     for cid, (cents, sid) in due.items():
         place = built.model.donor_place[built.sub_donor[sid]]
-        eligible = place is not None and bool(built.model.eligible(place, now, calculated))
+        eligible = place is not None and bool(built.model.eligible(place, now))
         assert (cid in taken) == eligible, (cid, place, eligible)
         if not eligible:
             label = "(no city set)" if place is None else "{}, {}".format(*PLACES[place])
@@ -431,7 +479,7 @@ def _run_week(built: Built, index: int, marks: dict) -> dict:
     # Money stays in the donor's city, with charities that take part.
     for sid, charity_id in rows.values_list("subscription_id", "charity_id"):
         place = built.model.donor_place[built.sub_donor[sid]]
-        assert built.charity_index[charity_id] in built.model.eligible(place, now, calculated)
+        assert built.charity_index[charity_id] in built.model.eligible(place, now)
 
     # A rerun of the same week changes nothing.
     before_rows = Distribution.objects.count()
@@ -490,7 +538,7 @@ def _place_what_is_held(built: Built, index: int) -> None:
             User.objects.filter(pk=user.pk).update(city="Laramie", state="WY")
             built.model.donor_place[d] = 3
     for p, (city, state) in enumerate(PLACES):
-        if not built.model.eligible(p, now, _calculated(built)):
+        if not built.model.eligible(p, now):
             charity = Charity.objects.create(
                 name=f"Newcomer {city} {state}",
                 city=city,
@@ -506,6 +554,7 @@ def _place_what_is_held(built: Built, index: int) -> None:
                 urgency_score=50,
                 funding_gap_cents=100_000,
                 last_updated=now - dt.timedelta(days=1),
+                gap_set_at=now - dt.timedelta(days=1),
             )
     run = services.distribute_funds(week_of(index), now=now)
     billed = Contribution.objects.filter(
