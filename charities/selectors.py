@@ -2,9 +2,9 @@ import uuid
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
-from core.places import city_q, normalize_city, normalize_state
+from core.places import city_q, normalize_city, normalize_state, place_key, title_city
 from core.validation import id_of, require_choice
 
 from .categories import CATEGORY_CHOICES
@@ -27,6 +27,36 @@ def get_charities_by_city(city: str, state: str) -> QuerySet[Charity]:
     return Charity.objects.filter(
         city_q(city, state), verification_status=CharityStatus.APPROVED
     ).order_by("name", "id")
+
+
+def get_place_label(city: str, state: str) -> str:
+    """A place's one spelling of its city (core.places): as its charities spell it
+    (approved ones first, then any; the most common spelling, ties to the first in
+    alphabetical order), else `city` in title case when the place has no charity. What
+    donors typed never decides it while a charity exists.
+
+    Cached under the charities version (a place's label changes only when charities do),
+    so a page that shows it costs no query once warm."""
+    key = f"charities:place-label:{get_charities_version()}:{'|'.join(place_key(city, state))}"
+    label = cache.get(key)
+    if label is None:
+        label = _place_label(city, state)
+        cache.set(key, label, PUBLIC_PAGE_CACHE_SECONDS * 10)
+    return label
+
+
+def _place_label(city: str, state: str) -> str:
+    rows = (
+        Charity.objects.filter(city_q(city, state))
+        .values("city")
+        .annotate(
+            approved=Count("id", filter=Q(verification_status=CharityStatus.APPROVED)),
+            n=Count("id"),
+        )
+        .order_by("-approved", "-n", "city")
+    )
+    first = rows.first()
+    return first["city"] if first else title_city(city)
 
 
 def get_charities_with_coordinates() -> QuerySet[Charity]:

@@ -2,6 +2,11 @@
 
 Springfield, VT and Springfield, KY are two cities. Cities are stored trimmed with single
 spaces (a database constraint checks it); states are stored as upper-case USPS codes.
+
+A place has one label in every sentence, record and page, whatever donors typed: its
+charities' spelling (charities.selectors.get_place_label), else `title_city` of its
+donors' spelling (the first in alphabetical order, so the same donors give the same
+label).
 """
 
 import re
@@ -74,3 +79,18 @@ def place_key(city: str, state: str) -> tuple[str, str]:
 
 def format_place(city: str, state: str) -> str:
     return f"{city}, {state}"
+
+
+def _title_word(word: str) -> str:
+    # A word typed in mixed case ("McAllen") was typed with care: kept. One typed all in
+    # capitals or all in small letters is capitalised, part by part ("O'Fallon",
+    # "Winston-Salem").
+    if word != word.upper() and word != word.lower():
+        return word
+    parts = re.split(r"([-'])", word.lower())
+    return "".join(p[:1].upper() + p[1:] for p in parts)
+
+
+def title_city(city: str) -> str:
+    """'SPRINGFIELD' and 'springfield' -> 'Springfield'; 'McAllen' stays 'McAllen'."""
+    return " ".join(_title_word(w) for w in _SPACES.sub(" ", city).strip().split(" "))

@@ -157,6 +157,7 @@ def record_city(
     if row is None:
         row = RunCity(run=run, city=city, state=state)
     else:
+        row.city = city  # the place's label now (a charity approved since may spell it)
         for field in ("distributed_cents", "contributions_count", "distributions_count"):
             values[field] += getattr(row, field)
         values["charities_count"] = max(values["charities_count"], row.charities_count)

@@ -66,9 +66,15 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.selectors import get_users_by_city
-from charities.selectors import get_all_charities, get_charities_by_city
+from charities.selectors import get_all_charities, get_charities_by_city, get_place_label
 from core.money_log import log_money_on_commit
-from core.places import city_q, format_place, normalize_city, normalize_state, place_key
+from core.places import (
+    city_q,
+    format_place,
+    normalize_city,
+    normalize_state,
+    place_key,
+)
 from core.validation import require_aware_datetime
 from core.weeks import require_ended_week, week_bounds
 from distributions import services as ledger
@@ -194,7 +200,8 @@ def _now(now) -> dt.datetime:
 
 
 def check_place(city, state) -> tuple[str, str]:
-    """A city that has donors or charities (of any status), or ValidationError naming city."""
+    """A city that has donors or charities (of any status), as (its label, state), or
+    ValidationError naming city."""
     city = normalize_city(city)
     state = normalize_state(state)
     if not (
@@ -202,7 +209,15 @@ def check_place(city, state) -> tuple[str, str]:
         or get_all_charities(city=city, state=state).exists()
     ):
         raise ValidationError({"city": f"No donor or charity is in {format_place(city, state)}."})
-    return city, state
+    return canonical_place(city, state)
+
+
+def canonical_place(city: str, state: str) -> tuple[str, str]:
+    """The one spelling of a place in every sentence, run line and page (core.places):
+    its charities', else the donors' in title case. ("", "") stays the no-city place."""
+    if not city:
+        return "", ""
+    return get_place_label(city, state), state
 
 
 # --- reads --------------------------------------------------------------------------
@@ -232,7 +247,7 @@ def _pending_places(week_start: dt.date) -> list[tuple[str, str]]:
         .annotate(city=Min("subscription__user__city"))
         .order_by("st", "key")
     )
-    return [(r["city"], r["st"]) for r in rows]
+    return [canonical_place(r["city"], r["st"]) for r in rows]
 
 
 def _candidates(city: str, state: str, now: dt.datetime) -> tuple[list[CharityShare], str]:
@@ -378,7 +393,7 @@ def get_distribution_preview(week_start, *, now=None) -> list[CityPlan]:
             by_place.setdefault((key, st), []).append((city, sid, amount, 1))
     plans = []
     for (_, state), items in sorted(by_place.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        city = min(item[0] for item in items)
+        city, state = canonical_place(min(item[0] for item in items), state)
         # One entry per subscription is enough for totals; the count is kept aside.
         contributions = [(None, sid, total) for _, sid, total, _n in items]
         plan = _plan(city, state, week_start, contributions, now=now, explainer=None)

@@ -32,6 +32,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import get_user_by_id
+from charities.selectors import get_place_label
+from core.places import format_place
 from core.validation import id_of
 from core.weeks import require_week
 from distributions.models import NO_CITY_LABEL
@@ -245,7 +247,9 @@ def reports_by_city(week_start) -> list[tuple[str, int, int, int]]:
     )
     return [
         (
-            f"{r['city']}, {r['st']}" if r["city"] else NO_CITY_LABEL,
+            format_place(get_place_label(r["city"], r["st"]), r["st"])
+            if r["city"]
+            else NO_CITY_LABEL,
             r["n"],
             r["total"],
             r["emailed"],

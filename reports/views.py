@@ -17,7 +17,9 @@ from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_safe
 
+from charities.selectors import get_place_label
 from core.charts import split_bar_chart, weekly_bar_chart
+from core.places import format_place
 from core.templatetags.money import format_cents
 from distributions.selectors import (
     get_user_charity_totals,
@@ -56,6 +58,11 @@ def dashboard(request):
                 s.status != SubscriptionStatus.CANCELLED for s in subscriptions
             ),
             "ledger_version": get_user_ledger_version(user),
+            "place": (
+                format_place(get_place_label(user.city, user.state), user.state)
+                if user.city
+                else ""
+            ),
             "history": SimpleLazyObject(lambda: _history(user)),
             "min_dollars": MIN_AMOUNT_CENTS // 100,
             "max_dollars": MAX_AMOUNT_CENTS // 100,

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count
 
 from charities.models import Charity, CharityStatus
-from core.places import format_place, place_key
+from core.places import format_place, place_key, title_city
 from distributions.selectors import get_giving_by_city, get_latest_distributed_week
 from subscriptions.models import Subscription, SubscriptionStatus
 
@@ -40,15 +40,24 @@ def get_platform_figures() -> PlatformFigures:
     week = get_latest_distributed_week()
     cities: dict[tuple[str, str], CityFigures] = {}
 
-    def city(name: str, state: str) -> CityFigures:
+    spelled_by_charities: set[tuple[str, str]] = set()
+
+    def city(name: str, state: str, *, charity: bool = False) -> CityFigures:
+        # One label per place (core.places): its charities' spelling, else the donors'
+        # in title case, so a donor typing capitals never renames a city.
         key = place_key(name, state)
+        label = format_place(name if charity else title_city(name), state)
         if key not in cities:
-            cities[key] = CityFigures(place=format_place(name, state))
+            cities[key] = CityFigures(place=label)
+        elif charity and key not in spelled_by_charities:
+            cities[key].place = label
+        if charity:
+            spelled_by_charities.add(key)
         return cities[key]
 
     figures = PlatformFigures(week_start=week)
     for row in get_giving_by_city(week_start=week):
-        entry = city(row["charity__city"], row["charity__state"])
+        entry = city(row["charity__city"], row["charity__state"], charity=True)
         entry.total_cents += row["total_cents"]
         entry.week_cents += row["week_cents"]
     donor_rows = (
@@ -69,7 +78,7 @@ def get_platform_figures() -> PlatformFigures:
     )
     for row in charity_rows:
         figures.charities += row["n"]
-        city(row["city"], row["state"]).charities += row["n"]
+        city(row["city"], row["state"], charity=True).charities += row["n"]
     figures.cities = sorted(cities.values(), key=lambda c: (-c.total_cents, c.place))
     figures.week_cents = sum(c.week_cents for c in figures.cities)
     figures.total_cents = sum(c.total_cents for c in figures.cities)

@@ -37,9 +37,10 @@ PAGES = {
     "charity": (lambda ctx: f"/charities/{ctx['charity'].pk}/", 4 + 2),
     # markers
     "map": (lambda ctx: "/charities/map/", 1 + 2),
-    # subscriptions, ledger version, then on a cache miss: weekly totals, lifetime
-    # totals, per-charity totals, newest split, giving years, newest report
-    "dashboard": (lambda ctx: "/dashboard/", 8 + 2),
+    # subscriptions, ledger version, then on a cache miss: the city's label (cached under
+    # the charities version), weekly totals, lifetime totals, per-charity totals, newest
+    # split, giving years, newest report
+    "dashboard": (lambda ctx: "/dashboard/", 9 + 2),
     # count, one page
     "reports": (lambda ctx: "/reports/", 2 + 2),
     # the report
