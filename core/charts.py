@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from core.templatetags.money import format_cents, whole_dollars
+from core.templatetags.money import format_cents, percentages, whole_dollars
 
 BAR_CLASSES = 8  # .chart-c0 .. .chart-c7 in site.css
 
@@ -96,7 +96,7 @@ def split_bar_chart(
     rows = [row for row in rows if row[1] > 0]
     if not rows:
         return mark_safe("")
-    total = sum(value for _, value in rows)
+    shares = percentages([value for _, value in rows])
     row_h, gap, label_h = 20, 12, 20
     height = len(rows) * (row_h + gap + label_h) + 4
     peak = max(value for _, value in rows)
@@ -107,7 +107,7 @@ def split_bar_chart(
     ]
     y = 0
     for index, (label, value) in enumerate(rows):
-        share = round(100 * value / total) if total else 0
+        share = shares[index]
         bar_w = max((width - 4) * value / peak, 2)
         text = f"{label} · {value_format(value)} ({share}%)"
         # Long charity names would run off the chart: the amount is what must show, so the

@@ -186,12 +186,13 @@ def get_user_statement(user, year: int) -> list[dict]:
 
 
 def get_user_history(user) -> QuerySet[Distribution]:
-    """Every row of a donor's giving, oldest first, for the CSV (iterate, do not list)."""
+    """Every row of a donor's giving, oldest first, a subscription's rows of a week
+    together, for the CSV (iterate, do not list)."""
     return (
         get_distributions_by_user(user)
         .select_related(None)
         .select_related("charity")
-        .order_by("week_start", "charity_id", "subscription_id")
+        .order_by("week_start", "subscription_id", "charity_id")
     )
 
 

@@ -23,7 +23,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from core.templatetags.money import format_cents
+from core.templatetags.money import format_cents, percent_text
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,10 @@ class AllocationFacts:
     charity: CharityFacts
     amount_cents: int  # what this subscription gave this charity
     paid_cents: int  # what this subscription paid into the pool
+    # This row's share of paid_cents in whole percent, rounded with the subscription's
+    # other rows so that they add up to 100 (core.templatetags.money.percentages); None:
+    # rounded on its own.
+    percent: int | None = None
 
 
 def _ordinal(n: int) -> str:
@@ -93,7 +97,10 @@ def _charity_clause(c: CharityFacts) -> str:
 
 
 def template_sentence(facts: AllocationFacts) -> str:
-    share = _percent(facts.amount_cents, facts.paid_cents)
+    if facts.percent is None:
+        share = _percent(facts.amount_cents, facts.paid_cents)
+    else:
+        share = percent_text(facts.percent, facts.amount_cents, facts.paid_cents)
     return (
         f"{facts.charity.name} got {format_cents(facts.amount_cents)}, {share} of your "
         f"{format_cents(facts.paid_cents)}: {_charity_clause(facts.charity)}"
@@ -101,7 +108,8 @@ def template_sentence(facts: AllocationFacts) -> str:
 
 
 class Explainer:
-    """Callable (charity facts, amount, paid) -> sentence, cached per distinct input.
+    """Callable (charity facts, amount, paid, percent) -> sentence, cached per distinct
+    input.
 
     One instance serves one run (or one city): the cache makes 1,000,000 rows cost a few
     thousand sentences, since most donors give round amounts.
@@ -110,14 +118,16 @@ class Explainer:
     def __init__(self, backend=None, *, timeout: float | None = None):
         self.backend = backend
         self.timeout = settings.EXPLAINER_TIMEOUT if timeout is None else timeout
-        self._cache: dict[tuple[int, int, int], str] = {}
+        self._cache: dict[tuple[int, int, int, int | None], str] = {}
         self._pool: ThreadPoolExecutor | None = None
 
-    def __call__(self, charity: CharityFacts, amount_cents: int, paid_cents: int) -> str:
-        key = (charity.charity_id, amount_cents, paid_cents)
+    def __call__(
+        self, charity: CharityFacts, amount_cents: int, paid_cents: int, percent=None
+    ) -> str:
+        key = (charity.charity_id, amount_cents, paid_cents, percent)
         sentence = self._cache.get(key)
         if sentence is None:
-            facts = AllocationFacts(charity, amount_cents, paid_cents)
+            facts = AllocationFacts(charity, amount_cents, paid_cents, percent)
             sentence = self._ask_backend(facts) if self.backend else None
             if sentence is None:
                 sentence = template_sentence(facts)

@@ -75,6 +75,7 @@ from core.places import (
     normalize_state,
     place_key,
 )
+from core.templatetags.money import percentages
 from core.validation import require_aware_datetime
 from core.weeks import require_ended_week, week_bounds
 from distributions import services as ledger
@@ -337,9 +338,11 @@ def _plan(
         matrix = split_rows(amounts, [s.amount_cents for s in shares])
         rows = plan.rows
         for sub_id, paid, cells in zip(plan.subscription_ids, amounts, matrix, strict=True):
-            for fact, cents in zip(facts, cells, strict=True):
+            shares = percentages(cells)
+            for fact, cents, share in zip(facts, cells, shares, strict=True):
                 if cents:
-                    rows.append((sub_id, fact.charity_id, cents, explainer(fact, cents, paid)))
+                    reason = explainer(fact, cents, paid, share)
+                    rows.append((sub_id, fact.charity_id, cents, reason))
     return plan
 
 

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_safe
 from charities.selectors import get_place_label
 from core.charts import split_bar_chart, weekly_bar_chart
 from core.places import format_place
-from core.templatetags.money import format_cents
+from core.templatetags.money import format_cents, percentages
 from distributions.selectors import (
     get_user_charity_totals,
     get_user_giving_years,
@@ -98,18 +98,36 @@ class _Echo:
 
 CSV_HEADER = [
     "week_start", "distribution_date", "charity_id", "charity", "ein", "city", "state",
-    "amount", "amount_cents", "subscription_id", "reason",
+    "amount", "amount_cents", "percent_of_payment", "subscription_id", "reason",
 ]  # fmt: skip
 
 
 def _history_rows(user):
+    """One line per row, oldest week first; a subscription's rows of a week come together,
+    with their percentages of that week's payment (adding up to 100, the rule the
+    sentences use: core.templatetags.money.percentages)."""
     yield CSV_HEADER
+    group: list = []
     for row in get_user_history(user).iterator(chunk_size=2000):
+        if group and (row.week_start, row.subscription_id) != (
+            group[0].week_start,
+            group[0].subscription_id,
+        ):
+            yield from _history_group(group)
+            group = []
+        group.append(row)
+    yield from _history_group(group)
+
+
+def _history_group(rows):
+    shares = percentages([row.amount_cents for row in rows])
+    for row, share in zip(rows, shares, strict=True):
         charity = row.charity
         yield [
             row.week_start.isoformat(), row.distribution_date.isoformat(), charity.pk,
             charity.name, charity.ein_display, charity.city, charity.state,
-            format_cents(row.amount_cents), row.amount_cents, row.subscription_id, row.reason,
+            format_cents(row.amount_cents), row.amount_cents, share, row.subscription_id,
+            row.reason,
         ]  # fmt: skip
 
 

@@ -14,6 +14,36 @@ def format_cents(cents) -> str:
     return f"{sign}${dollars:,}.{rest:02d}"
 
 
+def percentages(amounts) -> list[int]:
+    """Whole percentages of a split that add up to exactly 100: each is the floor or the
+    ceiling of its exact share (largest remainder; ties to the earlier amount), the same
+    controlled rounding as for cents. Charts, sentences, the CSV and emails all use it, so
+    a donor never reads "4%" in one place and "5%" in another for the same money.
+    All zeros (or nothing) -> all zeros."""
+    amounts = [int(a) for a in amounts]
+    total = sum(amounts)
+    if total <= 0:
+        return [0] * len(amounts)
+    shares, remainders = [], []
+    for index, amount in enumerate(amounts):
+        share, rem = divmod(100 * amount, total)
+        shares.append(share)
+        remainders.append((-rem, index))
+    for _, index in sorted(remainders)[: 100 - sum(shares)]:
+        shares[index] += 1
+    return shares
+
+
+def percent_text(percent: int, amount: int, total: int) -> str:
+    """How a share reads: "42%", "all" for the whole, "less than 1%" for a share that
+    rounds to nothing but is money all the same."""
+    if total > 0 and amount >= total:
+        return "all"
+    if percent == 0 and amount > 0:
+        return "less than 1%"
+    return f"{percent}%"
+
+
 @register.filter
 def dollars(cents) -> str:
     """12345 -> "$123.45"."""
