@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.utils import timezone
 
 from core.models import MONDAY
 
@@ -10,6 +11,13 @@ class Report(models.Model):
 
     distribution_breakdown is a list of {charity_id, charity_name, amount_cents, reason},
     one entry per charity (a donor's subscriptions are added together).
+
+    Revisions: when a week's money for the donor changes after the report was written (a
+    late payment, a rerun), the report is revised (revision + 1, revised_at) and, if the
+    donor had been emailed the old figures, previous_breakdown and previous_total_cents
+    keep what they were told, so the one "corrected" email can name what changed.
+    emailed_revision is the revision last emailed (0: never); the email services send
+    whatever is behind.
     """
 
     user = models.ForeignKey(
@@ -19,8 +27,13 @@ class Report(models.Model):
     total_distributed_cents = models.BigIntegerField()
     charities_supported = models.PositiveIntegerField()
     distribution_breakdown = models.JSONField(default=list)
-    generated_at = models.DateTimeField(auto_now_add=True)
+    generated_at = models.DateTimeField(default=timezone.now)
     emailed_at = models.DateTimeField(null=True, blank=True)
+    revision = models.PositiveIntegerField(default=1)
+    revised_at = models.DateTimeField(null=True, blank=True)
+    emailed_revision = models.PositiveIntegerField(default=0)
+    previous_breakdown = models.JSONField(null=True, blank=True)
+    previous_total_cents = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-week_start"]
@@ -32,7 +45,29 @@ class Report(models.Model):
             models.CheckConstraint(
                 condition=Q(week_start__iso_week_day=MONDAY), name="report_week_start_monday"
             ),
+            models.CheckConstraint(
+                condition=Q(revision__gte=1) & Q(emailed_revision__lte=F("revision")),
+                name="report_emailed_revision_at_most_revision",
+            ),
         ]
 
     def __str__(self):
         return f"Report for {self.user} (week of {self.week_start})"
+
+    @property
+    def corrected(self) -> bool:
+        return self.revision > 1 and self.previous_breakdown is not None
+
+    def changes(self) -> list[dict]:
+        """Per charity, what the donor was last told and what it is now (only those that
+        differ), biggest now first: what a correction names."""
+        before = {i["charity_id"]: i for i in self.previous_breakdown or []}
+        now = {i["charity_id"]: i for i in self.distribution_breakdown or []}
+        out = []
+        for charity_id in before.keys() | now.keys():
+            old = before.get(charity_id, {}).get("amount_cents", 0)
+            new = now.get(charity_id, {}).get("amount_cents", 0)
+            if old != new:
+                name = (now.get(charity_id) or before.get(charity_id))["charity_name"]
+                out.append({"charity_name": name, "before_cents": old, "now_cents": new})
+        return sorted(out, key=lambda c: (-c["now_cents"], c["charity_name"]))

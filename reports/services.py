@@ -95,25 +95,66 @@ def _breakdowns(week_start: dt.date, user_ids: list[int]) -> dict[int, list[dict
     return out
 
 
+REVISED_FIELDS = ["total_distributed_cents", "charities_supported", "distribution_breakdown",
+                  "generated_at", "revision", "revised_at", "previous_breakdown",
+                  "previous_total_cents"]  # fmt: skip
+
+
+def _amounts(items) -> dict:
+    return {i["charity_id"]: i["amount_cents"] for i in items or []}
+
+
 def _upsert(week_start: dt.date, breakdowns: dict[int, list[dict]]) -> int:
-    reports = [
-        Report(
-            user_id=user_id,
-            week_start=week_start,
-            total_distributed_cents=sum(i["amount_cents"] for i in items),
-            charities_supported=len(items),
-            distribution_breakdown=items,
-        )
-        for user_id, items in breakdowns.items()
-    ]
+    """Write the reports of these donors for the week: new ones as revision 1; an
+    existing one whose money changed is revised (what the donor was emailed is kept for
+    the correction); one whose amounts are the same only takes the new wording."""
+    now = timezone.now()
+    existing = {
+        r.user_id: r
+        for r in Report.objects.filter(week_start=week_start, user_id__in=list(breakdowns))
+    }
+    new, revised, reworded = [], [], []
+    for user_id, items in breakdowns.items():
+        total = sum(i["amount_cents"] for i in items)
+        report = existing.get(user_id)
+        if report is None:
+            new.append(
+                Report(
+                    user_id=user_id,
+                    week_start=week_start,
+                    total_distributed_cents=total,
+                    charities_supported=len(items),
+                    distribution_breakdown=items,
+                    generated_at=now,
+                )
+            )
+            continue
+        if _amounts(items) == _amounts(report.distribution_breakdown):
+            if items != report.distribution_breakdown:
+                report.distribution_breakdown = items
+                reworded.append(report)
+            continue
+        if report.emailed_revision == report.revision:  # the donor was told these figures
+            report.previous_breakdown = report.distribution_breakdown
+            report.previous_total_cents = report.total_distributed_cents
+        report.revision += 1
+        report.revised_at = report.generated_at = now
+        report.total_distributed_cents = total
+        report.charities_supported = len(items)
+        report.distribution_breakdown = items
+        revised.append(report)
+    # Two writers of the same week meet on the unique (user, week): the later one writes
+    # the same figures.
     Report.objects.bulk_create(
-        reports,
+        new,
         batch_size=1000,
         update_conflicts=True,
         unique_fields=["user", "week_start"],
         update_fields=["total_distributed_cents", "charities_supported", "distribution_breakdown"],
     )
-    return len(reports)
+    Report.objects.bulk_update(revised, REVISED_FIELDS, batch_size=1000)
+    Report.objects.bulk_update(reworded, ["distribution_breakdown"], batch_size=1000)
+    return len(breakdowns)
 
 
 def generate_report(user, week_start) -> Report | None:
@@ -161,11 +202,13 @@ def generate_reports(week_start, *, user_ids=None) -> int:
 # --- email --------------------------------------------------------------------------
 
 
-def _message(report: Report, connection) -> EmailMultiAlternatives:
+def _message(report: Report, connection, *, corrected: bool = False) -> EmailMultiAlternatives:
     week_end = report.week_start + dt.timedelta(days=6)
     context = {
         "user": report.user,
         "report": report,
+        "corrected": corrected,
+        "changes": report.changes() if corrected else [],
         "items": report.distribution_breakdown,
         "week_start": report.week_start,
         "week_end": week_end,
@@ -186,15 +229,18 @@ def _message(report: Report, connection) -> EmailMultiAlternatives:
 def _due(week_start: dt.date):
     return Report.objects.filter(
         week_start=week_start,
-        emailed_at__isnull=True,
+        emailed_revision__lt=F("revision"),
         user__wants_report_emails=True,
         user__is_active=True,
     )
 
 
 def send_report_emails(week_start, *, user_ids=None) -> int:
-    """Email the week's reports not yet emailed to donors who want them. Returns how many
-    were claimed for sending. Safe to call again and from several workers at once."""
+    """Email the week's reports whose latest revision the donor has not been sent, to
+    donors who want them: the report itself the first time, one "corrected" email naming
+    what changed when the money changed after that. A report whose figures did not change
+    is never sent again. Returns how many were claimed for sending. Safe to call again and
+    from several workers at once."""
     week_start = require_week(week_start)
     due = _due(week_start)
     if user_ids is not None:
@@ -205,30 +251,37 @@ def send_report_emails(week_start, *, user_ids=None) -> int:
         with transaction.atomic():
             # Keyset order: a report whose mail fails is released, and not retried in a
             # loop by this same call.
-            ids = list(
+            rows = list(
                 due.filter(id__gt=last_id)
-                .select_for_update(skip_locked=True)
+                .select_for_update(skip_locked=True, of=("self",))
                 .order_by("id")
-                .values_list("id", flat=True)[:EMAIL_BATCH]
+                .values_list("id", "emailed_revision", "emailed_at")[:EMAIL_BATCH]
             )
-            if not ids:
+            if not rows:
                 return claimed
-            last_id = ids[-1]
+            last_id = rows[-1][0]
+            before = {pk: (revision, at) for pk, revision, at in rows}
             stamp = timezone.now()
-            Report.objects.filter(id__in=ids, emailed_at__isnull=True).update(emailed_at=stamp)
-            transaction.on_commit(lambda ids=ids, stamp=stamp: _send(ids, stamp))
-            claimed += len(ids)
+            Report.objects.filter(id__in=list(before)).update(
+                emailed_at=stamp, emailed_revision=F("revision")
+            )
+            transaction.on_commit(lambda b=before, stamp=stamp: _send(b, stamp))
+            claimed += len(rows)
 
 
-def _send(report_ids: list[int], stamp: dt.datetime) -> None:
-    reports = Report.objects.select_related("user").filter(id__in=report_ids, emailed_at=stamp)
+def _send(before: dict[int, tuple[int, dt.datetime | None]], stamp: dt.datetime) -> None:
+    """before: report id -> (revision emailed, emailed_at) before this claim."""
+    reports = Report.objects.select_related("user").filter(id__in=list(before), emailed_at=stamp)
     connection = get_connection()
     for report in reports:
+        emailed_revision, emailed_at = before[report.pk]
         try:
-            _message(report, connection).send()
+            _message(report, connection, corrected=emailed_revision > 0).send()
         except Exception:
             logger.exception("Report email to user %s failed; it will be retried", report.user_id)
-            Report.objects.filter(pk=report.pk, emailed_at=stamp).update(emailed_at=None)
+            Report.objects.filter(pk=report.pk, emailed_at=stamp).update(
+                emailed_at=emailed_at, emailed_revision=emailed_revision
+            )
 
 
 def reports_by_city(week_start) -> list[tuple[str, int, int, int]]:
