@@ -37,13 +37,9 @@ def profile(request):
                 _apply_validation_error(form, exc)
                 request.user.refresh_from_db()
             else:
-                place = request.user.place
-                messages.success(
-                    request,
-                    f"Profile saved. Your money goes to the charities of {place}."
-                    if place
-                    else "Profile saved.",
-                )
+                # Where the money goes (or that it waits) is on the page itself, said by
+                # the charities app (charities/templatetags/places.py).
+                messages.success(request, "Profile saved.")
                 next_url = request.POST.get("next", "")
                 if next_url == "subscribe":
                     return redirect("subscriptions:subscribe")

@@ -1,3 +1,4 @@
+import hashlib
 import uuid
 
 from django.core.cache import cache
@@ -37,7 +38,8 @@ def get_place_label(city: str, state: str) -> str:
 
     Cached under the charities version (a place's label changes only when charities do),
     so a page that shows it costs no query once warm."""
-    key = f"charities:place-label:{get_charities_version()}:{'|'.join(place_key(city, state))}"
+    place = hashlib.sha256("|".join(place_key(city, state)).encode()).hexdigest()[:24]
+    key = f"charities:place-label:{get_charities_version()}:{place}"
     label = cache.get(key)
     if label is None:
         label = _place_label(city, state)

@@ -68,6 +68,14 @@ class CityStatus(models.TextChoices):
     FAILED = "failed", "Failed (rerun the week to complete it)"
 
 
+class HoldReason(models.TextChoices):
+    NONE = "", "Not held"
+    NO_CITY = "no_city", "The donors have not set their city"
+    NO_CHARITY = "no_charity", "No approved charity in the city"
+    NO_CURRENT_NEED = "no_current_need", "No approved charity with a current need"
+    FAILED = "failed", "The city's run failed"
+
+
 class RunCity(models.Model):
     """One place's line of a week's run: what its donors' money pooled, what was given and
     what is held, and why. One row per run and place (a place compared trimmed and
@@ -90,6 +98,10 @@ class RunCity(models.Model):
     distributions_count = models.IntegerField(default=0)  # Distribution rows written
     charities_count = models.IntegerField(default=0)  # charities that received money
     why = models.TextField(blank=True)
+    # Why money is held, as a code donors' pages and reports put in their own words.
+    hold_reason = models.CharField(
+        max_length=20, choices=HoldReason.choices, default=HoldReason.NONE, blank=True
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -101,6 +113,16 @@ class RunCity(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=[s.value for s in CityStatus]),
                 name="run_city_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(hold_reason__in=[r.value for r in HoldReason]),
+                name="run_city_hold_reason_valid",
+            ),
+            # Money held has a reason; a line with nothing held has none.
+            models.CheckConstraint(
+                condition=(Q(held_cents=0) & Q(hold_reason=""))
+                | (Q(held_cents__gt=0) & ~Q(hold_reason="")),
+                name="run_city_held_iff_reason",
             ),
             models.CheckConstraint(
                 condition=Q(pooled_cents__gte=0)

@@ -61,6 +61,18 @@ def get_run_cities(run) -> list[RunCity]:
     )
 
 
+def get_held_lines(*, since: dt.date, before: dt.date) -> list[RunCity]:
+    """The lines of the runs of weeks since..before (excluded) that held money, oldest
+    week first: why a place's money waited."""
+    return list(
+        RunCity.objects.filter(
+            run__week_start__gte=since, run__week_start__lt=before, held_cents__gt=0
+        )
+        .select_related("run")
+        .order_by("run__week_start", "id")
+    )
+
+
 def is_week_closed(week_start: dt.date) -> bool:
     """True once the week's run has finished (completed or partial): what the week's
     reports wait for."""
@@ -217,13 +229,17 @@ LEDGER_VERSION_SQL = """
     SELECT (SELECT MAX(d.id) FROM distributions_distribution d
               JOIN subscriptions_subscription s ON s.id = d.subscription_id
              WHERE s.user_id = %(user_id)s),
-           (SELECT MAX(r.id) FROM reports_report r WHERE r.user_id = %(user_id)s)
+           (SELECT MAX(r.id) FROM reports_report r WHERE r.user_id = %(user_id)s),
+           (SELECT MAX(c.id) FROM subscriptions_contribution c
+              JOIN subscriptions_subscription s ON s.id = c.subscription_id
+             WHERE s.user_id = %(user_id)s)
 """
 
 
 def get_user_ledger_version(user) -> str:
     """A short key that changes whenever a donor's giving history can have changed: the
-    newest Distribution and Report ids of theirs. Rows are only ever added, never edited
+    newest Distribution, Report and Contribution ids of theirs (a new payment, a week
+    given, a report written). Rows are only ever added, never edited
     (the ledger is append-only), so equal keys mean equal history; pages cache what they
     derive from the history under this key (one query instead of six).
 
@@ -232,5 +248,5 @@ def get_user_ledger_version(user) -> str:
     user_id = id_of(user, "user", User)
     with connection.cursor() as cursor:
         cursor.execute(LEDGER_VERSION_SQL, {"user_id": user_id})
-        newest_row, newest_report = cursor.fetchone()
-    return f"{newest_row}-{newest_report}"
+        newest_row, newest_report, newest_payment = cursor.fetchone()
+    return f"{newest_row}-{newest_report}-{newest_payment}"

@@ -133,7 +133,14 @@ def mark_distributed(
 
 
 def record_city(
-    *, run_id: int, city: str, state: str, status: str, line: dict, why: str
+    *,
+    run_id: int,
+    city: str,
+    state: str,
+    status: str,
+    line: dict,
+    why: str,
+    hold_reason: str = "",
 ) -> RunCity:
     """Write one place's line of the run (city and state empty for donors with no city)
     and recompute the run's totals from its lines, in the caller's transaction.
@@ -166,6 +173,7 @@ def record_city(
         setattr(row, field, value)
     row.status = status
     row.why = why
+    row.hold_reason = hold_reason if row.held_cents else ""
     row.save()
     totals = run.cities.aggregate(**{field: Sum(field) for field in TOTAL_FIELDS})
     for field in TOTAL_FIELDS:

@@ -84,6 +84,7 @@ from distributions.models import (
     CityStatus,
     Distribution,
     DistributionRun,
+    HoldReason,
     RunStatus,
 )
 from distributions.selectors import get_run_cities
@@ -162,6 +163,7 @@ class CityPlan:
     distributed_cents: int = 0
     held_cents: int = 0
     why: str = ""
+    hold_reason: str = ""  # distributions.models.HoldReason, when held
     charities: list[CharityShare] = field(default_factory=list)
     subscriptions: int = 0
     contributions: int = 0
@@ -251,11 +253,12 @@ def _pending_places(week_start: dt.date) -> list[tuple[str, str]]:
     return [canonical_place(r["city"], r["st"]) for r in rows]
 
 
-def _candidates(city: str, state: str, now: dt.datetime) -> tuple[list[CharityShare], str]:
+def _candidates(city: str, state: str, now: dt.datetime) -> tuple[list[CharityShare], str, str]:
+    """The charities taking part, or none with why (words, and a HoldReason)."""
     place = format_place(city, state)
     charities = list(get_charities_by_city(city, state).order_by("id").values_list("id", "name"))
     if not charities:
-        return [], f"no approved charity in {place} yet"
+        return [], f"no approved charity in {place} yet", HoldReason.NO_CHARITY
     needs: dict[int, list[NeedShare]] = {}
     for need in get_needs_by_city(city, state, now=now):
         needs.setdefault(need.charity_id, []).append(
@@ -269,14 +272,16 @@ def _candidates(city: str, state: str, now: dt.datetime) -> tuple[list[CharitySh
         if share.spread > 0
     ]
     if not shares:
-        return [], (
+        return (
+            [],
             f"no approved charity in {place} has a current need "
-            f"(needs count for {settings.NEEDS_MAX_AGE_DAYS} days after their last update)"
+            f"(needs count for {settings.NEEDS_MAX_AGE_DAYS} days after their last update)",
+            HoldReason.NO_CURRENT_NEED,
         )
     order = sorted(shares, key=lambda s: (-s.weight, -s.spread, s.charity_id))
     for rank, share in enumerate(order, 1):
         share.rank = rank
-    return shares, ""
+    return shares, "", ""
 
 
 def _plan(
@@ -305,11 +310,12 @@ def _plan(
     if not city:
         plan.held_cents = plan.pooled_cents
         plan.why = "the donors have not set their city yet"
+        plan.hold_reason = HoldReason.NO_CITY
         return plan
-    shares, why = _candidates(city, state, now)
+    shares, why, reason = _candidates(city, state, now)
     if not shares:
         plan.held_cents = plan.pooled_cents
-        plan.why = why
+        plan.why, plan.hold_reason = why, reason
         return plan
     allocation = allocate_pool(plan.pooled_cents, [s.candidate() for s in shares])
     for share in shares:
@@ -508,7 +514,13 @@ def distribute_city(
                 record_money_received(week_start=week_start, amounts=plan.need_credits, at=now)
             line = plan.line()
             ledger.record_city(
-                run_id=run_id, city=city, state=state, status=plan.status, line=line, why=plan.why
+                run_id=run_id,
+                city=city,
+                state=state,
+                status=plan.status,
+                line=line,
+                why=plan.why,
+                hold_reason=plan.hold_reason,
             )
             _log_city(plan, line, run_id=run_id)
             return plan.status
@@ -557,7 +569,13 @@ def record_city_failure(week_start: dt.date, city: str, state: str, *, run_id: i
     why = f"failed ({type(error).__name__}: {error}); rerun the week to complete it"
     with transaction.atomic():
         ledger.record_city(
-            run_id=run_id, city=city, state=state, status=CityStatus.FAILED, line=line, why=why
+            run_id=run_id,
+            city=city,
+            state=state,
+            status=CityStatus.FAILED,
+            line=line,
+            why=why,
+            hold_reason=HoldReason.FAILED,
         )
         log_money_on_commit(
             "city_failed",

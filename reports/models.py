@@ -5,6 +5,8 @@ from django.utils import timezone
 
 from core.models import MONDAY
 
+from .words import held_words, released_words
+
 
 class Report(models.Model):
     """A donor's weekly report: where their money went that week, with reasons.
@@ -18,6 +20,13 @@ class Report(models.Model):
     keep what they were told, so the one "corrected" email can name what changed.
     emailed_revision is the revision last emailed (0: never); the email services send
     whatever is behind.
+
+    Money that waited: held_cents is what the week's run found of the donor's and could
+    not give (hold_reason says why, in distributions.HoldReason codes; held_place is the
+    place's label then; held_since the oldest payment); released_cents is what the week
+    gave that had been paid before the week began (paid between released_from and
+    released_to; released_reason why it had waited, "" when it was recorded after its own
+    week's run). reports.words puts them in sentences.
     """
 
     user = models.ForeignKey(
@@ -34,6 +43,14 @@ class Report(models.Model):
     emailed_revision = models.PositiveIntegerField(default=0)
     previous_breakdown = models.JSONField(null=True, blank=True)
     previous_total_cents = models.BigIntegerField(null=True, blank=True)
+    held_cents = models.BigIntegerField(default=0)
+    held_since = models.DateField(null=True, blank=True)
+    hold_reason = models.CharField(max_length=20, blank=True)
+    held_place = models.CharField(max_length=110, blank=True)
+    released_cents = models.BigIntegerField(default=0)
+    released_from = models.DateField(null=True, blank=True)
+    released_to = models.DateField(null=True, blank=True)
+    released_reason = models.CharField(max_length=20, blank=True)
 
     class Meta:
         ordering = ["-week_start"]
@@ -49,10 +66,47 @@ class Report(models.Model):
                 condition=Q(revision__gte=1) & Q(emailed_revision__lte=F("revision")),
                 name="report_emailed_revision_at_most_revision",
             ),
+            models.CheckConstraint(
+                condition=Q(held_cents__gte=0) & Q(released_cents__gte=0),
+                name="report_held_and_released_not_negative",
+            ),
+            # Held money has a date and a reason; released money has its dates.
+            models.CheckConstraint(
+                condition=(Q(held_cents=0) & Q(held_since__isnull=True) & Q(hold_reason=""))
+                | (Q(held_cents__gt=0) & Q(held_since__isnull=False) & ~Q(hold_reason="")),
+                name="report_held_has_since_and_reason",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(released_cents=0)
+                    & Q(released_from__isnull=True)
+                    & Q(released_to__isnull=True)
+                )
+                | (
+                    Q(released_cents__gt=0)
+                    & Q(released_from__isnull=False)
+                    & Q(released_to__gte=F("released_from"))
+                ),
+                name="report_released_has_dates",
+            ),
         ]
 
     def __str__(self):
         return f"Report for {self.user} (week of {self.week_start})"
+
+    @property
+    def held_text(self) -> str:
+        if not self.held_cents:
+            return ""
+        return held_words(self.held_cents, self.hold_reason, self.held_place)
+
+    @property
+    def released_text(self) -> str:
+        if not self.released_cents:
+            return ""
+        return released_words(
+            self.released_cents, self.released_from, self.released_to, self.released_reason
+        )
 
     @property
     def corrected(self) -> bool:

@@ -33,11 +33,18 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.selectors import get_user_by_id
 from charities.selectors import get_place_label
-from core.places import format_place
+from core.places import format_place, place_key
 from core.validation import id_of
-from core.weeks import require_week
+from core.weeks import require_week, week_bounds, week_of
 from distributions.models import NO_CITY_LABEL
-from distributions.selectors import get_distributions_by_week, is_week_closed
+from distributions.selectors import (
+    get_distributions_by_week,
+    get_held_lines,
+    get_run,
+    get_run_cities,
+    is_week_closed,
+)
+from subscriptions.selectors import get_released_by_user, get_waiting_by_user
 
 from .models import Report
 
@@ -51,6 +58,55 @@ def reports_are_due(week_start) -> bool:
     """The week's reports can be written once its distribution run has closed: before
     that, the week's rows are not all there."""
     return is_week_closed(require_week(week_start))
+
+
+def _waiting(week_start: dt.date, user_ids) -> dict[int, dict]:
+    """user id -> the Report fields of the money that waited: held by the week's run,
+    and given this week though paid before it (released). Empty before the week's run."""
+    run = get_run(week_start)
+    if run is None:
+        return {}
+    start, end = week_bounds(week_start)
+    held = get_waiting_by_user(paid_before=end, week_start=week_start, user_ids=user_ids)
+    released = get_released_by_user(week_start, paid_before=start, user_ids=user_ids)
+    if not held and not released:
+        return {}
+    places = {
+        pk: place_key(city, state) if city else ("", "")
+        for pk, city, state in User.objects.filter(
+            pk__in=held.keys() | released.keys()
+        ).values_list("pk", "city", "state")
+    }
+    lines = {place_key(line.city, line.state) if line.city else ("", ""): line
+             for line in get_run_cities(run)}  # fmt: skip
+    out: dict[int, dict] = {}
+    for user_id, (cents, since) in held.items():
+        # Held, when the week's run held the donor's city; otherwise the money came in
+        # after the run and simply goes out the week after (labelled then as released).
+        line = lines.get(places[user_id])
+        if line is None or not line.held_cents:
+            continue
+        out[user_id] = {
+            "held_cents": cents,
+            "held_since": timezone.localdate(since),
+            "hold_reason": line.hold_reason,
+            "held_place": line.place,
+        }
+    if released:
+        oldest = min(week_of(first) for _, first, _ in released.values())
+        why_held: dict[tuple[str, str], str] = {}
+        for line in get_held_lines(since=oldest, before=week_start):  # newest wins
+            why_held[place_key(line.city, line.state) if line.city else ("", "")] = (
+                line.hold_reason
+            )
+        for user_id, (cents, first, last) in released.items():
+            out.setdefault(user_id, {}).update(
+                released_cents=cents,
+                released_from=timezone.localdate(first),
+                released_to=timezone.localdate(last),
+                released_reason=why_held.get(places[user_id], ""),
+            )
+    return out
 
 
 def _breakdowns(week_start: dt.date, user_ids: list[int]) -> dict[int, list[dict]]:
@@ -95,26 +151,36 @@ def _breakdowns(week_start: dt.date, user_ids: list[int]) -> dict[int, list[dict
     return out
 
 
+WAITING_FIELDS = ["held_cents", "held_since", "hold_reason", "held_place", "released_cents",
+                  "released_from", "released_to", "released_reason"]  # fmt: skip
+NOT_WAITING = {"held_cents": 0, "held_since": None, "hold_reason": "", "held_place": "",
+               "released_cents": 0, "released_from": None, "released_to": None,
+               "released_reason": ""}  # fmt: skip
 REVISED_FIELDS = ["total_distributed_cents", "charities_supported", "distribution_breakdown",
                   "generated_at", "revision", "revised_at", "previous_breakdown",
-                  "previous_total_cents"]  # fmt: skip
+                  "previous_total_cents", *WAITING_FIELDS]  # fmt: skip
 
 
 def _amounts(items) -> dict:
     return {i["charity_id"]: i["amount_cents"] for i in items or []}
 
 
-def _upsert(week_start: dt.date, breakdowns: dict[int, list[dict]]) -> int:
+def _upsert(week_start: dt.date, breakdowns: dict[int, list[dict]], waiting=None) -> int:
     """Write the reports of these donors for the week: new ones as revision 1; an
-    existing one whose money changed is revised (what the donor was emailed is kept for
-    the correction); one whose amounts are the same only takes the new wording."""
+    existing one whose money changed (given, held or released) is revised (what the
+    donor was emailed is kept for the correction); one whose amounts are the same only
+    takes the new wording. A donor whose money was only held gets a report too, saying
+    so. Returns how many donors were covered."""
+    waiting = waiting or {}
     now = timezone.now()
+    users = breakdowns.keys() | {u for u, w in waiting.items() if w.get("held_cents")}
     existing = {
-        r.user_id: r
-        for r in Report.objects.filter(week_start=week_start, user_id__in=list(breakdowns))
+        r.user_id: r for r in Report.objects.filter(week_start=week_start, user_id__in=users)
     }
     new, revised, reworded = [], [], []
-    for user_id, items in breakdowns.items():
+    for user_id in sorted(users):
+        items = breakdowns.get(user_id, [])
+        money = {**NOT_WAITING, **waiting.get(user_id, {})}
         total = sum(i["amount_cents"] for i in items)
         report = existing.get(user_id)
         if report is None:
@@ -126,12 +192,21 @@ def _upsert(week_start: dt.date, breakdowns: dict[int, list[dict]]) -> int:
                     charities_supported=len(items),
                     distribution_breakdown=items,
                     generated_at=now,
+                    **money,
                 )
             )
             continue
-        if _amounts(items) == _amounts(report.distribution_breakdown):
-            if items != report.distribution_breakdown:
+        same_money = _amounts(items) == _amounts(report.distribution_breakdown) and all(
+            getattr(report, f) == money[f] for f in ("held_cents", "released_cents")
+        )
+        if same_money:
+            changed = items != report.distribution_breakdown or any(
+                getattr(report, f) != money[f] for f in WAITING_FIELDS
+            )
+            if changed:
                 report.distribution_breakdown = items
+                for field, value in money.items():
+                    setattr(report, field, value)
                 reworded.append(report)
             continue
         if report.emailed_revision == report.revision:  # the donor was told these figures
@@ -142,6 +217,8 @@ def _upsert(week_start: dt.date, breakdowns: dict[int, list[dict]]) -> int:
         report.total_distributed_cents = total
         report.charities_supported = len(items)
         report.distribution_breakdown = items
+        for field, value in money.items():
+            setattr(report, field, value)
         revised.append(report)
     # Two writers of the same week meet on the unique (user, week): the later one writes
     # the same figures.
@@ -150,11 +227,18 @@ def _upsert(week_start: dt.date, breakdowns: dict[int, list[dict]]) -> int:
         batch_size=1000,
         update_conflicts=True,
         unique_fields=["user", "week_start"],
-        update_fields=["total_distributed_cents", "charities_supported", "distribution_breakdown"],
+        update_fields=[
+            "total_distributed_cents",
+            "charities_supported",
+            "distribution_breakdown",
+            *WAITING_FIELDS,
+        ],
     )
     Report.objects.bulk_update(revised, REVISED_FIELDS, batch_size=1000)
-    Report.objects.bulk_update(reworded, ["distribution_breakdown"], batch_size=1000)
-    return len(breakdowns)
+    Report.objects.bulk_update(
+        reworded, ["distribution_breakdown", *WAITING_FIELDS], batch_size=1000
+    )
+    return len(users)
 
 
 def generate_report(user, week_start) -> Report | None:
@@ -165,27 +249,33 @@ def generate_report(user, week_start) -> Report | None:
     if get_user_by_id(user_id) is None:
         raise ValidationError({"user": f"No user has id {user_id}."})
     with transaction.atomic():
-        breakdowns = _breakdowns(week_start, [user_id])
-        if not breakdowns:
+        if not _upsert(
+            week_start, _breakdowns(week_start, [user_id]), _waiting(week_start, [user_id])
+        ):
             return None
-        _upsert(week_start, breakdowns)
     return Report.objects.get(user_id=user_id, week_start=week_start)
 
 
 def report_user_ids(week_start) -> list[int]:
-    """Donors with rows in the week, in id order (what generate_reports covers)."""
+    """Donors with rows in the week, and donors whose money the week's run held, in id
+    order (what generate_reports covers)."""
     week_start = require_week(week_start)
-    return list(
+    given = set(
         get_distributions_by_week(week_start)
         .values_list("subscription__user_id", flat=True)
         .distinct()
-        .order_by("subscription__user_id")
+        .order_by()
     )
+    if get_run(week_start) is not None:
+        given |= get_waiting_by_user(
+            paid_before=week_bounds(week_start)[1], week_start=week_start
+        ).keys()
+    return sorted(given)
 
 
 def generate_reports(week_start, *, user_ids=None) -> int:
-    """Reports of the week for the given donors (default: all with rows). Returns how
-    many reports were written. Idempotent."""
+    """Reports of the week for the given donors (default: all with rows or held money).
+    Returns how many reports were written. Idempotent."""
     week_start = require_week(week_start)
     if user_ids is None:
         user_ids = report_user_ids(week_start)
@@ -195,7 +285,9 @@ def generate_reports(week_start, *, user_ids=None) -> int:
     for start in range(0, len(user_ids), USER_CHUNK):
         chunk = user_ids[start : start + USER_CHUNK]
         with transaction.atomic():
-            written += _upsert(week_start, _breakdowns(week_start, chunk))
+            written += _upsert(
+                week_start, _breakdowns(week_start, chunk), _waiting(week_start, chunk)
+            )
     return written
 
 

@@ -34,7 +34,7 @@ from distributions.selectors import (
 from subscriptions.models import MAX_AMOUNT_CENTS, MIN_AMOUNT_CENTS, SubscriptionStatus
 from subscriptions.selectors import get_user_subscriptions
 
-from .selectors import get_latest_report, get_report, get_user_reports
+from .selectors import get_donor_money, get_latest_report, get_report, get_user_reports, held_note
 
 CHART_WEEKS = 104
 PAGE_SIZE = 26
@@ -49,6 +49,8 @@ def dashboard(request):
     # its cached fragments miss, which happens once per donor per new ledger row.
     user = request.user
     subscriptions = list(get_user_subscriptions(user))
+    version = get_user_ledger_version(user)
+    money = get_donor_money(user, version=version)
     return render(
         request,
         "reports/dashboard.html",
@@ -57,7 +59,9 @@ def dashboard(request):
             "has_live_subscription": any(
                 s.status != SubscriptionStatus.CANCELLED for s in subscriptions
             ),
-            "ledger_version": get_user_ledger_version(user),
+            "ledger_version": version,
+            "money": money,
+            "held_note": SimpleLazyObject(lambda: held_note(user, money["held_cents"])),
             "place": (
                 format_place(get_place_label(user.city, user.state), user.state)
                 if user.city
@@ -98,7 +102,7 @@ class _Echo:
 
 CSV_HEADER = [
     "week_start", "distribution_date", "charity_id", "charity", "ein", "city", "state",
-    "amount", "amount_cents", "percent_of_payment", "subscription_id", "reason",
+    "amount", "amount_cents", "percent_of_payment", "subscription_id", "reason", "note",
 ]  # fmt: skip
 
 
@@ -107,19 +111,25 @@ def _history_rows(user):
     with their percentages of that week's payment (adding up to 100, the rule the
     sentences use: core.templatetags.money.percentages)."""
     yield CSV_HEADER
+    # The week's gift that includes money paid before the week (held, or recorded late)
+    # says so on each of its rows, as the week's report does.
+    notes = {
+        r.week_start: f"This week's gift {r.released_text}."
+        for r in get_user_reports(user).filter(released_cents__gt=0)
+    }
     group: list = []
     for row in get_user_history(user).iterator(chunk_size=2000):
         if group and (row.week_start, row.subscription_id) != (
             group[0].week_start,
             group[0].subscription_id,
         ):
-            yield from _history_group(group)
+            yield from _history_group(group, notes)
             group = []
         group.append(row)
-    yield from _history_group(group)
+    yield from _history_group(group, notes)
 
 
-def _history_group(rows):
+def _history_group(rows, notes):
     shares = percentages([row.amount_cents for row in rows])
     for row, share in zip(rows, shares, strict=True):
         charity = row.charity
@@ -127,7 +137,7 @@ def _history_group(rows):
             row.week_start.isoformat(), row.distribution_date.isoformat(), charity.pk,
             charity.name, charity.ein_display, charity.city, charity.state,
             format_cents(row.amount_cents), row.amount_cents, share, row.subscription_id,
-            row.reason,
+            row.reason, notes.get(row.week_start, ""),
         ]  # fmt: skip
 
 

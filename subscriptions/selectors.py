@@ -1,7 +1,8 @@
 import datetime as dt
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, F, Max, Min, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 
 from accounts.models import User
 from core.places import city_q
@@ -56,6 +57,57 @@ def get_demo_charges_due(
         stripe_subscription_id__startswith=DEMO_ID_PREFIX,
         start_date__lte=week_start + dt.timedelta(days=6),
     ).filter(~Exists(paid))
+
+
+def _by_user(contributions, user_ids):
+    if user_ids is not None:
+        contributions = contributions.filter(subscription__user_id__in=list(user_ids))
+    return contributions.values(user_id=F("subscription__user_id")).order_by()
+
+
+def get_waiting_by_user(
+    *, paid_before: dt.datetime, week_start: dt.date, user_ids=None
+) -> dict[int, tuple[int, dt.datetime]]:
+    """user id -> (cents, oldest paid_at) of the money paid before a week's end that was
+    not given in that week or before (it went out in a later week, or has not yet): held
+    by the week's run where the donor's city was held (reports.services decides), or
+    recorded after the run."""
+    rows = _by_user(
+        Contribution.objects.filter(paid_at__lt=paid_before).filter(
+            Q(distributed_week__isnull=True) | Q(distributed_week__gt=week_start)
+        ),
+        user_ids,
+    ).annotate(cents=Sum("amount_cents"), since=Min("paid_at"))
+    return {r["user_id"]: (r["cents"], r["since"]) for r in rows}
+
+
+def get_released_by_user(
+    week_start: dt.date, *, paid_before: dt.datetime, user_ids=None
+) -> dict[int, tuple[int, dt.datetime, dt.datetime]]:
+    """user id -> (cents, first and last paid_at) of the money given in a week that was
+    paid before the week began: it waited (held, or recorded after its own week's run)."""
+    rows = _by_user(
+        Contribution.objects.filter(distributed_week=week_start, paid_at__lt=paid_before),
+        user_ids,
+    ).annotate(cents=Sum("amount_cents"), first=Min("paid_at"), last=Max("paid_at"))
+    return {r["user_id"]: (r["cents"], r["first"], r["last"]) for r in rows}
+
+
+def get_user_money(user, *, held_before: dt.datetime | None) -> dict:
+    """A donor's money in one query: paid (every contribution), waiting (not given yet),
+    of which held (paid before `held_before`, the end of the newest week whose run has
+    closed: a run saw it and could not place it) and since when."""
+    held = Q(distributed_week__isnull=True)
+    if held_before is not None:
+        held &= Q(paid_at__lt=held_before)
+    else:
+        held &= Q(pk__in=[])
+    return Contribution.objects.filter(subscription__user_id=id_of(user, "user", User)).aggregate(
+        paid_cents=Coalesce(Sum("amount_cents"), 0),
+        waiting_cents=Coalesce(Sum("amount_cents", filter=Q(distributed_week__isnull=True)), 0),
+        held_cents=Coalesce(Sum("amount_cents", filter=held), 0),
+        held_since=Min("paid_at", filter=held),
+    )
 
 
 def has_undistributed_money() -> bool:

@@ -43,10 +43,11 @@ def _line(**fields):
         run=DistributionRun.objects.filter(week_start=MONDAY).first() or _run(),
         city="Springfield",
         state="VT",
-        status="done",
+        status="held",
         pooled_cents=100,
         distributed_cents=60,
         held_cents=40,
+        hold_reason="no_charity",
     )
     values.update(fields)
     return RunCity.objects.create(**values)
@@ -172,6 +173,11 @@ BAD_ROWS = {
     ),
     "run line city without state": lambda: _line(state=""),
     "run line state not upper case": lambda: _line(state="vt"),
+    "run line held without a reason": lambda: _line(hold_reason=""),
+    "run line with a reason but nothing held": lambda: _line(
+        held_cents=0, distributed_cents=100, status="done"
+    ),
+    "run line reason unknown": lambda: _line(hold_reason="weather"),
     # needs.MoneyReceived
     "money received zero": lambda: _received(amount_cents=0),
     "money received on a tuesday": lambda: _received(week_start=TUESDAY),
@@ -201,7 +207,8 @@ def test_good_rows_of_every_model_are_accepted():
     _run()
     _line()
     _line(city="Springfield", state="KY")  # the same name in another state is another place
-    _line(city="", state="", status="held")  # donors with no city yet
+    _line(city="", state="", hold_reason="no_city")  # donors with no city yet
+    _line(city="Burlington", held_cents=0, distributed_cents=100, status="done", hold_reason="")
     _received()
     _event()
     _change(old_urgency_score=20, old_funding_gap_cents=50)

@@ -37,16 +37,17 @@ PAGES = {
     "charity": (lambda ctx: f"/charities/{ctx['charity'].pk}/", 4 + 2),
     # markers
     "map": (lambda ctx: "/charities/map/", 1 + 2),
-    # subscriptions, ledger version, then on a cache miss: the city's label (cached under
-    # the charities version), weekly totals, lifetime totals, per-charity totals, newest
-    # split, giving years, newest report
-    "dashboard": (lambda ctx: "/dashboard/", 9 + 2),
+    # subscriptions, ledger version, then on a cache miss: paid/given/waiting (one
+    # aggregate), the newest closed week, the city's label (cached under the charities
+    # version), weekly totals, lifetime totals, per-charity totals, newest split, giving
+    # years, newest report
+    "dashboard": (lambda ctx: "/dashboard/", 11 + 2),
     # count, one page
     "reports": (lambda ctx: "/reports/", 2 + 2),
     # the report
     "report": (lambda ctx: f"/reports/{ctx['report'].pk}/", 1 + 2),
-    # every row, one query streamed in chunks
-    "history": (lambda ctx: "/dashboard/history.csv", 1 + 2),
+    # the weeks whose gift includes money that waited, every row (streamed in chunks)
+    "history": (lambda ctx: "/dashboard/history.csv", 2 + 2),
     # per-charity totals of the year
     "statement": (lambda ctx: "/dashboard/statement/2026/", 1 + 2),
 }

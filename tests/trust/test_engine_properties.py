@@ -25,7 +25,8 @@ What must hold, whatever the world:
   its gap whenever another current need of its city still had room; a stale need or one
   of urgency 0 receives nothing; what needs were credited adds up, per charity and week,
   to the charity's Distribution rows;
-- reports add up to the rows of each donor's week;
+- reports add up to the rows of each donor's week, and a donor whose money a run held
+  gets a report of what was held;
 - held money is placed by the first later run once its city has an eligible charity;
 - the same world built again gives the same rows (compared by names, since ids differ).
 
@@ -496,11 +497,19 @@ def _run_week(built: Built, index: int, marks: dict) -> dict:
         .annotate(s=Sum("amount_cents"))
         .values_list("subscription__user_id", "s")
     )
+    # A donor whose money the run held gets a report too, saying how much.
+    held_per_user: dict[int, int] = defaultdict(int)
+    for cid, (cents, sid) in due.items():
+        if cid not in taken:
+            held_per_user[built.users[built.sub_donor[sid]].pk] += cents
     reports = {r.user_id: r for r in Report.objects.filter(week_start=week)}
-    assert set(reports) == set(per_user)
+    assert set(reports) == set(per_user) | set(held_per_user)
     for user_id, report in reports.items():
-        assert report.total_distributed_cents == per_user[user_id]
-        assert sum(e["amount_cents"] for e in report.distribution_breakdown) == per_user[user_id]
+        assert report.total_distributed_cents == per_user.get(user_id, 0)
+        assert sum(e["amount_cents"] for e in report.distribution_breakdown) == per_user.get(
+            user_id, 0
+        )
+        assert report.held_cents == held_per_user.get(user_id, 0)
     return after
 
 
