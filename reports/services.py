@@ -256,21 +256,24 @@ def generate_report(user, week_start) -> Report | None:
     return Report.objects.get(user_id=user_id, week_start=week_start)
 
 
-def report_user_ids(week_start) -> list[int]:
-    """Donors with rows in the week, and donors whose money the week's run held, in id
-    order (what generate_reports covers)."""
-    week_start = require_week(week_start)
-    given = set(
+def _donors_with_rows(week_start: dt.date) -> set[int]:
+    return set(
         get_distributions_by_week(week_start)
         .values_list("subscription__user_id", flat=True)
         .distinct()
         .order_by()
     )
-    if get_run(week_start) is not None:
-        given |= get_waiting_by_user(
-            paid_before=week_bounds(week_start)[1], week_start=week_start
-        ).keys()
-    return sorted(given)
+
+
+def _held_donors(waiting: dict[int, dict]) -> set[int]:
+    return {user_id for user_id, money in waiting.items() if money.get("held_cents")}
+
+
+def report_user_ids(week_start) -> list[int]:
+    """Donors with rows in the week, and donors whose money the week's run held, in id
+    order (what generate_reports covers)."""
+    week_start = require_week(week_start)
+    return sorted(_donors_with_rows(week_start) | _held_donors(_waiting(week_start, None)))
 
 
 def generate_reports(week_start, *, user_ids=None) -> int:
@@ -278,16 +281,19 @@ def generate_reports(week_start, *, user_ids=None) -> int:
     Returns how many reports were written. Idempotent."""
     week_start = require_week(week_start)
     if user_ids is None:
-        user_ids = report_user_ids(week_start)
+        # The money that waited is worked out once for the week (few donors have any),
+        # not once per chunk of donors.
+        waiting = _waiting(week_start, None)
+        user_ids = sorted(_donors_with_rows(week_start) | _held_donors(waiting))
     else:
         user_ids = [id_of(u, "user_ids", User) for u in user_ids]
+        waiting = _waiting(week_start, user_ids)
     written = 0
     for start in range(0, len(user_ids), USER_CHUNK):
         chunk = user_ids[start : start + USER_CHUNK]
+        mine = {u: waiting[u] for u in chunk if u in waiting}
         with transaction.atomic():
-            written += _upsert(
-                week_start, _breakdowns(week_start, chunk), _waiting(week_start, chunk)
-            )
+            written += _upsert(week_start, _breakdowns(week_start, chunk), mine)
     return written
 
 

@@ -131,7 +131,11 @@ class Contribution(models.Model):
                 condition=Q(distributed_week__isnull=True),
                 name="contribution_undistributed_idx",
             ),
-            models.Index(fields=["distributed_week"], name="contribution_week_idx"),
+            # The week's money, and within it what was paid before the week (released
+            # money, reports.services): a range of one index either way.
+            models.Index(
+                fields=["distributed_week", "paid_at"], name="contribution_week_paid_idx"
+            ),
         ]
 
     def __str__(self):
