@@ -1,3 +1,5 @@
+import secrets
+
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
@@ -6,6 +8,10 @@ from core.models import MONDAY
 from core.places import format_place
 
 NO_CITY_LABEL = "(no city set)"
+
+
+def new_salt() -> str:
+    return secrets.token_hex(16)
 
 
 class RunStatus(models.TextChoices):
@@ -33,6 +39,12 @@ class DistributionRun(models.Model):
     contributions_count = models.IntegerField(default=0)
     distributions_count = models.IntegerField(default=0)
     error = models.TextField(blank=True)
+    # The public ledger (/transparency/): subscriptions appear there as tokens, a hash of
+    # this week's random salt and the subscription id, so nobody can follow a donor from
+    # week to week; rows_sha256 seals the week's rows as published (distributions.selectors.
+    # week_rows), written when the run closes.
+    salt = models.CharField(max_length=32, default=new_salt)
+    rows_sha256 = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-week_start"]
@@ -98,6 +110,13 @@ class RunCity(models.Model):
     distributions_count = models.IntegerField(default=0)  # Distribution rows written
     charities_count = models.IntegerField(default=0)  # charities that received money
     why = models.TextField(blank=True)
+    # What each pass over the place worked from, as published and as verify_week checks
+    # it: [{"at", "pool_cents", "subscriptions": [[subscription id, paid cents], ...],
+    # "charities": [{"charity_id", "name", "weight", "gap_cents", "spread",
+    # "amount_cents", "needs": [{"need_id", "category", "source", "urgency",
+    # "reported_gap_cents", "received_cents", "remaining_gap_cents", "reported_at",
+    # "credited_cents"}]}]}]. Subscription ids never leave the database as such.
+    inputs = models.JSONField(default=list, blank=True)
     # Why money is held, as a code donors' pages and reports put in their own words.
     hold_reason = models.CharField(
         max_length=20, choices=HoldReason.choices, default=HoldReason.NONE, blank=True

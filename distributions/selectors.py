@@ -1,4 +1,5 @@
 import datetime as dt
+import hashlib
 
 from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet, Subquery, Sum
@@ -58,6 +59,58 @@ def get_run_cities(run) -> list[RunCity]:
         RunCity.objects.filter(run_id=id_of(run, "run", DistributionRun)).order_by(
             "state", "city", "id"
         )
+    )
+
+
+def subscription_token(salt: str, subscription_id: int) -> str:
+    """How a subscription appears in a week's public ledger: 16 hex digits of SHA-256 of
+    the run's salt and its id. The same within a week, unlinkable across weeks."""
+    return hashlib.sha256(f"{salt}:{subscription_id}".encode()).hexdigest()[:16]
+
+
+# The same token and line, in SQL (PostgreSQL), for sealing a week of a million rows
+# without carrying them through Python. Each line is "token,charity id,cents\n".
+_SEAL_SQL = """
+    SELECT encode(sha256(convert_to(coalesce(string_agg(
+               substr(encode(sha256(convert_to(%(salt)s || ':' || subscription_id::text,
+                                                'UTF8')), 'hex'), 1, 16)
+               || ',' || charity_id::text || ',' || amount_cents::text || chr(10),
+               '' ORDER BY subscription_id, charity_id), ''), 'UTF8')), 'hex')
+      FROM distributions_distribution WHERE week_start = %(week)s
+"""
+
+
+def week_rows(run, *, charity_ids=None):
+    """The week's Distribution rows as published: (token, charity id, cents), ordered by
+    subscription then charity (optionally only some charities: one place's)."""
+    rows = Distribution.objects.filter(week_start=run.week_start)
+    if charity_ids is not None:
+        rows = rows.filter(charity_id__in=list(charity_ids))
+    for subscription_id, charity_id, cents in (
+        rows.order_by("subscription_id", "charity_id")
+        .values_list("subscription_id", "charity_id", "amount_cents")
+        .iterator(chunk_size=10_000)
+    ):
+        yield subscription_token(run.salt, subscription_id), charity_id, cents
+
+
+def week_checksum(run) -> str:
+    """SHA-256 (hex) of the week's published rows, one "token,charity id,cents" line each,
+    in week_rows' order: anyone holding the published file can recompute it."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_SEAL_SQL, {"salt": run.salt, "week": run.week_start})
+            return cursor.fetchone()[0]
+    digest = hashlib.sha256()
+    for token, charity_id, cents in week_rows(run):
+        digest.update(f"{token},{charity_id},{cents}\n".encode())
+    return digest.hexdigest()
+
+
+def get_published_runs() -> QuerySet[DistributionRun]:
+    """Runs that have closed, newest week first: what /transparency/ lists."""
+    return DistributionRun.objects.exclude(status=DistributionRun.Status.RUNNING).order_by(
+        "-week_start"
     )
 
 

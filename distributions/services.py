@@ -21,6 +21,7 @@ from core.places import place_key
 from subscriptions.models import Contribution, Subscription
 
 from .models import Distribution, DistributionRun, RunCity, RunStatus
+from .selectors import week_checksum
 
 ID_BATCH = 10_000  # ids per UPDATE: well under SQLite's bound-parameter limit
 # Run totals, each the sum of its RunCity lines' column of the same name.
@@ -141,6 +142,7 @@ def record_city(
     line: dict,
     why: str,
     hold_reason: str = "",
+    inputs: dict | None = None,
 ) -> RunCity:
     """Write one place's line of the run (city and state empty for donors with no city)
     and recompute the run's totals from its lines, in the caller's transaction.
@@ -173,6 +175,8 @@ def record_city(
         setattr(row, field, value)
     row.status = status
     row.why = why
+    if inputs is not None:
+        row.inputs = [*row.inputs, inputs]
     row.hold_reason = hold_reason if row.held_cents else ""
     row.save()
     totals = run.cities.aggregate(**{field: Sum(field) for field in TOTAL_FIELDS})
@@ -183,7 +187,9 @@ def record_city(
 
 
 def finish_run(*, run_id: int, status: str, now: dt.datetime, error: str = "") -> DistributionRun:
+    """Close the run and seal its week: the checksum of the rows as published."""
+    run = DistributionRun.objects.get(pk=run_id)
     DistributionRun.objects.filter(pk=run_id).update(
-        status=status, finished_at=now, error=error[:2000]
+        status=status, finished_at=now, error=error[:2000], rows_sha256=week_checksum(run)
     )
     return DistributionRun.objects.get(pk=run_id)

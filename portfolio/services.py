@@ -106,6 +106,23 @@ class NeedShare:
     urgency: int
     reported_gap_cents: int
     remaining_gap_cents: int
+    category: str = ""
+    source: str = ""
+    reported_at: str = ""  # ISO time its figures were set
+    received_cents: int = 0  # since then
+
+    def published(self, credited: int) -> dict:
+        return {
+            "need_id": self.need_id,
+            "category": self.category,
+            "source": self.source,
+            "urgency": self.urgency,
+            "reported_gap_cents": self.reported_gap_cents,
+            "received_cents": self.received_cents,
+            "remaining_gap_cents": self.remaining_gap_cents,
+            "reported_at": self.reported_at,
+            "credited_cents": credited,
+        }
 
     def candidate(self) -> Candidate:
         room = self.remaining_gap_cents if self.urgency else 0
@@ -171,6 +188,8 @@ class CityPlan:
     rows: list[tuple[int, int, int, str]] = field(default_factory=list)
     # need id -> cents credited to it (what needs records as received).
     need_credits: dict[int, int] = field(default_factory=dict)
+    # subscription id -> cents it paid into this pass's pool
+    per_subscription: dict[int, int] = field(default_factory=dict)
     contribution_ids: list[int] = field(default_factory=list)
     subscription_ids: list[int] = field(default_factory=list)
 
@@ -181,6 +200,29 @@ class CityPlan:
     @property
     def status(self) -> str:
         return CityStatus.HELD if self.held_cents else CityStatus.DONE
+
+    def inputs(self, at: dt.datetime) -> dict:
+        """What this pass worked from and gave, as the public ledger shows it and
+        verify_week recomputes it (distributions.RunCity.inputs)."""
+        return {
+            "at": at.isoformat(),
+            "pool_cents": self.pooled_cents,
+            "subscriptions": [
+                [sid, cents] for sid, cents in sorted(self.per_subscription.items())
+            ],
+            "charities": [
+                {
+                    "charity_id": c.charity_id,
+                    "name": c.name,
+                    "weight": c.weight,
+                    "gap_cents": c.gap_cents,
+                    "spread": c.spread,
+                    "amount_cents": c.amount_cents,
+                    "needs": [n.published(self.need_credits.get(n.need_id, 0)) for n in c.needs],
+                }
+                for c in sorted(self.charities, key=lambda c: c.charity_id)
+            ],
+        }
 
     def line(self) -> dict:
         """The figures of this pass for the run's line of the place (distributions.RunCity)."""
@@ -263,7 +305,14 @@ def _candidates(city: str, state: str, now: dt.datetime) -> tuple[list[CharitySh
     for need in get_needs_by_city(city, state, now=now):
         needs.setdefault(need.charity_id, []).append(
             NeedShare(
-                need.pk, need.urgency_score, need.funding_gap_cents, need.remaining_gap_cents
+                need.pk,
+                need.urgency_score,
+                need.funding_gap_cents,
+                need.remaining_gap_cents,
+                category=need.category,
+                source=need.source,
+                reported_at=need.gap_set_at.isoformat(),
+                received_cents=need.received_cents,
             )
         )
     shares = [
@@ -302,6 +351,7 @@ def _plan(
         city=city,
         state=state,
         week_start=week_start,
+        per_subscription=per_sub,
         pooled_cents=sum(per_sub.values()),
         subscriptions=len(per_sub),
         contributions=len(contributions),
@@ -521,6 +571,7 @@ def distribute_city(
                 line=line,
                 why=plan.why,
                 hold_reason=plan.hold_reason,
+                inputs=plan.inputs(now),
             )
             _log_city(plan, line, run_id=run_id)
             return plan.status

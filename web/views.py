@@ -1,15 +1,26 @@
 """The site's public pages that compose several apps: the home page, the public charity
-pages (list, detail with needs and money received, map), /health/ and the error pages.
+pages (list, detail with needs and money received, map), the public weekly ledger
+(/transparency/), /health/ and the error pages.
 
 Each view reads through selectors (charities, needs, distributions, the figures in
 web.selectors) and renders; nothing here writes.
 """
 
+import csv
+import datetime as dt
 import hashlib
+import io
+import json
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponseServerError, JsonResponse
+from django.http import (
+    Http404,
+    HttpResponse,
+    HttpResponseServerError,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
 from django.template import loader
 from django.urls import reverse
@@ -31,7 +42,15 @@ from charities.selectors import (
 )
 from core.charts import weekly_bar_chart
 from core.places import place_key
-from distributions.selectors import get_charity_total_received, get_charity_weekly_totals
+from distributions.selectors import (
+    get_charity_total_received,
+    get_charity_weekly_totals,
+    get_published_runs,
+    get_run,
+    get_run_cities,
+    subscription_token,
+    week_rows,
+)
 from needs.selectors import effective_needs, get_needs_by_charity
 
 from . import health as health_checks
@@ -155,3 +174,145 @@ def charity_map(request):
             },
         },
     )
+
+
+# --- /transparency/: the public weekly ledger ----------------------------------------
+
+
+def _published_run(week: str):
+    try:
+        week_start = dt.date.fromisoformat(week)
+    except ValueError:
+        raise Http404("No such week.") from None
+    run = get_run(week_start) if week_start.weekday() == 0 else None
+    if run is None or run.status == run.Status.RUNNING:
+        raise Http404("No published run for that week.")
+    return run
+
+
+def _public_inputs(run) -> list[dict]:
+    """Each place's line and passes as the public may read them: subscriptions only as
+    the week's tokens, every other figure as the run recorded it."""
+    places = []
+    for line in get_run_cities(run):
+        passes = []
+        for number, inputs in enumerate(line.inputs, 1):
+            passes.append(
+                {
+                    "pass": number,
+                    "at": inputs["at"],
+                    "pool_cents": inputs["pool_cents"],
+                    "subscriptions": [
+                        [subscription_token(run.salt, sid), cents]
+                        for sid, cents in inputs["subscriptions"]
+                    ],
+                    "charities": inputs["charities"],
+                }
+            )
+        places.append(
+            {
+                "place": line.place,
+                "status": line.status,
+                "pooled_cents": line.pooled_cents,
+                "distributed_cents": line.distributed_cents,
+                "held_cents": line.held_cents,
+                "hold_reason": line.hold_reason,
+                "why": line.why,
+                "passes": passes,
+            }
+        )
+    return places
+
+
+def _charity_totals(places: list[dict]) -> dict[str, list[dict]]:
+    """place -> [{charity_id, name, amount_cents}] over the place's passes, largest first."""
+    out = {}
+    for place in places:
+        totals: dict[int, dict] = {}
+        for one_pass in place["passes"]:
+            for c in one_pass["charities"]:
+                blank = {"charity_id": c["charity_id"], "name": c["name"], "amount_cents": 0}
+                entry = totals.setdefault(c["charity_id"], blank)
+                entry["amount_cents"] += c["amount_cents"]
+        by_amount = sorted(totals.values(), key=lambda e: (-e["amount_cents"], e["charity_id"]))
+        out[place["place"]] = by_amount
+    return out
+
+
+@require_safe
+def transparency(request):
+    return render(request, "web/transparency.html", {"runs": list(get_published_runs()[:104])})
+
+
+@require_safe
+def transparency_week(request, week: str):
+    run = _published_run(week)
+    places = _public_inputs(run)
+    totals = _charity_totals(places)
+    for place in places:
+        place["totals"] = totals[place["place"]]
+    return render(request, "web/transparency_week.html", {"run": run, "places": places})
+
+
+@require_safe
+def transparency_json(request, week: str):
+    run = _published_run(week)
+    places = _public_inputs(run)
+    body = {
+        "week_start": run.week_start.isoformat(),
+        "status": run.status,
+        "pooled_cents": run.pooled_cents,
+        "distributed_cents": run.distributed_cents,
+        "held_cents": run.held_cents,
+        "rows": run.distributions_count,
+        "rows_sha256": run.rows_sha256,
+        "rows_url": request.build_absolute_uri(
+            reverse("web:transparency_rows", args=[run.week_start.isoformat()])
+        ),
+        "places": places,
+        "charity_totals": _charity_totals(places),
+    }
+    response = HttpResponse(json.dumps(body, indent=1), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="hometown-{week}.json"'
+    return response
+
+
+NEEDS_CSV_HEADER = [
+    "place", "pass", "charity_id", "charity", "charity_weight", "charity_cap_cents",
+    "charity_spread", "charity_amount_cents", "need_id", "category", "source", "urgency",
+    "reported_gap_cents", "received_cents", "remaining_gap_cents", "reported_at",
+    "credited_cents",
+]  # fmt: skip
+
+
+@require_safe
+def transparency_needs_csv(request, week: str):
+    run = _published_run(week)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(NEEDS_CSV_HEADER)
+    for place in _public_inputs(run):
+        for one_pass in place["passes"]:
+            for c in one_pass["charities"]:
+                for n in c["needs"]:
+                    writer.writerow([
+                        place["place"], one_pass["pass"], c["charity_id"], c["name"],
+                        c["weight"], c["gap_cents"], c["spread"], c["amount_cents"],
+                        n["need_id"], n["category"], n["source"], n["urgency"],
+                        n["reported_gap_cents"], n["received_cents"], n["remaining_gap_cents"],
+                        n["reported_at"], n["credited_cents"],
+                    ])  # fmt: skip
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="hometown-{week}-needs.csv"'
+    return response
+
+
+@require_safe
+def transparency_rows(request, week: str):
+    """The week's rows exactly as sealed: `sha256sum` of this file is the published
+    checksum."""
+    run = _published_run(week)
+    stream = (f"{token},{charity_id},{cents}\n" for token, charity_id, cents in week_rows(run))
+    response = StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="hometown-{week}-rows.csv"'
+    return response
