@@ -33,7 +33,7 @@ def two_weeks():
 
 
 def test_the_ledger_lists_weeks_and_shows_each_place_with_its_inputs(client, two_weeks):
-    food, _, _ = two_weeks
+    _food, _, _ = two_weeks
     index = client.get("/transparency/")
     assert index.status_code == 200
     assert f"/transparency/{WEEK.isoformat()}/" in index.text
