@@ -28,6 +28,8 @@ What must hold, whatever the world:
 - reports add up to the rows of each donor's week, and a donor whose money a run held
   gets a report of what was held;
 - held money is placed by the first later run once its city has an eligible charity;
+- every week verifies (portfolio.verify: recomputed from the recorded inputs, row by row,
+  and against the published checksum);
 - the same world built again gives the same rows (compared by names, since ids differ).
 
 Each example runs inside transaction.atomic() and is rolled back, so examples do not see
@@ -54,6 +56,7 @@ from charities.models import Charity
 from distributions.models import Distribution, DistributionRun
 from needs.models import MoneyReceived, Need
 from portfolio import services
+from portfolio.verify import verify_week
 from reports.models import Report
 from reports.services import generate_reports
 from subscriptions.models import Contribution, Subscription
@@ -481,6 +484,11 @@ def _run_week(built: Built, index: int, marks: dict) -> dict:
     for sid, charity_id in rows.values_list("subscription_id", "charity_id"):
         place = built.model.donor_place[built.sub_donor[sid]]
         assert built.charity_index[charity_id] in built.model.eligible(place, now)
+
+    # The week verifies: its split recomputed from what the run recorded is the ledger,
+    # row by row, and its rows hash to the published checksum.
+    verification = verify_week(week)
+    assert verification.ok, verification.problems
 
     # A rerun of the same week changes nothing.
     before_rows = Distribution.objects.count()
