@@ -215,6 +215,15 @@ def test_good_rows_of_every_model_are_accepted():
     CharityFactory(ein="", latitude=None, longitude=None, coordinates_source=None)
     CharityFactory(ein="")  # many charities without an EIN are fine
     UserFactory(city="", state="", zip_code="")
+    # Every row above was written and reads back as written.
+    assert RunCity.objects.count() == 4
+    reasons = set(RunCity.objects.values_list("hold_reason", flat=True))
+    assert reasons == {"no_charity", "no_city", ""}
+    assert MoneyReceived.objects.get().amount_cents == 100
+    assert DistributionRun.objects.count() == 1
+    assert (
+        StripeEvent.objects.count() == NeedChange.objects.filter(old_urgency_score=20).count() == 1
+    )
 
 
 # The seed's indexes: (table, the columns an index must start with).
