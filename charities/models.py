@@ -20,8 +20,36 @@ class CoordinatesSource(models.TextChoices):
     ZIP = "zip", "ZIP code centroid"
 
 
+class IrsImport(models.Model):
+    """One import of an IRS EO BMF file: which states it covers (the states of its rows).
+
+    A charity with an EIN is payable only while the most recent import covering its
+    state saw it, with deductible status (charities.selectors.get_payout_eligibility).
+    """
+
+    source_name = models.CharField(max_length=255)
+    states = models.JSONField(default=list, help_text="Two-letter states the file covers.")
+    rows = models.IntegerField(default=0)
+    imported_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-imported_at", "-id"]
+        verbose_name = "IRS BMF import"
+        constraints = [
+            models.CheckConstraint(condition=Q(rows__gte=0), name="irsimport_rows_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.source_name} ({', '.join(self.states)}, {self.imported_at:%Y-%m-%d})"
+
+
 class Charity(models.Model):
-    """A local charity. Only approved ones are shown to donors or receive money."""
+    """A local charity. Only approved ones are shown to donors or receive money.
+
+    irs_* record what the most recent IRS BMF import that saw this EIN said of it (its
+    STATUS, DEDUCTIBILITY and SUBSECTION columns) and which import that was; payouts read
+    them (charities.selectors.get_payout_eligibility).
+    """
 
     Status = CharityStatus
     CoordinatesSource = CoordinatesSource
@@ -53,6 +81,17 @@ class Charity(models.Model):
     needs_feed_succeeded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    irs_last_import = models.ForeignKey(
+        IrsImport,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The most recent IRS BMF import that listed this EIN.",
+    )
+    irs_status = models.CharField("IRS status", max_length=2, blank=True)
+    irs_deductibility = models.CharField("IRS deductibility", max_length=1, blank=True)
+    irs_subsection = models.CharField("IRS subsection", max_length=2, blank=True)
     approved_at = models.DateTimeField(null=True, blank=True)
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -1,15 +1,17 @@
 import hashlib
 import uuid
+from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from core.places import city_q, normalize_city, normalize_state, place_key, title_city
 from core.validation import id_of, require_choice
 
 from .categories import CATEGORY_CHOICES
-from .models import Charity, CharityStatus
+from .models import Charity, CharityStatus, IrsImport
 
 
 def get_charity(charity_id) -> Charity | None:
@@ -163,3 +165,73 @@ def get_map_markers() -> list[dict]:
             "id", "name", "city", "state", "category", "latitude", "longitude"
         )
     )
+
+
+# --- payout eligibility ----------------------------------------------------------------
+
+IRS_DEDUCTIBLE = "1"
+IRS_UNCONDITIONAL = "01"
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """May money leave to this charity now, and the facts that decided it (a payout stores
+    `facts`, so anyone can later see what it was made on)."""
+
+    eligible: bool
+    reason: str  # one sentence for staff; "" when eligible
+    facts: dict
+
+
+def latest_irs_imports() -> dict[str, IrsImport]:
+    """The most recent IRS BMF import covering each state."""
+    latest: dict[str, IrsImport] = {}
+    for batch in IrsImport.objects.order_by("imported_at", "id"):
+        for state in batch.states:
+            latest[state] = batch
+    return latest
+
+
+def get_payout_eligibility(charities, *, latest=None, at=None) -> dict[int, Eligibility]:
+    """Eligibility of each charity (charity id -> Eligibility), DESIGN's rule: approved,
+    and, when it has an EIN, listed with deductible status (DEDUCTIBILITY 1, STATUS 01)
+    by the most recent IRS BMF import that covers its state. A charity missing from that
+    import needs review: its payouts wait, and its share keeps accruing meanwhile."""
+    latest = latest_irs_imports() if latest is None else latest
+    at = timezone.now() if at is None else at
+    out = {}
+    for charity in charities:
+        batch = latest.get(charity.state)
+        facts = {
+            "checked_at": at.isoformat(),
+            "verification_status": charity.verification_status,
+            "ein": charity.ein,
+            "irs_import_id": charity.irs_last_import_id,
+            "latest_irs_import_id": batch.pk if batch else None,
+            "latest_irs_import": str(batch) if batch else "",
+            "irs_status": charity.irs_status,
+            "irs_deductibility": charity.irs_deductibility,
+            "irs_subsection": charity.irs_subsection,
+        }
+        reason = ""
+        if charity.verification_status != CharityStatus.APPROVED:
+            reason = f"not approved ({charity.get_verification_status_display().lower()})"
+        elif charity.ein:
+            if batch is None:
+                reason = f"no IRS BMF import covers {charity.state} yet"
+            elif charity.irs_last_import_id != batch.pk:
+                reason = (
+                    f"needs review: EIN {charity.ein_display} is not in the latest IRS "
+                    f"import ({batch})"
+                )
+            elif (
+                charity.irs_deductibility != IRS_DEDUCTIBLE
+                or charity.irs_status != IRS_UNCONDITIONAL
+            ):
+                reason = (
+                    f"needs review: the IRS lists EIN {charity.ein_display} with status "
+                    f"{charity.irs_status or '?'} and deductibility "
+                    f"{charity.irs_deductibility or '?'}"
+                )
+        out[charity.pk] = Eligibility(eligible=not reason, reason=reason, facts=facts)
+    return out

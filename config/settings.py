@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "needs",
     "distributions",
     "reports",
+    "payouts",
     "portfolio",
     "web",
     "config",

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from core.models import MONDAY
@@ -37,6 +37,10 @@ class Subscription(models.Model):
 
     `status` is the platform's three-valued view; `stripe_status` keeps Stripe's own word
     beside it (the mapping is subscriptions.stripe_status.to_local_status).
+
+    amount_cents is what the donor is charged each week. A donor who covers the fees
+    chose gift_cents, and amount_cents is that gift grossed up with the published rate
+    (subscriptions.fees), so that what the processor leaves is the gift.
     """
 
     Status = SubscriptionStatus
@@ -58,12 +62,29 @@ class Subscription(models.Model):
     start_date = models.DateField(default=timezone.localdate)
     last_distribution_date = models.DateField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    covers_fees = models.BooleanField(
+        default=False, help_text="The donor adds the processing fee to each payment."
+    )
+    gift_cents = models.IntegerField(
+        null=True,
+        blank=True,
+        help_text="When the donor covers the fees: the weekly amount chosen for charities.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            models.CheckConstraint(
+                condition=(Q(covers_fees=False) & Q(gift_cents__isnull=True))
+                | (
+                    Q(covers_fees=True)
+                    & Q(gift_cents__gte=MIN_AMOUNT_CENTS)
+                    & Q(gift_cents__lt=F("amount_cents"))
+                ),
+                name="subscription_gift_only_when_covering_fees",
+            ),
             models.CheckConstraint(
                 condition=Q(amount_cents__gte=MIN_AMOUNT_CENTS)
                 & Q(amount_cents__lte=MAX_AMOUNT_CENTS),
@@ -94,17 +115,42 @@ class Subscription(models.Model):
         return self.stripe_subscription_id.startswith(DEMO_ID_PREFIX)
 
 
+class FeeSource(models.TextChoices):
+    PENDING = "", "Not read from Stripe yet"
+    STRIPE = "stripe", "Read from Stripe (the payment's balance transaction)"
+    DEMO = "demo", "Demo billing: no card processor, so no fee"
+    LEGACY = "legacy", "Recorded before fees were read (counted as no fee)"
+
+
 class Contribution(models.Model):
     """One payment actually collected: the ledger the distribution takes money from.
+
+    amount_cents is what the donor paid (gross); fee_cents what the card processor kept,
+    read from Stripe's balance transaction of the payment, never estimated; net_cents =
+    amount - fee is what can be given, and the only money the engine pools. Until the fee
+    is read (fee_source ""), fee and net are null and the contribution waits: the engine
+    takes only contributions whose net is known (sync_stripe reads missing fees).
 
     Money that was not collected never appears here; every row is distributed exactly
     once (distributed_week is set in the same transaction as its Distribution rows).
     """
 
+    FeeSource = FeeSource
+
     subscription = models.ForeignKey(
         Subscription, on_delete=models.PROTECT, related_name="contributions"
     )
-    amount_cents = models.IntegerField()
+    amount_cents = models.IntegerField(help_text="What the donor paid (gross), in cents.")
+    fee_cents = models.IntegerField(
+        null=True, blank=True, help_text="The processor's fee, in cents (null: not read yet)."
+    )
+    net_cents = models.IntegerField(
+        null=True, blank=True, help_text="What can be given: paid minus the fee, in cents."
+    )
+    fee_source = models.CharField(
+        max_length=10, choices=FeeSource.choices, blank=True, default=FeeSource.PENDING
+    )
+    stripe_balance_transaction_id = models.CharField(max_length=255, blank=True)
     paid_at = models.DateTimeField()
     stripe_invoice_id = models.CharField(max_length=255, unique=True)
     distributed_week = models.DateField(null=True, blank=True)
@@ -115,6 +161,31 @@ class Contribution(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(amount_cents__gt=0), name="contribution_amount_positive"
+            ),
+            # Gross = fee + net, to the cent; a fee is never negative and never the whole
+            # payment. Before the fee is read, both are null.
+            models.CheckConstraint(
+                condition=(
+                    Q(fee_cents__isnull=True)
+                    & Q(net_cents__isnull=True)
+                    & Q(fee_source=FeeSource.PENDING)
+                )
+                | (
+                    Q(fee_cents__gte=0)
+                    & Q(net_cents__gt=0)
+                    & Q(amount_cents=F("fee_cents") + F("net_cents"))
+                    & Q(fee_source__in=[FeeSource.STRIPE, FeeSource.DEMO, FeeSource.LEGACY])
+                ),
+                name="contribution_gross_is_fee_plus_net",
+            ),
+            models.CheckConstraint(
+                condition=Q(fee_source=FeeSource.STRIPE) | Q(stripe_balance_transaction_id=""),
+                name="contribution_balance_transaction_only_from_stripe",
+            ),
+            # Only known net money is given.
+            models.CheckConstraint(
+                condition=Q(distributed_week__isnull=True) | Q(net_cents__isnull=False),
+                name="contribution_distributed_has_net",
             ),
             models.CheckConstraint(
                 condition=~Q(stripe_invoice_id=""), name="contribution_invoice_id_present"

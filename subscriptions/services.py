@@ -31,6 +31,7 @@ from .models import (
     MAX_AMOUNT_CENTS,
     MIN_AMOUNT_CENTS,
     Contribution,
+    FeeSource,
     StripeStatus,
     Subscription,
     SubscriptionStatus,
@@ -167,16 +168,52 @@ def change_subscription_amount(subscription: Subscription, *, amount_cents: int)
     return update_subscription(subscription, amount_cents=amount_cents)
 
 
+def fee_fields(
+    amount_cents: int, fee_cents: int | None, fee_source: str, balance_transaction_id: str = ""
+) -> dict:
+    """The fee columns of a contribution: fee, net = amount - fee, where the fee came from.
+    fee_cents None means not read yet (fee_source must then be PENDING). A negative fee,
+    or one that leaves nothing to give, is refused (ValidationError)."""
+    if fee_cents is None:
+        if fee_source != FeeSource.PENDING:
+            raise ValidationError({"fee_cents": "A fee that was read needs its amount."})
+        return {"fee_cents": None, "net_cents": None, "fee_source": FeeSource.PENDING,
+                "stripe_balance_transaction_id": ""}  # fmt: skip
+    if fee_source not in (FeeSource.STRIPE, FeeSource.DEMO, FeeSource.LEGACY):
+        raise ValidationError({"fee_source": f"Unknown fee source {fee_source!r}."})
+    fee_cents = require_int(fee_cents, "fee_cents", min_value=0, max_value=amount_cents - 1)
+    return {
+        "fee_cents": fee_cents,
+        "net_cents": amount_cents - fee_cents,
+        "fee_source": fee_source,
+        "stripe_balance_transaction_id": balance_transaction_id
+        if fee_source == FeeSource.STRIPE
+        else "",
+    }
+
+
 def record_contribution(
-    *, subscription: Subscription, amount_cents: int, paid_at, stripe_invoice_id: str
+    *,
+    subscription: Subscription,
+    amount_cents: int,
+    paid_at,
+    stripe_invoice_id: str,
+    fee_cents: int | None = None,
+    fee_source: str = FeeSource.PENDING,
+    balance_transaction_id: str = "",
 ) -> tuple[Contribution, bool]:
     """Record money actually collected, once per invoice id: (row, created).
+
+    fee_cents is the processor's fee as Stripe reported it (fee_source STRIPE, with the
+    balance transaction's id), 0 in demo billing (DEMO), or None while it is not known
+    yet (the contribution then waits for it; see Contribution).
 
     A second call with the same invoice id returns the first row and changes nothing,
     also when two callers race (the unique constraint decides; the loser reads).
     """
     require_instance(subscription, "subscription", Subscription)
     amount_cents = require_int(amount_cents, "amount_cents", min_value=1)
+    fees = fee_fields(amount_cents, fee_cents, fee_source, balance_transaction_id)
     require_aware_datetime(paid_at, "paid_at")
     stripe_invoice_id = require_text(stripe_invoice_id, "stripe_invoice_id", max_length=255)
     existing = Contribution.objects.filter(stripe_invoice_id=stripe_invoice_id).first()
@@ -189,6 +226,7 @@ def record_contribution(
                 amount_cents=amount_cents,
                 paid_at=paid_at,
                 stripe_invoice_id=stripe_invoice_id,
+                **fees,
             )
     except IntegrityError:
         existing = Contribution.objects.filter(stripe_invoice_id=stripe_invoice_id).first()
@@ -202,6 +240,7 @@ def record_contribution(
         contribution_id=contribution.pk,
         subscription_id=subscription.pk,
         cents=amount_cents,
+        fee_cents=fees["fee_cents"],
         paid_at=paid_at.isoformat(),
         invoice=stripe_invoice_id,
     )
@@ -220,6 +259,8 @@ def start_demo_subscription(*, user: User, amount_cents: int) -> Subscription:
         amount_cents=subscription.amount_cents,
         paid_at=timezone.now(),
         stripe_invoice_id=f"{subscription.stripe_subscription_id}_first",
+        fee_cents=0,
+        fee_source=FeeSource.DEMO,
     )
     return subscription
 
@@ -244,6 +285,10 @@ def bill_demo_week(week_start, *, city: str | None = None, state: str | None = N
         Contribution(
             subscription_id=sid,
             amount_cents=amount,
+            # No card processor in demo billing: no fee, all of it can be given.
+            fee_cents=0,
+            net_cents=amount,
+            fee_source=FeeSource.DEMO,
             paid_at=max(start, dt.datetime.combine(start_date, dt.time.min, tzinfo=zone)),
             stripe_invoice_id=f"{DEMO_ID_PREFIX}{sid}_{week_start.isoformat()}",
         )

@@ -336,3 +336,13 @@ HANDLERS: dict[str, Callable[[dict, EventContext], None]] = {
     "invoice.paid": handle_invoice_paid,
     "invoice.payment_failed": handle_invoice_payment_failed,
 }
+
+
+def register_handler(event_type: str, handler: Callable[[dict, EventContext], None]) -> None:
+    """Let an app above this one handle a Stripe event type (payouts registers Connect's
+    account.updated and transfer events in its AppConfig.ready): the dispatcher stays
+    here, the handler lives with the code it changes. One handler per type."""
+    existing = HANDLERS.get(event_type)
+    if existing is not None and existing is not handler:
+        raise ValueError(f"A handler for {event_type} is already registered.")
+    HANDLERS[event_type] = handler

@@ -92,6 +92,9 @@ class ContributionFactory(factory.django.DjangoModelFactory):
 
     subscription = factory.SubFactory(SubscriptionFactory)
     amount_cents = factory.SelfAttribute("subscription.amount_cents")
+    fee_cents = 0
+    net_cents = factory.LazyAttribute(lambda o: o.amount_cents - o.fee_cents)
+    fee_source = "demo"
     paid_at = factory.LazyFunction(timezone.now)
     stripe_invoice_id = factory.Sequence(lambda n: f"in_test_{n:08d}")
 
