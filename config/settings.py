@@ -8,6 +8,7 @@ ALLOWED_HOSTS have no default and a missing one stops the process at start-up.
 """
 
 import importlib.util
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import environ
@@ -239,6 +240,30 @@ if not DEMO_BILLING and not STRIPE_SECRET_KEY:
         "STRIPE_SECRET_KEY is not set: set it (and STRIPE_WEBHOOK_SECRET) to take payments, "
         "or set DEMO_BILLING=1 for a demo site where no money moves."
     )
+
+# Covering the fees (subscriptions.fees): the published card rate that sizes the charge of
+# a donor who adds the fee to a gift. Only an estimate: the ledger records the fee Stripe
+# reports for each payment. Default: Stripe's US card rate, 2.9% + 30c. The percentage is
+# text parsed with Decimal into whole basis points (at most two decimals), never a float.
+CARD_FEE_PERCENT = env.str("CARD_FEE_PERCENT", default="2.9").strip()
+CARD_FEE_FIXED_CENTS = env.int("CARD_FEE_FIXED_CENTS", default=30)
+try:
+    _card_fee_basis_points = Decimal(CARD_FEE_PERCENT) * 100
+except InvalidOperation:
+    _card_fee_basis_points = Decimal("NaN")
+if not (
+    _card_fee_basis_points.is_finite()
+    and _card_fee_basis_points == _card_fee_basis_points.to_integral_value()
+    and 0 <= _card_fee_basis_points <= 2000
+):
+    raise ImproperlyConfigured(
+        f"CARD_FEE_PERCENT must be a percentage from 0 to 20 with at most two decimals, "
+        f"like 2.9; got {CARD_FEE_PERCENT!r}."
+    )
+if not 0 <= CARD_FEE_FIXED_CENTS <= 1000:
+    raise ImproperlyConfigured("CARD_FEE_FIXED_CENTS must be whole cents from 0 to 1000.")
+# Checkout also offers US bank debit (ACH Direct Debit: 0.8%, at most $5.00) beside cards.
+STRIPE_OFFER_BANK_DEBIT = env.bool("STRIPE_OFFER_BANK_DEBIT", default=False)
 
 # Geocoding (geopy's Nominatim by default; tests point it at 127.0.0.1).
 GEOCODER_DOMAIN = env.str("GEOCODER_DOMAIN", default="nominatim.openstreetmap.org")

@@ -28,7 +28,12 @@ from .stripe_client import (
     idempotency_key,
     options,
 )
-from .stripe_objects import InvalidStripeData, apply_subscription, parse_subscription
+from .stripe_objects import (
+    InvalidStripeData,
+    apply_subscription,
+    fee_metadata,
+    parse_subscription,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -72,10 +77,24 @@ def _validation_message(exc: ValidationError) -> str:
 # --- subscribe ------------------------------------------------------------------------
 
 
-def start_checkout(*, user: User, amount_cents: int) -> str:
+def payment_method_types() -> list[str]:
+    """Cards always; US bank debit (ACH Direct Debit, cheaper) when STRIPE_OFFER_BANK_DEBIT
+    is on. Named explicitly, so the setting and not the Stripe dashboard decides."""
+    if settings.STRIPE_OFFER_BANK_DEBIT:
+        return ["card", "us_bank_account"]
+    return ["card"]
+
+
+def start_checkout(
+    *, user: User, amount_cents: int, covers_fees: bool = False, gift_cents: int | None = None
+) -> str:
     """A Stripe Checkout session for a weekly gift; returns the URL to send the donor to.
-    Nothing local is written: the subscription appears when Stripe's webhook says so."""
+    Nothing local is written: the subscription appears when Stripe's webhook says so.
+
+    amount_cents is the weekly charge (the gross-up when covering the fees); the fee terms
+    ride in the subscription's metadata, and parse_subscription reads them back."""
     services.require_amount_cents(amount_cents)
+    services.require_fee_terms(amount_cents, covers_fees, gift_cents)
     existing_customer = (
         Subscription.objects.filter(user=user)
         .exclude(stripe_customer_id="")
@@ -99,7 +118,10 @@ def start_checkout(*, user: User, amount_cents: int) -> str:
         "metadata": {"user_id": str(user.pk)},
         # The subscription carries the user too, so its own events can be matched even
         # when they arrive before checkout.session.completed.
-        "subscription_data": {"metadata": {"user_id": str(user.pk)}},
+        "subscription_data": {
+            "metadata": {"user_id": str(user.pk), **fee_metadata(covers_fees, gift_cents)}
+        },
+        "payment_method_types": payment_method_types(),
         "success_url": settings.SITE_URL
         + reverse("subscriptions:success")
         + "?session_id={CHECKOUT_SESSION_ID}",
@@ -208,19 +230,34 @@ def cancel(*, subscription: Subscription) -> Subscription:
     return _apply_confirmed(obj)
 
 
-def change_amount(*, subscription: Subscription, amount_cents: int) -> Subscription:
+def change_amount(
+    *,
+    subscription: Subscription,
+    amount_cents: int,
+    covers_fees: bool = False,
+    gift_cents: int | None = None,
+) -> Subscription:
     """A new weekly amount from the next payment on: no proration, so a week already paid
-    is neither topped up nor refunded."""
+    is neither topped up nor refunded. amount_cents is the charge; covering the fees,
+    gift_cents is the gift it was grossed up from (both go to Stripe: the price and the
+    metadata). Turning covering off is a change too, even at the same charge."""
     if subscription.status == SubscriptionStatus.CANCELLED:
         raise BillingError("A cancelled subscription cannot be changed.")
     try:
         services.require_amount_cents(amount_cents)
+        services.require_fee_terms(amount_cents, covers_fees, gift_cents)
     except ValidationError as exc:
         raise BillingError(_validation_message(exc)) from exc
-    if amount_cents == subscription.amount_cents:
+    if (amount_cents, covers_fees, gift_cents) == (
+        subscription.amount_cents,
+        subscription.covers_fees,
+        subscription.gift_cents,
+    ):
         return subscription
     if subscription.is_demo:
-        return services.change_subscription_amount(subscription, amount_cents=amount_cents)
+        return services.change_subscription_amount(
+            subscription, amount_cents=amount_cents, covers_fees=covers_fees, gift_cents=gift_cents
+        )
     _require_stripe_billing(subscription)
     current = _call_stripe(
         "read the subscription",
@@ -243,5 +280,7 @@ def change_amount(*, subscription: Subscription, amount_cents: int) -> Subscript
             }
         ],
         "proration_behavior": "none",
+        # Stripe merges metadata: user_id stays; an empty value unsets gift_cents.
+        "metadata": fee_metadata(covers_fees, gift_cents, unset_empty=True),
     }
     return _update(subscription, "amount", "change the amount", params)

@@ -114,6 +114,11 @@ class Subscription(models.Model):
     def is_demo(self) -> bool:
         return self.stripe_subscription_id.startswith(DEMO_ID_PREFIX)
 
+    @property
+    def covered_fee_cents(self) -> int:
+        """What the donor adds for the fees each week (0 when not covering them)."""
+        return self.amount_cents - self.gift_cents if self.covers_fees else 0
+
 
 class FeeSource(models.TextChoices):
     PENDING = "", "Not read from Stripe yet"

@@ -43,6 +43,26 @@ def require_amount_cents(value, field="amount_cents") -> int:
     return require_int(value, field, min_value=MIN_AMOUNT_CENTS, max_value=MAX_AMOUNT_CENTS)
 
 
+def require_fee_terms(amount_cents: int, covers_fees, gift_cents) -> tuple[bool, int | None]:
+    """(covers_fees, gift_cents) checked against the charge: a donor who covers the fees
+    chose a gift of at least the minimum and is charged more than it; one who does not
+    has no separate gift. ValidationError names the field."""
+    if not isinstance(covers_fees, bool):
+        raise ValidationError({"covers_fees": "covers_fees must be true or false."})
+    if not covers_fees:
+        if gift_cents is not None:
+            raise ValidationError(
+                {"gift_cents": "A separate gift is kept only when the donor covers the fees."}
+            )
+        return False, None
+    gift_cents = require_int(gift_cents, "gift_cents", min_value=MIN_AMOUNT_CENTS)
+    if gift_cents >= amount_cents:
+        raise ValidationError(
+            {"gift_cents": "Covering the fees, the charge must be more than the gift."}
+        )
+    return True, gift_cents
+
+
 def new_demo_subscription_id() -> str:
     return f"{DEMO_ID_PREFIX}{uuid.uuid4().hex}"
 
@@ -57,10 +77,15 @@ def create_subscription(
     stripe_customer_id: str = "",
     stripe_status: str = "",
     start_date=None,
+    covers_fees: bool = False,
+    gift_cents: int | None = None,
 ) -> Subscription:
-    """A new weekly subscription. Without a Stripe id it is a demo one ("demo_<uuid>")."""
+    """A new weekly subscription. Without a Stripe id it is a demo one ("demo_<uuid>").
+    amount_cents is the weekly charge; covering the fees, gift_cents is what the donor
+    chose to give (subscriptions.fees.gross_up sizes the charge)."""
     require_instance(user, "user", User)
     amount_cents = require_amount_cents(amount_cents)
+    covers_fees, gift_cents = require_fee_terms(amount_cents, covers_fees, gift_cents)
     status = require_choice(status, "status", SubscriptionStatus.choices)
     stripe_status = require_choice(stripe_status, "stripe_status", StripeStatus.choices)
     if stripe_subscription_id is None:
@@ -78,6 +103,8 @@ def create_subscription(
     subscription = Subscription(
         user=user,
         amount_cents=amount_cents,
+        covers_fees=covers_fees,
+        gift_cents=gift_cents,
         status=status,
         stripe_subscription_id=stripe_subscription_id,
         stripe_customer_id=stripe_customer_id,
@@ -99,12 +126,25 @@ def update_subscription(
     stripe_status=UNSET,
     stripe_customer_id=UNSET,
     last_distribution_date=UNSET,
+    covers_fees=UNSET,
+    gift_cents=UNSET,
 ) -> Subscription:
+    """Change the given fields together. The fee terms (covers_fees, gift_cents) are
+    checked against the new charge; give both when either changes."""
     require_instance(subscription, "subscription", Subscription)
     fields = []
     if amount_cents is not UNSET:
         subscription.amount_cents = require_amount_cents(amount_cents)
         fields.append("amount_cents")
+    if covers_fees is not UNSET or gift_cents is not UNSET:
+        subscription.covers_fees, subscription.gift_cents = require_fee_terms(
+            subscription.amount_cents,
+            subscription.covers_fees if covers_fees is UNSET else covers_fees,
+            subscription.gift_cents if gift_cents is UNSET else gift_cents,
+        )
+        fields += ["covers_fees", "gift_cents"]
+    elif "amount_cents" in fields and subscription.covers_fees:
+        require_fee_terms(subscription.amount_cents, True, subscription.gift_cents)
     if status is not UNSET:
         status = require_choice(status, "status", SubscriptionStatus.choices)
         if status == SubscriptionStatus.CANCELLED and subscription.cancelled_at is None:
@@ -160,12 +200,21 @@ def resume_subscription(subscription: Subscription) -> Subscription:
     return update_subscription(subscription, status=SubscriptionStatus.ACTIVE)
 
 
-def change_subscription_amount(subscription: Subscription, *, amount_cents: int) -> Subscription:
-    """A new weekly amount from the next payment on (no proration)."""
+def change_subscription_amount(
+    subscription: Subscription,
+    *,
+    amount_cents: int,
+    covers_fees: bool = False,
+    gift_cents: int | None = None,
+) -> Subscription:
+    """A new weekly charge from the next payment on (no proration). The fee terms are
+    set with it: a plain amount change stops covering the fees."""
     require_instance(subscription, "subscription", Subscription)
     if subscription.status == SubscriptionStatus.CANCELLED:
         raise ValidationError({"status": "A cancelled subscription cannot be changed."})
-    return update_subscription(subscription, amount_cents=amount_cents)
+    return update_subscription(
+        subscription, amount_cents=amount_cents, covers_fees=covers_fees, gift_cents=gift_cents
+    )
 
 
 def fee_fields(
@@ -248,12 +297,19 @@ def record_contribution(
 
 
 @transaction.atomic
-def start_demo_subscription(*, user: User, amount_cents: int) -> Subscription:
+def start_demo_subscription(
+    *, user: User, amount_cents: int, covers_fees: bool = False, gift_cents: int | None = None
+) -> Subscription:
     """Demo billing's stand-in for Checkout: an active subscription and its first weekly
     payment, recorded at once as Stripe's first invoice would be. The weekly run records
     the later payments (one per active subscription per week, skipping a week that
-    already has one, so this first payment is never doubled)."""
-    subscription = create_subscription(user=user, amount_cents=amount_cents)
+    already has one, so this first payment is never doubled).
+
+    Covering the fees, the charge is the grossed-up amount, as with Stripe; demo billing
+    has no processor, so its fee is 0 and the whole charge is given."""
+    subscription = create_subscription(
+        user=user, amount_cents=amount_cents, covers_fees=covers_fees, gift_cents=gift_cents
+    )
     record_contribution(
         subscription=subscription,
         amount_cents=subscription.amount_cents,

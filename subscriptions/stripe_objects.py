@@ -7,6 +7,7 @@ records (a failed event, a line in the sync summary) instead of half-writing.
 """
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
 import stripe
@@ -32,6 +33,8 @@ from .stripe_status import to_local_status
 # one weekly invoice) is impossible data: refused like a $0 one, not a database error that
 # would answer 500 and have Stripe redeliver it for three days.
 MAX_INVOICE_CENTS = 2**31 - 1
+
+logger = logging.getLogger(__name__)
 
 
 class InvalidStripeData(Exception):
@@ -85,6 +88,50 @@ def as_dict(obj) -> dict:
 
 # --- subscriptions --------------------------------------------------------------------
 
+# The fee terms of a subscription ride in its metadata (Stripe metadata is text).
+COVERS_FEES_KEY = "covers_fees"
+GIFT_CENTS_KEY = "gift_cents"
+
+
+def fee_metadata(covers_fees: bool, gift_cents: int | None, *, unset_empty=False) -> dict:
+    """The metadata that says whether the donor covers the fees and the gift the charge
+    was grossed up from. On an update (unset_empty) an empty gift unsets Stripe's key."""
+    if covers_fees:
+        return {COVERS_FEES_KEY: "true", GIFT_CENTS_KEY: str(gift_cents)}
+    return {COVERS_FEES_KEY: "false", **({GIFT_CENTS_KEY: ""} if unset_empty else {})}
+
+
+def parse_fee_terms(metadata: dict, amount_cents: int, sub_id: str) -> tuple[bool, int | None]:
+    """(covers_fees, gift_cents) from a subscription's metadata.
+
+    The rule for metadata that cannot be used: it is ignored, and the subscription is
+    recorded as not covering the fees (its weekly amount is the price Stripe charges,
+    which is never wrong). Metadata is a description anyone with dashboard access can
+    edit, and the price may have been changed at Stripe since it was written; refusing
+    the whole object (InvalidStripeData) would also refuse the status it carries, so a
+    cancellation could never be recorded. Usable means covers_fees "true" and gift_cents
+    the digits of a whole number of cents with MIN_AMOUNT_CENTS <= gift < the charge.
+    """
+    covers = metadata.get(COVERS_FEES_KEY)
+    if covers in (None, "", "false"):
+        return False, None
+    gift = metadata.get(GIFT_CENTS_KEY)
+    if (
+        covers == "true"
+        and isinstance(gift, str)
+        and gift.isascii()
+        and gift.isdigit()
+        and len(gift) <= 9
+        and MIN_AMOUNT_CENTS <= int(gift) < amount_cents
+    ):
+        return True, int(gift)
+    logger.warning(
+        "Subscription %s: fee metadata covers_fees=%r gift_cents=%r does not fit a weekly "
+        "charge of %s cents; recorded as not covering the fees.",
+        sub_id, covers, gift, amount_cents,
+    )  # fmt: skip
+    return False, None
+
 
 @dataclass(frozen=True)
 class SubscriptionState:
@@ -96,6 +143,8 @@ class SubscriptionState:
     user_id: int | None
     item_id: str
     product_id: str
+    covers_fees: bool = False
+    gift_cents: int | None = None
 
 
 def parse_subscription(obj) -> SubscriptionState:
@@ -123,8 +172,9 @@ def parse_subscription(obj) -> SubscriptionState:
         raise InvalidStripeData(
             f"weekly amount {amount} cents is outside {MIN_AMOUNT_CENTS}..{MAX_AMOUNT_CENTS}."
         )
-    metadata = obj.get("metadata") or {}
-    user_id = require_object(metadata, "subscription.metadata").get("user_id")
+    metadata = require_object(obj.get("metadata") or {}, "subscription.metadata")
+    user_id = metadata.get("user_id")
+    covers_fees, gift_cents = parse_fee_terms(metadata, amount, sub_id)
     return SubscriptionState(
         stripe_subscription_id=sub_id,
         stripe_customer_id=customer,
@@ -134,6 +184,8 @@ def parse_subscription(obj) -> SubscriptionState:
         user_id=int(user_id) if isinstance(user_id, str) and user_id.isdigit() else None,
         item_id=_text(item, "id", "subscription item id"),
         product_id=require_stripe_id(price.get("product"), "price.product"),
+        covers_fees=covers_fees,
+        gift_cents=gift_cents,
     )
 
 
@@ -204,6 +256,8 @@ def apply_subscription(
                         stripe_subscription_id=state.stripe_subscription_id,
                         stripe_customer_id=state.stripe_customer_id,
                         stripe_status=state.stripe_status,
+                        covers_fees=state.covers_fees,
+                        gift_cents=state.gift_cents,
                     )
                     sub.stripe_state_at = at
                     sub.save(update_fields=["stripe_state_at"])
@@ -229,10 +283,16 @@ def apply_subscription(
         ):
             return sub, []
         changes = {}
-        for field in ("amount_cents", "status", "stripe_status", "stripe_customer_id"):
+        for field in (
+            "amount_cents", "status", "stripe_status", "stripe_customer_id",
+            "covers_fees", "gift_cents",
+        ):  # fmt: skip
             if getattr(sub, field) != getattr(state, field):
                 changes[field] = getattr(state, field)
         described = [f"{f}: {getattr(sub, f)!r} -> {v!r}" for f, v in changes.items()]
+        if "covers_fees" in changes or "gift_cents" in changes:
+            # The fee terms are checked together against the charge.
+            changes["covers_fees"], changes["gift_cents"] = state.covers_fees, state.gift_cents
         if changes:
             update_subscription(sub, **changes)
         sub.stripe_state_at = at

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.templatetags.money import format_cents
 
-from . import billing, services, webhooks
+from . import billing, fees, services, webhooks
 from .forms import AmountForm
 from .models import Subscription, SubscriptionStatus
 from .selectors import get_user_subscriptions
@@ -44,28 +44,54 @@ def subscribe(request):
         messages.info(request, "First tell us your ZIP code, so your gift goes to your town.")
         return redirect(f"{reverse('accounts:profile')}?next=subscribe")
     form = AmountForm(request.POST or None)
+    review = None
     if request.method == "POST" and form.is_valid():
-        amount_cents = form.cleaned_data["amount"]
-        if settings.DEMO_BILLING:
-            services.start_demo_subscription(user=request.user, amount_cents=amount_cents)
-            messages.success(
-                request,
-                f"Thank you! Your weekly gift of {format_cents(amount_cents)} is active. "
-                "Demo billing: no card was charged; this site takes no real payments.",
-            )
-            return redirect(DASHBOARD_URL)
-        try:
-            url = billing.start_checkout(user=request.user, amount_cents=amount_cents)
-        except billing.BillingError as exc:
-            messages.error(request, str(exc))
+        if form.needs_review():
+            # Covering the fees: show "$10.00 + $0.61 fees = $10.61 a week" and ask again.
+            review = form.breakdown()
         else:
-            return redirect(url)
+            response = _start_subscription(request, form.terms())
+            if response is not None:
+                return response
     current = get_user_subscriptions(request.user).exclude(status=SubscriptionStatus.CANCELLED)
     return render(
         request,
         "subscriptions/subscribe.html",
-        {"form": form, "current": list(current), "demo_billing": settings.DEMO_BILLING},
+        {
+            "form": form,
+            "review": review,
+            "current": list(current),
+            "demo_billing": settings.DEMO_BILLING,
+            "card_rate": fees.card_rate(),
+            "bank_debit": settings.STRIPE_OFFER_BANK_DEBIT and not settings.DEMO_BILLING,
+            "bank_rate": fees.BANK_DEBIT_RATE,
+        },
     )
+
+
+def _weekly_text(terms: dict) -> str:
+    if terms["covers_fees"]:
+        return str(fees.FeeBreakdown(terms["gift_cents"], terms["amount_cents"]))
+    return f"{format_cents(terms['amount_cents'])} a week"
+
+
+def _start_subscription(request, terms: dict):
+    """Demo billing: the subscription at once. Stripe: a redirect to Checkout, or None
+    (with a message) when Stripe refused."""
+    if settings.DEMO_BILLING:
+        services.start_demo_subscription(user=request.user, **terms)
+        messages.success(
+            request,
+            f"Thank you! Your weekly gift of {_weekly_text(terms)} is active. "
+            "Demo billing: no card was charged; this site takes no real payments.",
+        )
+        return redirect(DASHBOARD_URL)
+    try:
+        url = billing.start_checkout(user=request.user, **terms)
+    except billing.BillingError as exc:
+        messages.error(request, str(exc))
+        return None
+    return redirect(url)
 
 
 @login_required
@@ -126,14 +152,26 @@ def change_amount(request, pk):
     subscription = _get_subscription_for_user(request, pk)
     form = AmountForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(form.errors["amount"]))
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
         return _back(request)
-    amount_cents = form.cleaned_data["amount"]
+    if form.needs_review():
+        # Covering the fees: the donor confirms the breakdown before anything changes.
+        return render(
+            request,
+            "subscriptions/confirm_amount.html",
+            {
+                "subscription": subscription,
+                "form": form,
+                "review": form.breakdown(),
+                "next": request.POST.get("next") or "",
+                "demo_billing": subscription.is_demo,
+            },
+        )
+    terms = form.terms()
     return _self_service(
         request, subscription.pk,
-        lambda s: billing.change_amount(subscription=s, amount_cents=amount_cents),
-        lambda s: f"Your weekly gift is now {format_cents(s.amount_cents)}, "
-        "from the next payment on.",
+        lambda s: billing.change_amount(subscription=s, **terms),
+        lambda s: f"Your weekly gift is now {_weekly_text(terms)}, from the next payment on.",
     )  # fmt: skip
 
 

@@ -104,7 +104,11 @@ def test_with_stripe_it_sends_the_donor_to_checkout(alice_client, alice, fake_st
     )
     assert params["client_reference_id"] == str(alice.pk)
     assert params["metadata"] == {"user_id": str(alice.pk)}
-    assert params["subscription_data"]["metadata"] == {"user_id": str(alice.pk)}
+    assert params["subscription_data"]["metadata"] == {
+        "user_id": str(alice.pk),
+        "covers_fees": "false",
+    }
+    assert params["payment_method_types"] == ["card"]
     assert params["customer_email"] == "alice@example.org"
     assert params["success_url"] == (
         "http://testserver/subscribe/success/?session_id={CHECKOUT_SESSION_ID}"
