@@ -206,6 +206,7 @@ def get_payout_eligibility(charities, *, latest=None, at=None) -> dict[int, Elig
             "checked_at": at.isoformat(),
             "verification_status": charity.verification_status,
             "ein": charity.ein,
+            "state": charity.state,
             "irs_import_id": charity.irs_last_import_id,
             "latest_irs_import_id": batch.pk if batch else None,
             "latest_irs_import": str(batch) if batch else "",
