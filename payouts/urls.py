@@ -6,7 +6,7 @@ app_name = "payouts"
 
 urlpatterns = [
     path(
-        "payouts/statement/<int:charity_id>/<str:period>/",
+        "payouts/statement/<int:charity_id>/",
         views.statement,
         name="statement",
     ),

@@ -16,9 +16,10 @@ from .selectors import get_statement, parse_period
 
 @require_GET
 @staff_member_required
-def statement(request, charity_id: int, period: str):
+def statement(request, charity_id: int):
+    """?period=YYYY-MM (default: this month)."""
     try:
-        month = parse_period(period)
+        month = parse_period(request.GET.get("period") or f"{timezone.localdate():%Y-%m}")
     except ValidationError:
         raise Http404("No such month.") from None
     charity = get_object_or_404(Charity, pk=charity_id)

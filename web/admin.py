@@ -45,7 +45,10 @@ class CharityAdmin(CharityVettingAdmin):
                 "next": get_next_payout(obj, money=money, now=now),
                 "onboard_url": onboard_url,
                 "statements": [
-                    (f"{m:%B %Y}", reverse("payouts:statement", args=[obj.pk, f"{m:%Y-%m}"]))
+                    (
+                        f"{m:%B %Y}",
+                        reverse("payouts:statement", args=[obj.pk]) + f"?period={m:%Y-%m}",
+                    )
                     for m in (last_month, this_month)
                 ],
             },
