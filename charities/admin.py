@@ -4,8 +4,8 @@ from django.core.exceptions import ImproperlyConfigured, PermissionDenied, Valid
 from django.db import transaction
 from django.template.response import TemplateResponse
 
-from . import geocoding, services
-from .models import Charity, CoordinatesSource
+from . import geocoding, selectors, services
+from .models import Charity, CharityStatus, CoordinatesSource, IrsImport
 from .widgets import MapPickerWidget
 
 GEOCODE_ACTION_LIMIT = 50
@@ -26,6 +26,26 @@ class HasCoordinatesFilter(admin.SimpleListFilter):
             return queryset.filter(latitude__isnull=False, longitude__isnull=False)
         if self.value() == "no":
             return queryset.filter(latitude__isnull=True)
+        return queryset
+
+
+class NeedsReviewFilter(admin.SimpleListFilter):
+    """Approved charities whose payouts wait on their IRS standing
+    (charities.selectors.get_payout_eligibility), and those that may be paid."""
+
+    title = "payouts"
+    parameter_name = "payouts"
+
+    def lookups(self, request, model_admin):
+        return [("review", "Needs review (IRS)"), ("eligible", "Eligible for payouts")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "review":
+            return queryset.filter(selectors.needs_review_q())
+        if self.value() == "eligible":
+            return queryset.filter(verification_status=CharityStatus.APPROVED).exclude(
+                selectors.needs_review_q()
+            )
         return queryset
 
 
@@ -85,9 +105,11 @@ class CharityAdmin(admin.ModelAdmin):
         "verification_status",
         "has_coordinates",
         "ein_display",
+        "payout_eligibility",
         "created_at",
     ]
     list_filter = [
+        NeedsReviewFilter,
         "verification_status",
         "state",
         "category",
@@ -145,6 +167,23 @@ class CharityAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description="Coordinates")
     def has_coordinates(self, obj):
         return obj.has_coordinates
+
+    def get_changelist_instance(self, request):
+        """Judge the page's charities at once (one query for the IRS imports), so the
+        eligibility column makes no query per row."""
+        changelist = super().get_changelist_instance(request)
+        charities = list(changelist.result_list)
+        verdicts = selectors.get_payout_eligibility(charities)
+        for charity in charities:
+            charity.payout_verdict = verdicts[charity.pk]
+        return changelist
+
+    @admin.display(description="Payouts")
+    def payout_eligibility(self, obj):
+        verdict = getattr(obj, "payout_verdict", None)
+        if verdict is None:
+            verdict = selectors.get_payout_eligibility([obj])[obj.pk]
+        return "eligible" if verdict.eligible else verdict.reason
 
     @admin.display(description="EIN", ordering="ein")
     def ein_display(self, obj):
@@ -252,3 +291,25 @@ class CharityAdmin(admin.ModelAdmin):
             self.message_user(request, f"Nothing changed: {text}", messages.ERROR)
             return None
         return count
+
+
+@admin.register(IrsImport)
+class IrsImportAdmin(admin.ModelAdmin):
+    """Each IRS BMF import, as recorded by import_charities: read-only, since payout
+    eligibility rests on what it saw."""
+
+    list_display = ["imported_at", "source_name", "states_display", "rows"]
+    list_filter = ["imported_at"]
+
+    @admin.display(description="States")
+    def states_display(self, obj):
+        return ", ".join(obj.states)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -5,9 +5,17 @@ category) of charities it created before and never duplicates one. What staff de
 or entered is kept: verification status (except that --approve approves *pending* ones,
 never rejected ones), description, website, contact, notes, and coordinates set by hand
 or by the geocoder. ZIP-centroid coordinates follow a changed ZIP.
+
+Each import of a file (given as `record`) is an IrsImport: its source, the states present
+in its rows, its row count and time. Every charity whose EIN is in the file, kept or
+skipped, gets irs_last_import = this import and the row's STATUS, DEDUCTIBILITY and
+SUBSECTION; a charity of a covered state that the file does not list keeps its older
+import and so needs review (charities.selectors.get_payout_eligibility). Coverage is the
+states present in the file: a state's file is taken to list every organization of that
+state, so import a state's whole file, never an extract of some of its cities.
 """
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -15,8 +23,8 @@ from django.utils import timezone
 
 from core.places import place_key
 
-from .irs import SKIP_REASONS, BmfCharity
-from .models import Charity, CharityStatus, CoordinatesSource
+from .irs import SKIP_REASONS, BmfCharity, BmfFile, IrsFacts
+from .models import Charity, CharityStatus, CoordinatesSource, IrsImport
 from .services import approve_charities, forget_places
 
 IRS_FIELDS = ("name", "city", "state", "zip_code", "category")
@@ -30,6 +38,10 @@ class ImportResult:
     unchanged: int = 0
     approved: int = 0
     skipped: Counter = field(default_factory=Counter)
+    irs_import: IrsImport | None = None
+    confirmed: int = 0  # our charities the file lists (kept or skipped rows)
+    needs_review: int = 0  # our charities with an EIN in a covered state it does not list
+    needs_review_approved: int = 0
 
     def summary_lines(self) -> list[str]:
         lines = [
@@ -39,6 +51,15 @@ class ImportResult:
         ]
         for reason, count in sorted(self.skipped.items(), key=lambda kv: (-kv[1], kv[0])):
             lines.append(f"  skipped {count:>6}  {SKIP_REASONS.get(reason, reason)}")
+        if self.irs_import is not None:
+            states = ", ".join(self.irs_import.states) or "no state"
+            lines.append(
+                f"IRS import {self.irs_import.pk} covers {states}: confirmed "
+                f"{self.confirmed} charities; {self.needs_review} charities of "
+                f"{'these states' if len(self.irs_import.states) > 1 else states} are not "
+                f"listed and need review ({self.needs_review_approved} of them approved; "
+                "their payouts wait)."
+            )
         return lines
 
 
@@ -65,10 +86,14 @@ def import_charities(
     source_name: str = "IRS EO BMF",
     skipped: dict[str, int] | None = None,
     only_places: set[tuple[str, str]] | None = None,
+    record: BmfFile | None = None,
 ) -> ImportResult:
     """Create or update charities from parsed BMF rows, in one transaction.
 
-    only_places, a set of place_key()s, keeps the rows of those cities only.
+    only_places, a set of place_key()s, keeps the rows of those cities only. record, the
+    whole parsed file the rows came from, records the import (an IrsImport) and each
+    listed charity's IRS facts (see the module docstring); without it nothing of the
+    IRS's standing is recorded.
     """
     result = ImportResult(skipped=Counter(skipped or {}))
     if only_places is not None:
@@ -124,6 +149,40 @@ def import_charities(
                 note=f"imported from {source_name} with --approve",
                 at=now,
             )
+    if record is not None:
+        _record_import(record, source_name=source_name, at=now, result=result)
     if to_create or to_update:
         forget_places()
     return result
+
+
+def _record_import(record: BmfFile, *, source_name: str, at, result: ImportResult) -> None:
+    """The IrsImport and its facts, in few queries: the file's EINs grouped by their
+    (status, deductibility, subsection), one UPDATE per group and batch of EINs (a BMF
+    file has a handful of distinct groups), instead of one per charity."""
+    irs_import = IrsImport.objects.create(
+        source_name=source_name[:255], states=record.states, rows=record.rows, imported_at=at
+    )
+    groups: dict[IrsFacts, list[str]] = defaultdict(list)
+    for ein, facts in record.facts.items():
+        groups[facts].append(ein)
+    confirmed = 0
+    for facts, eins in groups.items():
+        for start in range(0, len(eins), BATCH):
+            confirmed += Charity.objects.filter(ein__in=eins[start : start + BATCH]).update(
+                irs_last_import=irs_import,
+                irs_status=facts.status,
+                irs_deductibility=facts.deductibility,
+                irs_subsection=facts.subsection,
+            )
+    unlisted = (
+        Charity.objects.filter(state__in=record.states)
+        .exclude(ein="")
+        .exclude(irs_last_import=irs_import)
+    )
+    result.irs_import = irs_import
+    result.confirmed = confirmed
+    result.needs_review = unlisted.count()
+    result.needs_review_approved = unlisted.filter(
+        verification_status=CharityStatus.APPROVED
+    ).count()

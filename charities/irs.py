@@ -134,11 +134,56 @@ def parse_row(row: dict) -> BmfCharity | None:
     )
 
 
-def parse_file(rows: Iterable[dict]) -> tuple[list[BmfCharity], dict[str, int]]:
-    """Kept charities (first of each EIN) and the count of skipped rows per reason."""
+@dataclass(frozen=True)
+class IrsFacts:
+    """What one BMF row says of an EIN's standing (its STATUS, DEDUCTIBILITY and
+    SUBSECTION columns), recorded on a charity whether the row was kept or skipped, so a
+    charity that lost deductibility is seen with its new status."""
+
+    status: str
+    deductibility: str
+    subsection: str
+
+
+@dataclass
+class BmfFile:
+    """A parsed EO BMF file: the kept charities (first row of each EIN), the count of
+    skipped rows per reason, the facts of every readable EIN (kept or skipped), the states
+    present in its rows (what the file covers) and its number of data rows."""
+
+    kept: list[BmfCharity]
+    skipped: dict[str, int]
+    facts: dict[str, IrsFacts]
+    states: list[str]
+    rows: int
+
+
+def _facts(row: dict) -> tuple[str, IrsFacts] | None:
+    ein = (row.get("EIN") or "").strip()
+    if not (len(ein) == 9 and ein.isdigit()):
+        return None
+    return ein, IrsFacts(
+        status=(row.get("STATUS") or "").strip()[:2],
+        deductibility=(row.get("DEDUCTIBILITY") or "").strip()[:1],
+        subsection=(row.get("SUBSECTION") or "").strip()[:2],
+    )
+
+
+def parse_bmf(rows: Iterable[dict]) -> BmfFile:
     kept: dict[str, BmfCharity] = {}
     skipped: dict[str, int] = {}
+    facts: dict[str, IrsFacts] = {}
+    states: set[str] = set()
+    count = 0
     for row in rows:
+        count += 1
+        state = (row.get("STATE") or "").strip().upper()
+        if state in US_STATES:
+            states.add(state)
+        read = _facts(row)
+        if read is not None:
+            # The first row of an EIN speaks for it, as for the kept charity.
+            facts.setdefault(*read)
         reason = skip_reason(row)
         charity = None if reason else parse_row(row)
         if charity is None:
@@ -149,7 +194,14 @@ def parse_file(rows: Iterable[dict]) -> tuple[list[BmfCharity], dict[str, int]]:
             skipped[reason] = skipped.get(reason, 0) + 1
             continue
         kept[charity.ein] = charity
-    return list(kept.values()), skipped
+        facts[charity.ein] = read[1]  # a kept row's facts win over an earlier skipped one
+    return BmfFile(list(kept.values()), skipped, facts, sorted(states), count)
+
+
+def parse_file(rows: Iterable[dict]) -> tuple[list[BmfCharity], dict[str, int]]:
+    """Kept charities (first of each EIN) and the count of skipped rows per reason."""
+    parsed = parse_bmf(rows)
+    return parsed.kept, parsed.skipped
 
 
 # --- Readable names -------------------------------------------------------------------

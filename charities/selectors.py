@@ -192,6 +192,22 @@ def latest_irs_imports() -> dict[str, IrsImport]:
     return latest
 
 
+def needs_review_q(latest: dict[str, IrsImport] | None = None) -> Q:
+    """The approved charities with an EIN that get_payout_eligibility would hold back, as
+    a filter (the admin's "Needs review" list): no import covers their state, the latest
+    import of their state did not list them, or it listed them not deductible or not
+    unconditionally exempt."""
+    latest = latest_irs_imports() if latest is None else latest
+    flagged = ~Q(state__in=list(latest))
+    for state, batch in latest.items():
+        flagged |= Q(state=state) & (
+            ~Q(irs_last_import=batch)
+            | ~Q(irs_deductibility=IRS_DEDUCTIBLE)
+            | ~Q(irs_status=IRS_UNCONDITIONAL)
+        )
+    return Q(verification_status=CharityStatus.APPROVED) & ~Q(ein="") & flagged
+
+
 def get_payout_eligibility(charities, *, latest=None, at=None) -> dict[int, Eligibility]:
     """Eligibility of each charity (charity id -> Eligibility), DESIGN's rule: approved,
     and, when it has an EIN, listed with deductible status (DEDUCTIBILITY 1, STATUS 01)
@@ -206,6 +222,7 @@ def get_payout_eligibility(charities, *, latest=None, at=None) -> dict[int, Elig
             "checked_at": at.isoformat(),
             "verification_status": charity.verification_status,
             "ein": charity.ein,
+            "state": charity.state,
             "irs_import_id": charity.irs_last_import_id,
             "latest_irs_import_id": batch.pk if batch else None,
             "latest_irs_import": str(batch) if batch else "",

@@ -16,6 +16,9 @@ urlpatterns = [
     path("charities/", include("web.charity_urls")),
     path("", include("subscriptions.urls")),
     path("", include("reports.urls")),  # /dashboard/... and /reports/...
+    path("", include("payouts.urls")),  # /payouts/statement/... (staff)
+    # Before the admin's own URLs, whose catch-all would answer 404 for it.
+    path("admin/", include("payouts.admin_urls")),  # /admin/payouts/summary/
     path("admin/", admin.site.urls),
 ]
 

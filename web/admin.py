@@ -1,18 +1,59 @@
 """Admin pages that show several apps on one page. The charity page is the vetting admin
 of charities.admin with the charity's needs (needs.admin) on it: staff vet a charity and
-keep its needs current in one place."""
+keep its needs current in one place, and see its money (payouts.selectors): distributed,
+paid out, in payment, owed, the next payout, its IRS standing and its statements."""
+
+import datetime as dt
 
 from django.contrib import admin
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
 from charities.admin import CharityAdmin as CharityVettingAdmin
 from charities.models import Charity
 from needs.admin import NeedInline, NeedsFreshnessFilter
+from payouts.selectors import get_charity_money, get_next_payout, period_of
+
+ONBOARD_URL_NAME = "admin:payouts_payoutaccount_onboard"
 
 
 @admin.register(Charity)
 class CharityAdmin(CharityVettingAdmin):
     list_filter = [*CharityVettingAdmin.list_filter, NeedsFreshnessFilter]
     inlines = [NeedInline]
+    readonly_fields = [*CharityVettingAdmin.readonly_fields, "money"]
+    fieldsets = [*CharityVettingAdmin.fieldsets, ("Money and IRS standing", {"fields": ["money"]})]
+
+    @admin.display(description="Money")
+    def money(self, obj):
+        if obj is None or obj.pk is None:
+            return "Shown once the charity is saved."
+        now = timezone.now()
+        money = get_charity_money(obj)
+        try:
+            onboard_url = reverse(ONBOARD_URL_NAME, args=[obj.pk])
+        except NoReverseMatch:
+            onboard_url = ""  # the Stripe onboarding view is not installed
+        this_month = period_of(now)
+        last_month = period_of(now.replace(day=1) - dt.timedelta(days=1))
+        html = render_to_string(
+            "admin/payouts/charity_money.html",
+            {
+                "charity": obj,
+                "money": money,
+                "next": get_next_payout(obj, money=money, now=now),
+                "onboard_url": onboard_url,
+                "statements": [
+                    (
+                        f"{m:%B %Y}",
+                        reverse("payouts:statement", args=[obj.pk]) + f"?period={m:%Y-%m}",
+                    )
+                    for m in (last_month, this_month)
+                ],
+            },
+        )
+        return html  # a SafeString: the template escaped every value
 
     def save_formset(self, request, form, formset, change):
         if formset.model is NeedInline.model:

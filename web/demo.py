@@ -35,7 +35,7 @@ from accounts.models import User
 from accounts.selectors import get_user_by_email
 from accounts.services import create_user
 from charities.imports import import_charities
-from charities.irs import parse_file, read_rows
+from charities.irs import parse_bmf, read_rows
 from charities.models import Charity, CharityStatus
 from charities.selectors import get_all_charities, get_pending_charities
 from charities.services import approve_charity
@@ -169,11 +169,13 @@ def _ensure_user(email, *, result, name, city="", state="", zip_code="", staff=F
     return user
 
 
-def _pick_charities() -> dict[tuple[str, str], list]:
+def _pick_charities() -> tuple[dict[tuple[str, str], list], object]:
     """Per demo city, APPROVED_PER_CITY + PENDING_PER_CITY community-facing BMF rows,
-    in a fixed order: sorted by EIN, then shuffled by a generator seeded with the city."""
+    in a fixed order: sorted by EIN, then shuffled by a generator seeded with the city;
+    and the parsed file (its IRS facts make the demo's charities payable)."""
     with DEMO_CSV.open(newline="", encoding="utf-8") as stream:
-        rows, _ = parse_file(read_rows(stream, filename=DEMO_CSV.name))
+        parsed = parse_bmf(read_rows(stream, filename=DEMO_CSV.name))
+    rows = parsed.kept
     picked = {}
     for city, state, _, _ in CITIES[:4]:
         key = place_key(city, state)
@@ -187,13 +189,13 @@ def _pick_charities() -> dict[tuple[str, str], list]:
         )
         _rng(city, state).shuffle(candidates)
         picked[key] = candidates[: APPROVED_PER_CITY + PENDING_PER_CITY]
-    return picked
+    return picked, parsed
 
 
 def _charities(admin: User, result: SeedResult, now: dt.datetime) -> None:
-    picked = _pick_charities()
+    picked, parsed = _pick_charities()
     imported = import_charities(
-        [r for rows in picked.values() for r in rows], source_name=DEMO_CSV.name
+        [r for rows in picked.values() for r in rows], source_name=DEMO_CSV.name, record=parsed
     )
     result.add("charities", imported.created)
     for rows in picked.values():

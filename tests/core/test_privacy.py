@@ -66,6 +66,8 @@ ID_ROUTES = {
         404,
         {},
     ),
+    # Staff only: a donor is sent to log in (as to the admin), whatever the charity.
+    "payouts:statement": ("get", lambda bob: CharityFactory().pk, 302, {}),
 }
 # Integer parameters that are not object ids: the page only ever reads the signed-in
 # donor's own rows (test_the_statement_shows_only_my_money checks it).

@@ -3,14 +3,16 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from charities.imports import import_charities
-from charities.irs import BadFileError, parse_file, read_rows
+from charities.irs import BadFileError, parse_bmf, read_rows
 
 
 class Command(BaseCommand):
     help = (
         "Import charities from an IRS EO BMF CSV (e.g. ../shared/data/irs_bmf/eo_vt.csv). "
         "Keeps deductible public charities, skips private non-operating foundations, "
-        "updates by EIN (never duplicates) and prints counts."
+        "updates by EIN (never duplicates) and prints counts. Records the import and each "
+        "listed charity's IRS status and deductibility (payout eligibility): the file covers "
+        "the states of its rows, so import a state's whole file."
     )
 
     def add_arguments(self, parser):
@@ -27,12 +29,18 @@ class Command(BaseCommand):
             raise CommandError(f"{file}: no such file.")
         try:
             with path.open(newline="", encoding="utf-8") as stream:
-                rows, skipped = parse_file(read_rows(stream, filename=path.name))
+                parsed = parse_bmf(read_rows(stream, filename=path.name))
         except BadFileError as exc:
             raise CommandError(str(exc)) from None
         except UnicodeDecodeError:
             raise CommandError(f"{path.name} is not a UTF-8 text file.") from None
-        result = import_charities(rows, approve=approve, source_name=path.name, skipped=skipped)
-        self.stdout.write(f"Imported {path.name}: {len(rows)} charities kept.")
+        result = import_charities(
+            parsed.kept,
+            approve=approve,
+            source_name=path.name,
+            skipped=parsed.skipped,
+            record=parsed,
+        )
+        self.stdout.write(f"Imported {path.name}: {len(parsed.kept)} charities kept.")
         for line in result.summary_lines():
             self.stdout.write(line)
