@@ -17,8 +17,11 @@ Exactly one transfer per payout, whatever happens:
 - before creating, Stripe is asked for a transfer of the payout's transfer_group
   (f"payout-{id}"): a crash after Stripe made the transfer but before our commit is found
   on the next run, however late (Stripe's idempotency keys last 24 hours; this does not);
-- the create itself carries an idempotency key derived from the payout, so the SDK's own
-  network retries cannot make two either.
+- the create itself carries an idempotency key derived from the payout and the run (its
+  `now`), so the SDK's own network retries within a run cannot make two either. The run
+  is part of the key because Stripe keeps the first answer to a key for 24 hours, a 500
+  included: with the payout alone, a payout whose create once met a 500 could not be
+  sent for a day. Across runs the transfer_group look-up is what prevents a second one.
 
 What the answer must say: the payout's amount, in usd, to the payout's connected account.
 An answer that says anything else is not recorded as paid: the payout stays pending with
@@ -320,7 +323,7 @@ def _owe_again(payout: Payout) -> None:
     payout.slices.filter(live=True).update(live=False)
 
 
-def _find_or_create_transfer(client, payout: Payout) -> tuple[dict, bool]:
+def _find_or_create_transfer(client, payout: Payout, *, attempt: str) -> tuple[dict, bool]:
     group = transfer_group(payout)
     found = client.v1.transfers.list(params={"transfer_group": group, "limit": 10})
     existing = [as_dict(t) for t in found.data]
@@ -329,7 +332,11 @@ def _find_or_create_transfer(client, payout: Payout) -> tuple[dict, bool]:
     params = transfer_params(payout)
     transfer = client.v1.transfers.create(
         params=params,
-        options={"idempotency_key": idempotency_key("payout-transfer", payout.pk, params=params)},
+        options={
+            "idempotency_key": idempotency_key(
+                "payout-transfer", payout.pk, attempt, params=params
+            )
+        },
     )
     return as_dict(transfer), True
 
@@ -356,7 +363,7 @@ def send_payout(payout_id: int, *, now: dt.datetime, client=None) -> SendLine:
             return line
         try:
             client = client or get_client()
-            transfer, created = _find_or_create_transfer(client, payout)
+            transfer, created = _find_or_create_transfer(client, payout, attempt=now.isoformat())
         except (stripe.InvalidRequestError, stripe.CardError, stripe.PermissionError) as exc:
             message = exc.user_message or str(exc)
             payout.status = PayoutStatus.FAILED
