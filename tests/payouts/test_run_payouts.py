@@ -26,9 +26,7 @@ def run(**kwargs):
 
 
 def live_cents(charity) -> int:
-    return sum(
-        s.amount_cents for s in PayoutSlice.objects.filter(charity=charity, live=True)
-    )
+    return sum(s.amount_cents for s in PayoutSlice.objects.filter(charity=charity, live=True))
 
 
 def ready_account(fake, charity) -> PayoutAccount:
@@ -56,9 +54,7 @@ class TestGathering:
         assert result.created_count == 1 and result.created_cents == 4000
         assert "pending manual payment" in lines[0]
 
-    def test_a_rerun_creates_nothing_and_later_rows_of_a_paid_week_are_a_new_slice(
-        self, charity
-    ):
+    def test_a_rerun_creates_nothing_and_later_rows_of_a_paid_week_are_a_new_slice(self, charity):
         ledger(charity, OCT_WEEKS[0], [2000])
         run()
         result, _ = run()
