@@ -4,9 +4,9 @@ import datetime as dt
 import io
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from charities.models import CharityStatus, IrsImport
@@ -76,7 +76,7 @@ class TestGathering:
     def test_below_the_minimum_carries_forward(self, charity, settings):
         settings.PAYOUT_MINIMUM_CENTS = 1000
         ledger(charity, OCT_WEEKS[0], [999])
-        result, lines = run()
+        _result, lines = run()
         assert not Payout.objects.exists()
         assert "below the $10.00 minimum" in lines[0]
 
@@ -186,7 +186,7 @@ class TestStripeTransfers:
         account = ready_account(fake, charity)
         ledger(charity, OCT_WEEKS[0], [3000, 1234])
 
-        result, lines = run()
+        result, _lines = run()
 
         payout = Payout.objects.get()
         assert (payout.method, payout.status) == ("stripe", "paid")
@@ -221,7 +221,7 @@ class TestStripeTransfers:
                        message="You have insufficient available funds in your Stripe account.",
                        code="balance_insufficient")  # fmt: skip
 
-        result, lines = run()
+        result, _lines = run()
 
         payout = Payout.objects.get()
         assert payout.status == "failed" and payout.settled_at == NOW
@@ -247,7 +247,7 @@ class TestStripeTransfers:
             fake.fail_next("POST", "/v1/transfers", status=500, error_type="api_error",
                            message="Internal error.")  # fmt: skip
 
-        result, lines = run()
+        result, _lines = run()
 
         payout = Payout.objects.get()
         assert payout.status == "pending" and payout.failure_reason == ""
@@ -272,7 +272,7 @@ class TestStripeTransfers:
         ledger(charity, OCT_WEEKS[0], [3000])
         fake.answer_with(**answer)
 
-        result, lines = run()
+        result, _lines = run()
 
         payout = Payout.objects.get()
         assert payout.status == "pending" and payout.stripe_transfer_id == ""
@@ -288,7 +288,7 @@ class TestStripeTransfers:
         ready_account(fake, charity)
         ledger(charity, OCT_WEEKS[0], [3000])
         settings.STRIPE_SECRET_KEY = ""
-        result, lines = run()
+        _result, lines = run()
         assert Payout.objects.get().status == "pending"
         assert "demo billing" in lines[-1]
         assert fake.transfers_made == 0
@@ -302,4 +302,4 @@ def test_send_payout_ignores_a_payout_already_paid(fake, charity):
     line = services.send_payout(payout.pk, now=NOW)
     assert line.outcome == "skipped"
     assert fake.transfers_made == 1
-    assert PayoutStatus.PAID == Payout.objects.get().status
+    assert Payout.objects.get().status == PayoutStatus.PAID
