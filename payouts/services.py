@@ -5,9 +5,10 @@ record manual payments and what Stripe tells us later (payouts/models.py has the
       1. gather: ONE aggregate over the ledger (distributions_distribution), grouped by
          slice (charity, week, ledger write), for the weeks starting up to the period's
          last day, without the slices a live payout already covers;
-      2. batch, one transaction per charity with the charity row locked (two runs at once
-         take turns; the second finds the slices taken): eligibility, the minimum, the
-         method, then the Payout and its PayoutSlice rows;
+      2. batch, BATCH_SIZE charities per transaction with their rows locked in id order
+         (two runs at once take turns; the second finds the slices taken): eligibility,
+         the minimum, the method, then the Payouts and their PayoutSlice rows, written
+         in bulk (one transaction per charity cost ~5 queries each: 17x the floor);
       3. send every pending Stripe payout that has no transfer yet (this period's and any
          an earlier run left pending), each under a lock on its payout row.
 
@@ -224,58 +225,90 @@ def _ready_accounts(charity_ids) -> dict[int, PayoutAccount]:
     }
 
 
-def _batch_charity(
-    charity_id: int, *, last_day, period, now, minimum, latest, dry_run, slices=None
-) -> CharityLine:
-    """One charity's payout for the period, in the caller's transaction. Without
-    dry_run the charity row is locked first and the slices read again under the lock, so
-    a run that waited for another finds what that one took."""
+BATCH_SIZE = 500  # charities per step-2 transaction
+
+
+def _batch(by_charity: dict[int, list[Slice]], *, period, now, minimum, latest, dry_run):
+    """Step 2 for a group of charities, in the caller's transaction: lock their rows (in
+    id order, so two runs never deadlock), drop the slices a live payout took since step
+    1 (a run that waited on the lock finds what the other one took), then decide and
+    write each charity's payout. A slice never grows once written, so what step 1 summed
+    is still what it holds; rows a later ledger write added are new slices, for the next
+    run. Returns one CharityLine per charity."""
+    ids = sorted(by_charity)
     if dry_run:
-        charity = Charity.objects.get(pk=charity_id)
+        charities = Charity.objects.in_bulk(ids)
     else:
-        charity = Charity.objects.select_for_update().get(pk=charity_id)
-        slices = unpaid_slices(last_day, charity_id=charity_id)
-    amount = sum(s.amount_cents for s in slices)
-    line = CharityLine(charity.pk, charity.name, "nothing", amount)
-    if not slices:
-        line.detail = "nothing owed (another run took it)"
-        return line
-    eligibility = get_payout_eligibility([charity], latest=latest, at=now)[charity.pk]
-    if not eligibility.eligible:
-        line.outcome, line.detail = "not_eligible", eligibility.reason
-        return line
-    if amount < minimum:
-        line.outcome = "below_minimum"
-        line.detail = f"below the {format_cents(minimum)} minimum; carries forward"
-        return line
-    account = _ready_accounts([charity.pk]).get(charity.pk)
-    line.outcome = "batched"
-    line.method = PayoutMethod.STRIPE if account else PayoutMethod.MANUAL
-    if dry_run:
-        return line
-    payout = Payout.objects.create(
-        charity=charity,
-        period=period,
-        amount_cents=amount,
-        method=line.method,
-        status=PayoutStatus.PENDING,
-        stripe_account_id=account.stripe_account_id if account else "",
-        eligibility=eligibility.facts,
-        created_at=now,
-    )
-    PayoutSlice.objects.bulk_create(
-        PayoutSlice(
-            payout=payout,
-            charity_id=charity.pk,
-            week_start=s.week_start,
-            rows_created_at=s.rows_created_at,
-            amount_cents=s.amount_cents,
-            rows_count=s.rows_count,
+        charities = {c.pk: c for c in Charity.objects.select_for_update().filter(pk__in=ids)
+                     .order_by("pk")}  # fmt: skip
+        taken = set(
+            PayoutSlice.objects.filter(live=True, charity_id__in=ids).values_list(
+                "charity_id", "week_start", "rows_created_at"
+            )
         )
-        for s in slices
-    )
-    line.payout_id = payout.pk
-    return line
+        if taken:
+            by_charity = {
+                cid: [s for s in slices
+                      if (cid, s.week_start, s.rows_created_at) not in taken]
+                for cid, slices in by_charity.items()
+            }  # fmt: skip
+    eligibility = get_payout_eligibility(charities.values(), latest=latest, at=now)
+    accounts = _ready_accounts(ids)
+    lines, payouts, payout_slices = [], [], []
+    for cid in ids:
+        charity, slices = charities[cid], by_charity[cid]
+        amount = sum(s.amount_cents for s in slices)
+        line = CharityLine(cid, charity.name, "nothing", amount)
+        lines.append(line)
+        if not slices:
+            line.detail = "nothing owed (another run took it)"
+            continue
+        if not eligibility[cid].eligible:
+            line.outcome, line.detail = "not_eligible", eligibility[cid].reason
+            continue
+        if amount < minimum:
+            line.outcome = "below_minimum"
+            line.detail = f"below the {format_cents(minimum)} minimum; carries forward"
+            continue
+        account = accounts.get(cid)
+        line.outcome = "batched"
+        line.method = PayoutMethod.STRIPE if account else PayoutMethod.MANUAL
+        if dry_run:
+            continue
+        payouts.append(
+            Payout(
+                charity=charity,
+                period=period,
+                amount_cents=amount,
+                method=line.method,
+                status=PayoutStatus.PENDING,
+                stripe_account_id=account.stripe_account_id if account else "",
+                eligibility=eligibility[cid].facts,
+                created_at=now,
+            )
+        )
+        payout_slices.append(slices)
+    if payouts:
+        Payout.objects.bulk_create(payouts)
+        PayoutSlice.objects.bulk_create(
+            (
+                PayoutSlice(
+                    payout=payout,
+                    charity_id=payout.charity_id,
+                    week_start=s.week_start,
+                    rows_created_at=s.rows_created_at,
+                    amount_cents=s.amount_cents,
+                    rows_count=s.rows_count,
+                )
+                for payout, slices in zip(payouts, payout_slices, strict=True)
+                for s in slices
+            ),
+            batch_size=2000,
+        )
+        by_id = {p.charity_id: p.pk for p in payouts}
+        for line in lines:
+            line.payout_id = by_id.get(line.charity_id)
+    return lines
 
 
 # --- step 3: send ---------------------------------------------------------------------
@@ -423,15 +456,16 @@ def run_payouts(
     for s in unpaid_slices(last_day):
         by_charity[s.charity_id].append(s)
 
-    for charity_id, slices in by_charity.items():
+    ids = sorted(by_charity)
+    for i in range(0, len(ids), BATCH_SIZE):
+        group = {cid: by_charity[cid] for cid in ids[i : i + BATCH_SIZE]}
         with transaction.atomic():
-            line = _batch_charity(
-                charity_id, last_day=last_day, period=period, now=now, minimum=minimum,
-                latest=latest, dry_run=dry_run, slices=slices,
-            )  # fmt: skip
-        if line.outcome != "nothing":
-            result.charities.append(line)
-            say(_charity_sentence(line, dry_run))
+            lines = _batch(group, period=period, now=now, minimum=minimum, latest=latest,
+                           dry_run=dry_run)  # fmt: skip
+        for line in lines:
+            if line.outcome != "nothing":
+                result.charities.append(line)
+                say(_charity_sentence(line, dry_run))
 
     pending = Payout.objects.filter(
         method=PayoutMethod.STRIPE, status=PayoutStatus.PENDING, stripe_transfer_id=""
