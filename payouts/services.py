@@ -52,14 +52,14 @@ from dataclasses import dataclass, field
 import stripe
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Sum
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from charities.models import Charity
 from charities.selectors import get_payout_eligibility, latest_irs_imports
 from core.templatetags.money import format_cents
 from core.weeks import local_zone
-from distributions.models import Distribution
 from subscriptions.stripe_client import CURRENCY, BillingNotConfigured, get_client, idempotency_key
 from subscriptions.stripe_objects import InvalidStripeData, as_dict, require_stripe_id
 from subscriptions.webhooks import EventContext
@@ -123,25 +123,47 @@ class Slice:
     rows_count: int
 
 
+UNPAID_SQL = """
+    SELECT g.charity_id, g.week_start, g.created_at, g.amount, g.rows_count
+    FROM (
+        SELECT charity_id, week_start, created_at,
+               SUM(amount_cents) AS amount, COUNT(*) AS rows_count
+        FROM distributions_distribution
+        WHERE week_start <= %s {charity}
+        GROUP BY charity_id, week_start, created_at
+    ) g
+    WHERE NOT EXISTS (
+        SELECT 1 FROM payouts_payoutslice s
+        WHERE s.live AND s.charity_id = g.charity_id AND s.week_start = g.week_start
+              AND s.rows_created_at = g.created_at
+    )
+    ORDER BY g.charity_id, g.week_start, g.created_at
+"""
+
+
+def _aware(value) -> dt.datetime:
+    # SQLite hands a computed column back as text; PostgreSQL as an aware datetime.
+    value = parse_datetime(value) if isinstance(value, str) else value
+    return value if timezone.is_aware(value) else value.replace(tzinfo=dt.UTC)
+
+
+def _date(value) -> dt.date:
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
 def unpaid_slices(last_day: dt.date, *, charity_id: int | None = None) -> list[Slice]:
     """Every slice of the ledger up to weeks starting on `last_day` that no live payout
-    covers: one GROUP BY over the rows, anti-joined with the live slices."""
-    covered = PayoutSlice.objects.filter(
-        live=True,
-        charity_id=OuterRef("charity_id"),
-        week_start=OuterRef("week_start"),
-        rows_created_at=OuterRef("created_at"),
-    )
-    rows = Distribution.objects.filter(week_start__lte=last_day)
+    covers: one GROUP BY over the rows, then the groups (a few per charity and week, not
+    the rows) anti-joined with the live slices."""
+    params = [last_day]
+    charity = ""
     if charity_id is not None:
-        rows = rows.filter(charity_id=charity_id)
-    grouped = (
-        rows.filter(~Exists(covered))
-        .values_list("charity_id", "week_start", "created_at")
-        .annotate(amount=Sum("amount_cents"), count=Count("id"))
-        .order_by("charity_id", "week_start", "created_at")
-    )
-    return [Slice(c, w, t, int(a), int(n)) for c, w, t, a, n in grouped]
+        charity, params = "AND charity_id = %s", [last_day, charity_id]
+    with connection.cursor() as cursor:
+        cursor.execute(UNPAID_SQL.format(charity=charity), params)
+        return [
+            Slice(c, _date(w), _aware(t), int(a), int(n)) for c, w, t, a, n in cursor.fetchall()
+        ]
 
 
 # --- results --------------------------------------------------------------------------
