@@ -108,8 +108,9 @@ def populate(*, subscriptions: int, weeks: int, charities: int, rows_per_sub: in
                             sub_id, amount = subs[s]
                             for k in range(rows_per_sub):
                                 charity = ids[city * per_city + (s // cities + w + k) % per_city]
-                                copy.write_row((sub_id, charity, amount // rows_per_sub + 1,
-                                                monday, week, "Bench allocation.", stamp))  # fmt: skip
+                                row = (sub_id, charity, amount // rows_per_sub + 1, monday,
+                                       week, "Bench allocation.", stamp)  # fmt: skip
+                                copy.write_row(row)
                                 rows += 1
     with connection.cursor() as cur:
         cur.execute("ANALYZE")
@@ -180,8 +181,10 @@ def main() -> int:
     started = time.perf_counter()
     rows = populate(subscriptions=args.subscriptions, weeks=args.weeks,
                     charities=args.charities, rows_per_sub=args.rows_per_sub)  # fmt: skip
-    log(f"set-up {time.perf_counter() - started:.1f} s: {rows:,} Distribution rows, "
-        f"{args.subscriptions:,} subscriptions x {args.weeks} weeks, {args.charities} charities")  # fmt: skip
+    log(
+        f"set-up {time.perf_counter() - started:.1f} s: {rows:,} Distribution rows, "
+        f"{args.subscriptions:,} subscriptions x {args.weeks} weeks, {args.charities} charities"
+    )
 
     last_day = period_last_day(PERIOD)
     floors, runs = [], []
@@ -194,8 +197,10 @@ def main() -> int:
         runs.append(run_s)
         paid = sum(Payout.objects.values_list("amount_cents", flat=True))
         assert paid == floor_total == result.created_cents, (paid, floor_total)
-        log(f"repeat {i + 1}: floor {floor_s:.3f} s; run_payouts {run_s:.3f} s "
-            f"({result.created_count} payouts, {result.created_cents:,} cents = floor total)")  # fmt: skip
+        log(
+            f"repeat {i + 1}: floor {floor_s:.3f} s; run_payouts {run_s:.3f} s "
+            f"({result.created_count} payouts, {result.created_cents:,} cents = floor total)"
+        )
         reset_payouts()
     log(f"best floor {min(floors):.3f} s; best run_payouts {min(runs):.3f} s")
     log(f"ratio_to_floor={min(runs) / min(floors):.2f}")
