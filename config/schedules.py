@@ -26,6 +26,7 @@ class Entry:
     hour: str
     day_of_week: str
     description: str
+    day_of_month: str = "*"
 
 
 SCHEDULES = [
@@ -56,6 +57,18 @@ SCHEDULES = [
         day_of_week="*",
         description="Every day 03:00: fetch charities' needs feeds and recalculate gaps.",
     ),
+    Entry(
+        name="Monthly payouts",
+        task="payouts.tasks.monthly_payouts",
+        minute="0",
+        hour="7",
+        day_of_week="*",
+        day_of_month="3",
+        description=(
+            "The 3rd of each month 07:00: pay charities what they are owed for the month "
+            "before (run_payouts; the last weeks of that month were distributed by then)."
+        ),
+    ),
 ]
 
 
@@ -77,7 +90,7 @@ def install_schedules(*, reset: bool = False, using: str = "default") -> list[st
                 minute=entry.minute,
                 hour=entry.hour,
                 day_of_week=entry.day_of_week,
-                day_of_month="*",
+                day_of_month=entry.day_of_month,
                 month_of_year="*",
                 timezone=zone,
             )

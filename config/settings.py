@@ -288,6 +288,12 @@ NEEDS_FEED_TIMEOUT = env.float("NEEDS_FEED_TIMEOUT", default=10.0)
 NEEDS_FEED_MAX_BYTES = env.int("NEEDS_FEED_MAX_BYTES", default=1_000_000)
 NEEDS_FEEDS_ALLOW_PRIVATE = env.bool("NEEDS_FEEDS_ALLOW_PRIVATE", default=False)
 
+# Payouts (payouts.services.run_payouts): a charity owed less than this is not paid this
+# month; its balance carries forward to the next run.
+PAYOUT_MINIMUM_CENTS = env.int("PAYOUT_MINIMUM_CENTS", default=1000)
+if PAYOUT_MINIMUM_CENTS < 1:
+    raise ImproperlyConfigured("PAYOUT_MINIMUM_CENTS must be a positive number of cents.")
+
 # Explanations: "template" (deterministic) or a dotted path to a model-backed explainer.
 EXPLAINER = env.str("EXPLAINER", default="template")
 EXPLAINER_TIMEOUT = env.float("EXPLAINER_TIMEOUT", default=5.0)

@@ -157,7 +157,7 @@ def test_generate_reports_refuses_a_week_that_has_not_ended():
 
 
 class TestSchedules:
-    def test_migrate_installs_the_three_schedules_in_the_time_zone(self, settings):
+    def test_migrate_installs_the_weekly_and_daily_schedules_in_the_time_zone(self, settings):
         from django_celery_beat.models import PeriodicTask
 
         tasks = {t.name: t for t in PeriodicTask.objects.select_related("crontab")}
@@ -183,14 +183,16 @@ class TestSchedules:
         weekly.crontab = CrontabSchedule.objects.create(minute="15", hour="7", day_of_week="1")
         weekly.save()
 
+        from config.schedules import SCHEDULES
+
         out = run("setup_schedules")
-        assert "0 of 3 schedule entries written." in out
+        assert f"0 of {len(SCHEDULES)} schedule entries written." in out
         assert PeriodicTask.objects.get(name="Weekly distribution").crontab.hour == "7"
-        assert PeriodicTask.objects.count() == 3
+        assert PeriodicTask.objects.count() == len(SCHEDULES)
 
         run("setup_schedules", "--reset")
         assert PeriodicTask.objects.get(name="Weekly distribution").crontab.hour == "6"
-        assert PeriodicTask.objects.count() == 3
+        assert PeriodicTask.objects.count() == len(SCHEDULES)
 
     def test_a_deleted_entry_comes_back(self):
         from django_celery_beat.models import PeriodicTask

@@ -253,12 +253,17 @@ class FakeStripe:
             ("POST", r"/v1/billing_portal/sessions", self._create_portal_session),
             ("POST", r"/v1/customers", self._create_customer),
             ("GET", r"/v1/customers/(?P<id>[^/]+)", self._get_customer),
+            *self.extra_routes(),
         ]
         for route_method, pattern, handler in routes:
             match = re.fullmatch(pattern, path)
             if route_method == method and match:
                 return handler(params, **match.groupdict())
         return self._error(404, f"Unrecognized request URL ({method}: {path}).")
+
+    def extra_routes(self) -> list:
+        """(method, path regex, handler) routes a subclass adds (tests/payouts)."""
+        return []
 
     def _list(self, url, items, params):
         items = list(items)

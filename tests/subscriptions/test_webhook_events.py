@@ -195,7 +195,8 @@ def test_unknown_event_types_are_stored_and_answered_200(client, stripe_keys):
 
 
 def test_every_handled_type_is_in_the_one_table():
-    assert set(webhooks.HANDLERS) == {
+    # Beside subscriptions' own types, payouts registers Connect's (payouts.apps).
+    assert set(webhooks.HANDLERS) - {"account.updated", "transfer.reversed"} == {
         "checkout.session.completed",
         "customer.subscription.created",
         "customer.subscription.updated",
