@@ -10,6 +10,7 @@ class PayoutsConfig(AppConfig):
         # app registry is ready, and these modules import models.
         from subscriptions.webhooks import register_handler
 
+        # (the same reason) the handlers live with the payouts they change.
         from .connect import handle_account_updated
         from .services import handle_transfer_reversed
 
