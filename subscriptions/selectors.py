@@ -9,7 +9,7 @@ from core.places import city_q
 from core.validation import id_of
 from core.weeks import week_bounds
 
-from .models import DEMO_ID_PREFIX, Contribution, Subscription, SubscriptionStatus
+from .models import DEMO_ID_PREFIX, Contribution, FeeSource, Subscription, SubscriptionStatus
 
 
 def get_subscription_by_stripe_id(stripe_subscription_id) -> Subscription | None:
@@ -113,3 +113,11 @@ def get_user_money(user, *, held_before: dt.datetime | None) -> dict:
 def has_undistributed_money() -> bool:
     """True while any contribution collected has not been distributed yet."""
     return Contribution.objects.filter(distributed_week__isnull=True).exists()
+
+
+def get_contributions_with_pending_fee() -> QuerySet[Contribution]:
+    """Stripe payments whose processor fee has not been read yet (sync_stripe reads them);
+    they wait, undistributed, until it is. Oldest first."""
+    return Contribution.objects.filter(
+        fee_source=FeeSource.PENDING, fee_cents__isnull=True
+    ).order_by("paid_at", "id")
