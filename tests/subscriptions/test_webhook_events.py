@@ -94,7 +94,7 @@ def test_invoice_paid_for_an_unknown_subscription_fetches_it_from_stripe(
     contribution = Contribution.objects.get()
     assert contribution.subscription == sub
     assert (contribution.fee_cents, contribution.net_cents) == (103, 2397)
-    assert [c.path for c in fake_stripe.calls("GET")][0] == "/v1/subscriptions/sub_test_new"
+    assert next(c.path for c in fake_stripe.calls("GET")) == "/v1/subscriptions/sub_test_new"
 
 
 @pytest.mark.parametrize(
