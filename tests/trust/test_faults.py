@@ -135,7 +135,7 @@ def test_a_database_error_in_one_city_rolls_back_that_city_only_and_a_rerun_comp
         line = lines(first)["Rutland, VT"]
         assert line.status == "failed" and "injected fault" in line.why
         rutland_total = Contribution.objects.filter(subscription__user__city="Rutland").aggregate(
-            s=Sum("amount_cents")
+            s=Sum("net_cents")
         )["s"]
         assert line.held_cents == rutland_total  # reported, not lost
         committed = _committed_rows_by_city()
@@ -284,12 +284,12 @@ def test_a_broker_restart_mid_run_loses_no_money_and_a_resent_week_completes_it(
             Distribution.objects.aggregate(s=Sum("amount_cents"))["s"]
             == (
                 Contribution.objects.filter(distributed_week__isnull=False).aggregate(
-                    s=Sum("amount_cents")
+                    s=Sum("net_cents")
                 )["s"]
             )
         )
         waiting = Contribution.objects.filter(distributed_week__isnull=True).aggregate(
-            s=Sum("amount_cents"), n=Count("subscription__user__city", distinct=True)
+            s=Sum("net_cents"), n=Count("subscription__user__city", distinct=True)
         )
         record_property(
             "note",
