@@ -110,7 +110,7 @@ def get_user_money(user, *, held_before: dt.datetime | None) -> dict:
         held &= Q(pk__in=[])
     money = Contribution.objects.filter(subscription__user_id=id_of(user, "user", User)).aggregate(
         paid_cents=Coalesce(Sum("amount_cents"), 0),
-        fee_cents=Coalesce(Sum("fee_cents"), 0),
+        fees_cents=Coalesce(Sum("fee_cents"), 0),
         fee_pending_cents=Coalesce(Sum("amount_cents", filter=~known), 0),
         waiting_cents=Coalesce(
             Sum("net_cents", filter=Q(distributed_week__isnull=True) & known), 0
@@ -126,7 +126,7 @@ def get_user_money(user, *, held_before: dt.datetime | None) -> dict:
 
 def get_user_payments(user, *, paid_from: dt.datetime, paid_before: dt.datetime) -> dict:
     """What a donor paid in a period (by paid_at), for a statement: paid (gross, what the
-    donor gave), the processor's fees, net (what could be given), fee_pending (paid, fee not
+    donor gave), the processor's fees, given (net: what could be given), fee_pending (paid, fee not
     reported by Stripe yet), the count of payments and whether all were demo billing."""
     money = Contribution.objects.filter(
         subscription__user_id=id_of(user, "user", User),
@@ -134,8 +134,8 @@ def get_user_payments(user, *, paid_from: dt.datetime, paid_before: dt.datetime)
         paid_at__lt=paid_before,
     ).aggregate(
         paid_cents=Coalesce(Sum("amount_cents"), 0),
-        fee_cents=Coalesce(Sum("fee_cents"), 0),
-        net_cents=Coalesce(Sum("net_cents"), 0),
+        fees_cents=Coalesce(Sum("fee_cents"), 0),
+        given_cents=Coalesce(Sum("net_cents"), 0),
         fee_pending_cents=Coalesce(Sum("amount_cents", filter=Q(net_cents__isnull=True)), 0),
         payments=Count("id"),
         demo_payments=Count("id", filter=Q(fee_source=FeeSource.DEMO)),
@@ -145,21 +145,21 @@ def get_user_payments(user, *, paid_from: dt.datetime, paid_before: dt.datetime)
 
 
 def get_user_week_fees(user_ids, week_start: dt.date) -> dict[int, dict]:
-    """user id -> {paid_cents, fee_cents, net_cents, all_demo} of the contributions given
+    """user id -> {paid_cents, fees_cents, given_cents, all_demo} of the contributions given
     in a week (distributed_week): what the donors paid for the money the week's report
     shows, and the processor's fees on it. One query for any number of donors."""
     rows = _by_user(Contribution.objects.filter(distributed_week=week_start), user_ids).annotate(
-        paid_cents=Sum("amount_cents"),
-        fee_cents=Sum("fee_cents"),
-        net_cents=Sum("net_cents"),
+        paid=Sum("amount_cents"),
+        fees=Sum("fee_cents"),
+        given=Sum("net_cents"),
         payments=Count("id"),
         demo_payments=Count("id", filter=Q(fee_source=FeeSource.DEMO)),
     )
     return {
         r["user_id"]: {
-            "paid_cents": r["paid_cents"],
-            "fee_cents": r["fee_cents"],
-            "net_cents": r["net_cents"],
+            "paid_cents": r["paid"],
+            "fees_cents": r["fees"],
+            "given_cents": r["given"],
             "all_demo": r["payments"] == r["demo_payments"],
         }
         for r in rows
@@ -180,3 +180,18 @@ def get_contributions_with_pending_fee() -> QuerySet[Contribution]:
     return Contribution.objects.filter(
         fee_source=FeeSource.PENDING, fee_cents__isnull=True
     ).order_by("paid_at", "id")
+
+
+def get_user_given_payments(user) -> dict[tuple[int, dt.date], tuple[int, int]]:
+    """(subscription id, week given) -> (paid cents, fee cents) of a donor's payments given
+    that week: the gross the donor paid and the processor's fee on the money the week's
+    rows (the net) share out. One query, for the history CSV."""
+    rows = (
+        Contribution.objects.filter(
+            subscription__user_id=id_of(user, "user", User), distributed_week__isnull=False
+        )
+        .values("subscription_id", "distributed_week")
+        .order_by()
+        .annotate(paid=Sum("amount_cents"), fee=Sum("fee_cents"))
+    )
+    return {(r["subscription_id"], r["distributed_week"]): (r["paid"], r["fee"]) for r in rows}
