@@ -113,11 +113,11 @@ def populate(*, subscriptions: int, cities: int, per_city: int, week: dt.date) -
                 cur,
                 "subscriptions_subscription",
                 ["user_id", "amount_cents", "status", "stripe_subscription_id",
-                 "stripe_customer_id", "stripe_status", "start_date", "created_at",
-                 "updated_at"],
+                 "stripe_customer_id", "stripe_status", "start_date", "covers_fees",
+                 "created_at", "updated_at"],
                 (
                     (uid, 500 + (i * 37) % 9_500, "active", f"sub_bench_{i}", "", "active",
-                     week, now, now)
+                     week, False, now, now)
                     for i, uid in enumerate(user_ids)
                 ),
             )  # fmt: skip
@@ -125,12 +125,16 @@ def populate(*, subscriptions: int, cities: int, per_city: int, week: dt.date) -
             cur.execute("SELECT id, amount_cents FROM subscriptions_subscription ORDER BY id")
             subs = cur.fetchall()
             paid_at = week_bounds(week)[0] + dt.timedelta(days=2, hours=9)
+            # Stripe's US card fee (2.9% + 30c) on each payment: the engine pools the net.
             copy_rows(
                 cur,
                 "subscriptions_contribution",
-                ["subscription_id", "amount_cents", "paid_at", "stripe_invoice_id",
+                ["subscription_id", "amount_cents", "fee_cents", "net_cents", "fee_source",
+                 "stripe_balance_transaction_id", "paid_at", "stripe_invoice_id",
                  "created_at"],
-                ((sid, amount, paid_at, f"in_bench_{sid}", now) for sid, amount in subs),
+                ((sid, amount, fee, amount - fee, "stripe", f"txn_bench_{sid}", paid_at,
+                  f"in_bench_{sid}", now)
+                 for sid, amount in subs for fee in [(amount * 29 + 500) // 1000 + 30]),
             )  # fmt: skip
             del subs
     with connection.cursor() as cur:

@@ -92,6 +92,9 @@ def _build_world(smoke: bool) -> str:
         Contribution(
             subscription=sub,
             amount_cents=2000,
+            fee_cents=0,
+            net_cents=2000,
+            fee_source="demo",
             stripe_invoice_id=f"in_bench_{m}",
             paid_at=timezone.now() - dt.timedelta(days=(last - m).days + 5),
             distributed_week=m,

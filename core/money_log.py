@@ -1,7 +1,8 @@
 """One structured log line per money movement, on the logger "hometown.money".
 
 Events (fields beside `event`):
-- contribution_recorded: contribution_id, subscription_id, cents, paid_at, invoice
+- contribution_recorded: contribution_id, subscription_id, cents, fee_cents, paid_at, invoice
+- contribution_fee_recorded: contribution_id, fee_cents, net_cents, balance_transaction
 - demo_contributions_recorded: week, count, cents (one line per run, not per row)
 - city_distributed: run_id, week, city, cents, contributions, subscriptions, charities, rows
 - city_held: run_id, week, city, cents, contributions, why

@@ -285,15 +285,20 @@ LEDGER_VERSION_SQL = """
            (SELECT MAX(r.id) FROM reports_report r WHERE r.user_id = %(user_id)s),
            (SELECT MAX(c.id) FROM subscriptions_contribution c
               JOIN subscriptions_subscription s ON s.id = c.subscription_id
-             WHERE s.user_id = %(user_id)s)
+             WHERE s.user_id = %(user_id)s),
+           (SELECT COUNT(*) FROM subscriptions_contribution c
+              JOIN subscriptions_subscription s ON s.id = c.subscription_id
+             WHERE s.user_id = %(user_id)s AND c.net_cents IS NULL)
 """
 
 
 def get_user_ledger_version(user) -> str:
     """A short key that changes whenever a donor's giving history can have changed: the
     newest Distribution, Report and Contribution ids of theirs (a new payment, a week
-    given, a report written). Rows are only ever added, never edited
-    (the ledger is append-only), so equal keys mean equal history; pages cache what they
+    given, a report written), and how many of their payments still wait for the
+    processor's fee. Rows are only ever added, never edited (the ledger is append-only; a
+    pending fee is set once, which the count of pending fees catches), so equal keys mean
+    equal history; pages cache what they
     derive from the history under this key (one query instead of six).
 
     Plain SQL: it runs on every dashboard view, and building it with the ORM cost more
@@ -301,5 +306,5 @@ def get_user_ledger_version(user) -> str:
     user_id = id_of(user, "user", User)
     with connection.cursor() as cursor:
         cursor.execute(LEDGER_VERSION_SQL, {"user_id": user_id})
-        newest_row, newest_report, newest_payment = cursor.fetchone()
-    return f"{newest_row}-{newest_report}-{newest_payment}"
+        newest_row, newest_report, newest_payment, fees_pending = cursor.fetchone()
+    return f"{newest_row}-{newest_report}-{newest_payment}-{fees_pending}"

@@ -269,13 +269,16 @@ def canonical_place(city: str, state: str) -> tuple[str, str]:
 
 
 def _claimable(week_start: dt.date):
+    """The contributions a run for the week takes: not distributed yet, paid before the
+    week's end, and with their net known (a payment whose processor fee Stripe has not
+    reported yet waits for it: only net money is pooled, never a guess)."""
     end = week_bounds(week_start)[1]
     already = Distribution.objects.filter(
         subscription_id=OuterRef("subscription_id"), week_start=week_start
     )
-    return Contribution.objects.filter(distributed_week__isnull=True, paid_at__lt=end).filter(
-        ~Exists(already)
-    )
+    return Contribution.objects.filter(
+        distributed_week__isnull=True, paid_at__lt=end, net_cents__isnull=False
+    ).filter(~Exists(already))
 
 
 def _in_place(qs, city: str, state: str, prefix: str):
@@ -343,7 +346,8 @@ def _plan(
     explainer: Explainer | None,
 ) -> CityPlan:
     """contributions: (contribution id or None for a demo one not yet recorded,
-    subscription id, amount). With an explainer the plan has its rows."""
+    subscription id, net amount: what the processor left, the only money pooled). With
+    an explainer the plan has its rows."""
     per_sub: dict[int, int] = {}
     for _, sub_id, amount in contributions:
         per_sub[sub_id] = per_sub.get(sub_id, 0) + amount
@@ -413,7 +417,7 @@ def calculate_distribution(city, state, week_start, *, now=None) -> CityPlan:
     contributions = list(
         _in_place(_claimable(week_start), city, state, "subscription__user__")
         .order_by("id")
-        .values_list("id", "subscription_id", "amount_cents")
+        .values_list("id", "subscription_id", "net_cents")
     )
     if settings.DEMO_BILLING:
         due = get_demo_charges_due(week_start, city=city, state=state)
@@ -438,7 +442,7 @@ def get_distribution_preview(week_start, *, now=None) -> list[CityPlan]:
             st=F("subscription__user__state"),
             sub=F("subscription_id"),
         )
-        .annotate(city=Min("subscription__user__city"), total=Sum("amount_cents"), n=Count("id"))
+        .annotate(city=Min("subscription__user__city"), total=Sum("net_cents"), n=Count("id"))
     )
     for r in claimable.iterator():
         by_place.setdefault((r["key"], r["st"]), []).append(
@@ -540,7 +544,7 @@ def distribute_city(
                 _in_place(_claimable(week_start), city, state, "subscription__user__")
                 .select_for_update(of=("self",))
                 .order_by("id")
-                .values_list("id", "subscription_id", "amount_cents")
+                .values_list("id", "subscription_id", "net_cents")
             )
             if not contributions:
                 return None
@@ -613,7 +617,7 @@ def record_city_failure(week_start: dt.date, city: str, state: str, *, run_id: i
     """Write a failed city's line (its money counted as held) after its transaction
     rolled back, so the run shows what is missing and a rerun completes it."""
     pooled = _in_place(_claimable(week_start), city, state, "subscription__user__").aggregate(
-        total=Sum("amount_cents"), n=Count("id")
+        total=Sum("net_cents"), n=Count("id")
     )
     cents = pooled["total"] or 0
     line = {"pooled_cents": cents, "held_cents": cents, "held_contributions": pooled["n"]}

@@ -133,14 +133,15 @@ def verify_week(week_start: dt.date) -> Verification:
                 f"{have} cents, the recomputed split {want}"
             )
     given = defaultdict(int)
+    # The run pools net money (what the processor left), so that is what must add up.
     for sid, cents in Contribution.objects.filter(distributed_week=week_start).values_list(
-        "subscription_id", "amount_cents"
+        "subscription_id", "net_cents"
     ):
         given[sid] += cents
     for sid in sorted(given.keys() | paid.keys()):
         if given.get(sid, 0) != paid.get(sid, 0):
             result.problems.append(
-                f"subscription {token(sid)}: its contributions given that week add up to "
+                f"subscription {token(sid)}: its contributions' net given that week add up to "
                 f"{given.get(sid, 0)} cents, the run split {paid.get(sid, 0)}"
             )
     checksum = week_checksum(run)

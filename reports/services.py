@@ -44,7 +44,11 @@ from distributions.selectors import (
     get_run_cities,
     is_week_closed,
 )
-from subscriptions.selectors import get_released_by_user, get_waiting_by_user
+from subscriptions.selectors import (
+    get_released_by_user,
+    get_user_week_fees,
+    get_waiting_by_user,
+)
 
 from .models import Report
 
@@ -308,6 +312,8 @@ def _message(report: Report, connection, *, corrected: bool = False) -> EmailMul
         "corrected": corrected,
         "changes": report.changes() if corrected else [],
         "items": report.distribution_breakdown,
+        # What the donor paid for the money given this week and the processor's fee on it.
+        "fees": get_user_week_fees([report.user_id], report.week_start).get(report.user_id),
         "week_start": report.week_start,
         "week_end": week_end,
         "report_url": f"{settings.SITE_URL}/reports/{report.pk}/",

@@ -32,7 +32,12 @@ from distributions.selectors import (
     get_user_weekly_totals,
 )
 from subscriptions.models import MAX_AMOUNT_CENTS, MIN_AMOUNT_CENTS, SubscriptionStatus
-from subscriptions.selectors import get_user_subscriptions
+from subscriptions.selectors import (
+    get_user_given_payments,
+    get_user_payments,
+    get_user_subscriptions,
+    get_user_week_fees,
+)
 
 from .selectors import get_donor_money, get_latest_report, get_report, get_user_reports, held_note
 
@@ -100,9 +105,14 @@ class _Echo:
         return value
 
 
+# amount / amount_cents: what the charity received on this row (given: a share of the
+# payment's net). payment_paid_cents / payment_fee_cents: what the subscription's payments
+# shared out that week cost the donor (gross) and the card processor's fee on them, the
+# same on each row of the (week, subscription): the rows' amounts add up to paid - fee.
 CSV_HEADER = [
     "week_start", "distribution_date", "charity_id", "charity", "ein", "city", "state",
     "amount", "amount_cents", "percent_of_payment", "subscription_id", "reason", "note",
+    "payment_paid_cents", "payment_fee_cents",
 ]  # fmt: skip
 
 
@@ -117,27 +127,29 @@ def _history_rows(user):
         r.week_start: f"This week's gift {r.released_text}."
         for r in get_user_reports(user).filter(released_cents__gt=0)
     }
+    payments = get_user_given_payments(user)
     group: list = []
     for row in get_user_history(user).iterator(chunk_size=2000):
         if group and (row.week_start, row.subscription_id) != (
             group[0].week_start,
             group[0].subscription_id,
         ):
-            yield from _history_group(group, notes)
+            yield from _history_group(group, notes, payments)
             group = []
         group.append(row)
-    yield from _history_group(group, notes)
+    yield from _history_group(group, notes, payments)
 
 
-def _history_group(rows, notes):
+def _history_group(rows, notes, payments):
     shares = percentages([row.amount_cents for row in rows])
     for row, share in zip(rows, shares, strict=True):
         charity = row.charity
+        paid, fee = payments.get((row.subscription_id, row.week_start), ("", ""))
         yield [
             row.week_start.isoformat(), row.distribution_date.isoformat(), charity.pk,
             charity.name, charity.ein_display, charity.city, charity.state,
             format_cents(row.amount_cents), row.amount_cents, share, row.subscription_id,
-            row.reason, notes.get(row.week_start, ""),
+            row.reason, notes.get(row.week_start, ""), paid, fee,
         ]  # fmt: skip
 
 
@@ -166,12 +178,19 @@ def statement(request, year: int):
     if not 2000 <= year <= timezone.localdate().year + 1:
         raise Http404("No statement for that year.")
     rows = get_user_statement(request.user, year)
+    zone = timezone.get_current_timezone()
+    payments = get_user_payments(
+        request.user,
+        paid_from=dt.datetime(year, 1, 1, tzinfo=zone),
+        paid_before=dt.datetime(year + 1, 1, 1, tzinfo=zone),
+    )
     return render(
         request,
         "reports/statement.html",
         {
             "year": year,
             "rows": rows,
+            "payments": payments,
             "total_cents": sum(row["total_cents"] for row in rows),
             "generated_on": timezone.localdate(),
             "period_start": dt.date(year, 1, 1),
@@ -211,5 +230,10 @@ def report_detail(request, pk):
     return render(
         request,
         "reports/detail.html",
-        {"report": report, "breakdown": breakdown, "chart": chart},
+        {
+            "report": report,
+            "breakdown": breakdown,
+            "chart": chart,
+            "fees": get_user_week_fees([request.user.pk], report.week_start).get(request.user.pk),
+        },
     )

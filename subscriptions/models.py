@@ -176,7 +176,11 @@ class Contribution(models.Model):
                     & Q(fee_source=FeeSource.PENDING)
                 )
                 | (
-                    Q(fee_cents__gte=0)
+                    # IS NOT NULL said outright: a CHECK passes when it is unknown, so
+                    # "fee >= 0" alone would let a null fee beside a net through.
+                    Q(fee_cents__isnull=False)
+                    & Q(net_cents__isnull=False)
+                    & Q(fee_cents__gte=0)
                     & Q(net_cents__gt=0)
                     & Q(amount_cents=F("fee_cents") + F("net_cents"))
                     & Q(fee_source__in=[FeeSource.STRIPE, FeeSource.DEMO, FeeSource.LEGACY])

@@ -1,7 +1,7 @@
 import datetime as dt
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, F, Max, Min, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
@@ -9,7 +9,7 @@ from core.places import city_q
 from core.validation import id_of
 from core.weeks import week_bounds
 
-from .models import DEMO_ID_PREFIX, Contribution, Subscription, SubscriptionStatus
+from .models import DEMO_ID_PREFIX, Contribution, FeeSource, Subscription, SubscriptionStatus
 
 
 def get_subscription_by_stripe_id(stripe_subscription_id) -> Subscription | None:
@@ -71,13 +71,14 @@ def get_waiting_by_user(
     """user id -> (cents, oldest paid_at) of the money paid before a week's end that was
     not given in that week or before (it went out in a later week, or has not yet): held
     by the week's run where the donor's city was held (reports.services decides), or
-    recorded after the run."""
+    recorded after the run. Net money (what the processor left): a payment whose fee is
+    still pending is not held by a run, it waits for its fee (get_user_money)."""
     rows = _by_user(
-        Contribution.objects.filter(paid_at__lt=paid_before).filter(
+        Contribution.objects.filter(paid_at__lt=paid_before, net_cents__isnull=False).filter(
             Q(distributed_week__isnull=True) | Q(distributed_week__gt=week_start)
         ),
         user_ids,
-    ).annotate(cents=Sum("amount_cents"), since=Min("paid_at"))
+    ).annotate(cents=Sum("net_cents"), since=Min("paid_at"))
     return {r["user_id"]: (r["cents"], r["since"]) for r in rows}
 
 
@@ -85,31 +86,112 @@ def get_released_by_user(
     week_start: dt.date, *, paid_before: dt.datetime, user_ids=None
 ) -> dict[int, tuple[int, dt.datetime, dt.datetime]]:
     """user id -> (cents, first and last paid_at) of the money given in a week that was
-    paid before the week began: it waited (held, or recorded after its own week's run)."""
+    paid before the week began: it waited (held, or recorded after its own week's run).
+    Net money, as it was given."""
     rows = _by_user(
         Contribution.objects.filter(distributed_week=week_start, paid_at__lt=paid_before),
         user_ids,
-    ).annotate(cents=Sum("amount_cents"), first=Min("paid_at"), last=Max("paid_at"))
+    ).annotate(cents=Sum("net_cents"), first=Min("paid_at"), last=Max("paid_at"))
     return {r["user_id"]: (r["cents"], r["first"], r["last"]) for r in rows}
 
 
 def get_user_money(user, *, held_before: dt.datetime | None) -> dict:
-    """A donor's money in one query: paid (every contribution), waiting (not given yet),
-    of which held (paid before `held_before`, the end of the newest week whose run has
-    closed: a run saw it and could not place it) and since when."""
-    held = Q(distributed_week__isnull=True)
+    """A donor's money in one query: paid (every contribution, gross: what the donor paid),
+    the processor's fees (read from Stripe), fee_pending (paid, its fee not reported by
+    Stripe yet: it waits for it and is not given or held), waiting (net not given yet), of
+    which held (paid before `held_before`, the end of the newest week whose run has closed:
+    a run saw it and could not place it) and since when; all_demo when every payment was
+    demo billing (no card processor, so no fee)."""
+    known = Q(net_cents__isnull=False)
+    held = Q(distributed_week__isnull=True) & known
     if held_before is not None:
         held &= Q(paid_at__lt=held_before)
     else:
         held &= Q(pk__in=[])
-    return Contribution.objects.filter(subscription__user_id=id_of(user, "user", User)).aggregate(
+    money = Contribution.objects.filter(subscription__user_id=id_of(user, "user", User)).aggregate(
         paid_cents=Coalesce(Sum("amount_cents"), 0),
-        waiting_cents=Coalesce(Sum("amount_cents", filter=Q(distributed_week__isnull=True)), 0),
-        held_cents=Coalesce(Sum("amount_cents", filter=held), 0),
+        fees_cents=Coalesce(Sum("fee_cents"), 0),
+        fee_pending_cents=Coalesce(Sum("amount_cents", filter=~known), 0),
+        waiting_cents=Coalesce(
+            Sum("net_cents", filter=Q(distributed_week__isnull=True) & known), 0
+        ),
+        held_cents=Coalesce(Sum("net_cents", filter=held), 0),
         held_since=Min("paid_at", filter=held),
+        payments=Count("id"),
+        demo_payments=Count("id", filter=Q(fee_source=FeeSource.DEMO)),
     )
+    money["all_demo"] = bool(money["payments"]) and money["payments"] == money["demo_payments"]
+    return money
+
+
+def get_user_payments(user, *, paid_from: dt.datetime, paid_before: dt.datetime) -> dict:
+    """What a donor paid in a period (by paid_at), for a statement: paid (gross, what the
+    donor gave), the processor's fees, given (net: what could be given), fee_pending (paid, fee not
+    reported by Stripe yet), the count of payments and whether all were demo billing."""
+    money = Contribution.objects.filter(
+        subscription__user_id=id_of(user, "user", User),
+        paid_at__gte=paid_from,
+        paid_at__lt=paid_before,
+    ).aggregate(
+        paid_cents=Coalesce(Sum("amount_cents"), 0),
+        fees_cents=Coalesce(Sum("fee_cents"), 0),
+        given_cents=Coalesce(Sum("net_cents"), 0),
+        fee_pending_cents=Coalesce(Sum("amount_cents", filter=Q(net_cents__isnull=True)), 0),
+        payments=Count("id"),
+        demo_payments=Count("id", filter=Q(fee_source=FeeSource.DEMO)),
+    )
+    money["all_demo"] = bool(money["payments"]) and money["payments"] == money["demo_payments"]
+    return money
+
+
+def get_user_week_fees(user_ids, week_start: dt.date) -> dict[int, dict]:
+    """user id -> {paid_cents, fees_cents, given_cents, all_demo} of the contributions given
+    in a week (distributed_week): what the donors paid for the money the week's report
+    shows, and the processor's fees on it. One query for any number of donors."""
+    rows = _by_user(Contribution.objects.filter(distributed_week=week_start), user_ids).annotate(
+        paid=Sum("amount_cents"),
+        fees=Sum("fee_cents"),
+        given=Sum("net_cents"),
+        payments=Count("id"),
+        demo_payments=Count("id", filter=Q(fee_source=FeeSource.DEMO)),
+    )
+    return {
+        r["user_id"]: {
+            "paid_cents": r["paid"],
+            "fees_cents": r["fees"],
+            "given_cents": r["given"],
+            "all_demo": r["payments"] == r["demo_payments"],
+        }
+        for r in rows
+    }
 
 
 def has_undistributed_money() -> bool:
-    """True while any contribution collected has not been distributed yet."""
-    return Contribution.objects.filter(distributed_week__isnull=True).exists()
+    """True while any collected money a run could give has not been distributed yet (a
+    payment whose fee Stripe has not reported is not a run's to give)."""
+    return Contribution.objects.filter(
+        distributed_week__isnull=True, net_cents__isnull=False
+    ).exists()
+
+
+def get_contributions_with_pending_fee() -> QuerySet[Contribution]:
+    """Stripe payments whose processor fee has not been read yet (sync_stripe reads them);
+    they wait, undistributed, until it is. Oldest first."""
+    return Contribution.objects.filter(
+        fee_source=FeeSource.PENDING, fee_cents__isnull=True
+    ).order_by("paid_at", "id")
+
+
+def get_user_given_payments(user) -> dict[tuple[int, dt.date], tuple[int, int]]:
+    """(subscription id, week given) -> (paid cents, fee cents) of a donor's payments given
+    that week: the gross the donor paid and the processor's fee on the money the week's
+    rows (the net) share out. One query, for the history CSV."""
+    rows = (
+        Contribution.objects.filter(
+            subscription__user_id=id_of(user, "user", User), distributed_week__isnull=False
+        )
+        .values("subscription_id", "distributed_week")
+        .order_by()
+        .annotate(paid=Sum("amount_cents"), fee=Sum("fee_cents"))
+    )
+    return {(r["subscription_id"], r["distributed_week"]): (r["paid"], r["fee"]) for r in rows}

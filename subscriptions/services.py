@@ -296,6 +296,43 @@ def record_contribution(
     return contribution, True
 
 
+def record_fee(
+    contribution: Contribution, *, fee_cents: int, balance_transaction_id: str
+) -> Contribution:
+    """Set the fee Stripe reported on a contribution whose fee was still pending: fee,
+    net = amount - fee, the balance transaction it was read from.
+
+    Allowed only while the fee is pending (a recorded fee is never rewritten: the ledger
+    is append-only and the net may already be given). One conditional UPDATE, so two
+    syncs racing cannot both write: the loser gets a ValidationError and nothing changes.
+    A negative fee or one not less than the payment is refused before anything is written.
+    """
+    require_instance(contribution, "contribution", Contribution)
+    balance_transaction_id = require_text(
+        balance_transaction_id, "balance_transaction_id", max_length=255
+    )
+    fees = fee_fields(
+        contribution.amount_cents, fee_cents, FeeSource.STRIPE, balance_transaction_id
+    )
+    updated = Contribution.objects.filter(
+        pk=contribution.pk, fee_source=FeeSource.PENDING, fee_cents__isnull=True
+    ).update(**fees)
+    if updated != 1:
+        raise ValidationError(
+            {"fee_cents": f"The fee of {contribution.stripe_invoice_id} is already recorded."}
+        )
+    for name, value in fees.items():
+        setattr(contribution, name, value)
+    log_money_on_commit(
+        "contribution_fee_recorded",
+        contribution_id=contribution.pk,
+        fee_cents=fees["fee_cents"],
+        net_cents=fees["net_cents"],
+        balance_transaction=balance_transaction_id,
+    )
+    return contribution
+
+
 @transaction.atomic
 def start_demo_subscription(
     *, user: User, amount_cents: int, covers_fees: bool = False, gift_cents: int | None = None

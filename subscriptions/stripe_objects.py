@@ -22,6 +22,7 @@ from .models import (
     MAX_AMOUNT_CENTS,
     MIN_AMOUNT_CENTS,
     Contribution,
+    FeeSource,
     StripeStatus,
     Subscription,
 )
@@ -361,14 +362,139 @@ def parse_invoice(obj) -> InvoiceFacts:
     )
 
 
-def record_paid_invoice(obj) -> tuple[Contribution, bool]:
-    """A Contribution for the money a paid invoice actually collected, once per invoice.
+# --- fees -----------------------------------------------------------------------------
 
-    The amount is amount_paid (what was collected), never the subscription's price: a
-    changed amount or a partial payment is recorded as paid. It must be positive: the
-    platform offers no trials or coupons, so a $0 or negative "paid" invoice is
-    impossible data and is refused rather than turned into a ledger row.
+
+@dataclass(frozen=True)
+class FeeFacts:
+    """The processor's fee on one invoice's payment: fee_cents None while Stripe has no
+    balance transaction for it yet (the contribution then waits; sync_stripe reads it)."""
+
+    fee_cents: int | None
+    balance_transaction_id: str = ""
+
+
+FEE_PENDING = FeeFacts(fee_cents=None)
+
+
+def _missing_is_invalid(call, what: str):
+    """A Stripe object the invoice points at that Stripe does not have is impossible data;
+    any other Stripe error (unreachable, rate limited) propagates: Stripe retries."""
+    try:
+        return as_dict(call())
+    except stripe.InvalidRequestError as exc:
+        if exc.http_status == 404:
+            raise InvalidStripeData(f"Stripe has no {what}.") from exc
+        raise
+
+
+def parse_balance_transaction(obj, *, amount_paid: int, where: str) -> FeeFacts:
+    """Check a balance transaction against the payment it settles: in USD, for exactly
+    the amount paid, with a fee that is neither negative nor the whole payment."""
+    bt = require_object(as_dict(obj), f"{where} balance transaction")
+    bt_id = _text(bt, "id", "balance_transaction.id")
+    if bt.get("currency") != CURRENCY:
+        raise InvalidStripeData(
+            f"balance transaction {bt_id} currency {bt.get('currency')!r} is not {CURRENCY}."
+        )
+    amount = _int(bt, "amount", "balance_transaction.amount")
+    if amount != amount_paid:
+        raise InvalidStripeData(
+            f"balance transaction {bt_id} is for {amount} cents, the invoice paid "
+            f"{amount_paid}: the amounts do not match."
+        )
+    fee = _int(bt, "fee", "balance_transaction.fee")
+    if fee < 0:
+        raise InvalidStripeData(f"balance transaction {bt_id} has a negative fee ({fee}).")
+    if fee >= amount:
+        raise InvalidStripeData(
+            f"balance transaction {bt_id} has a fee of {fee} cents, not less than the "
+            f"payment of {amount}: nothing would be left to give."
+        )
+    return FeeFacts(fee_cents=fee, balance_transaction_id=bt_id)
+
+
+def _fee_of_charge(charge, *, amount_paid: int, client) -> FeeFacts:
+    """The fee of a charge (an id or an expanded object)."""
+    if charge is None:
+        return FEE_PENDING  # the payment has no charge yet
+    if not isinstance(charge, dict):
+        charge_id = require_stripe_id(charge, "charge")
+        charge = _missing_is_invalid(
+            lambda: client.v1.charges.retrieve(
+                charge_id, params={"expand": ["balance_transaction"]}
+            ),
+            f"charge {charge_id!r}",
+        )
+    charge = require_object(charge, "charge")
+    charge_id = _text(charge, "id", "charge.id")
+    bt = charge.get("balance_transaction")
+    if bt is None:
+        return FEE_PENDING  # Stripe has not settled it into the balance yet
+    if not isinstance(bt, dict):
+        bt_id = require_stripe_id(bt, "charge.balance_transaction")
+        bt = _missing_is_invalid(
+            lambda: client.v1.balance_transactions.retrieve(bt_id),
+            f"balance transaction {bt_id!r}",
+        )
+    return parse_balance_transaction(bt, amount_paid=amount_paid, where=f"charge {charge_id}")
+
+
+def read_invoice_fee(obj: dict, *, amount_paid: int) -> FeeFacts:
+    """The processor's fee on a paid invoice, read from Stripe, never estimated.
+
+    Since API version 2025-03-31 an invoice names no charge: its payments are listed by
+    /v1/invoice_payments?invoice=..., each pointing at a PaymentIntent (read with its
+    latest charge's balance transaction expanded) or a bare charge. An older invoice
+    shape with a top-level `charge` is read through that charge. No paid payment, no
+    charge or no balance transaction yet: the fee is pending (FEE_PENDING). Data that
+    cannot be right (another currency, an amount that is not the invoice's, a negative
+    fee, a fee not less than the payment, more than one payment) raises InvalidStripeData.
     """
+    client = get_client()
+    if obj.get("charge") is not None:
+        return _fee_of_charge(obj["charge"], amount_paid=amount_paid, client=client)
+    invoice_id = _text(obj, "id", "invoice.id")
+    listing = client.v1.invoice_payments.list(params={"invoice": invoice_id, "limit": 10})
+    paid = [
+        require_object(as_dict(p), "invoice payment")
+        for p in listing.auto_paging_iter()
+        if as_dict(p).get("status") == "paid"
+    ]
+    if not paid:
+        return FEE_PENDING
+    if len(paid) > 1:
+        raise InvalidStripeData(
+            f"invoice {invoice_id} was paid by {len(paid)} payments; a weekly gift is one."
+        )
+    payment = require_object(paid[0].get("payment"), "invoice_payment.payment")
+    kind = payment.get("type")
+    if kind == "payment_intent":
+        pi_id = require_stripe_id(payment.get("payment_intent"), "payment.payment_intent")
+        intent = _missing_is_invalid(
+            lambda: client.v1.payment_intents.retrieve(
+                pi_id, params={"expand": ["latest_charge.balance_transaction"]}
+            ),
+            f"payment intent {pi_id!r}",
+        )
+        charge = require_object(intent, "payment intent").get("latest_charge")
+        return _fee_of_charge(charge, amount_paid=amount_paid, client=client)
+    if kind == "charge":
+        return _fee_of_charge(payment.get("charge"), amount_paid=amount_paid, client=client)
+    raise InvalidStripeData(
+        f"invoice {invoice_id} was paid by a {kind!r} payment, which has no Stripe fee to read."
+    )
+
+
+@dataclass(frozen=True)
+class PaidInvoice:
+    facts: InvoiceFacts
+    amount_cents: int
+    paid_at: dt.datetime
+
+
+def parse_paid_invoice(obj) -> PaidInvoice:
+    """Check a paid invoice's own fields (nothing is fetched)."""
     obj = require_object(as_dict(obj), "invoice")
     facts = parse_invoice(obj)
     if obj.get("currency") != CURRENCY:
@@ -381,10 +507,35 @@ def record_paid_invoice(obj) -> tuple[Contribution, bool]:
         )
     transitions = require_object(obj.get("status_transitions"), "invoice.status_transitions")
     paid_at = timestamp(transitions.get("paid_at"), "invoice.status_transitions.paid_at")
-    sub = get_or_fetch_subscription(facts.stripe_subscription_id)
+    return PaidInvoice(facts=facts, amount_cents=amount, paid_at=paid_at)
+
+
+def record_paid_invoice(obj) -> tuple[Contribution, bool]:
+    """A Contribution for the money a paid invoice actually collected, once per invoice.
+
+    The amount is amount_paid (what was collected), never the subscription's price: a
+    changed amount or a partial payment is recorded as paid. It must be positive: the
+    platform offers no trials or coupons, so a $0 or negative "paid" invoice is
+    impossible data and is refused rather than turned into a ledger row.
+
+    The fee is read from Stripe (read_invoice_fee) before anything is written; an
+    invoice already in the ledger is returned as it is, without asking Stripe again.
+    """
+    obj = require_object(as_dict(obj), "invoice")
+    invoice = parse_paid_invoice(obj)
+    existing = Contribution.objects.filter(
+        stripe_invoice_id=invoice.facts.stripe_invoice_id
+    ).first()
+    if existing is not None:
+        return existing, False
+    sub = get_or_fetch_subscription(invoice.facts.stripe_subscription_id)
+    fee = read_invoice_fee(obj, amount_paid=invoice.amount_cents)
     return record_contribution(
         subscription=sub,
-        amount_cents=amount,
-        paid_at=paid_at,
-        stripe_invoice_id=facts.stripe_invoice_id,
+        amount_cents=invoice.amount_cents,
+        paid_at=invoice.paid_at,
+        stripe_invoice_id=invoice.facts.stripe_invoice_id,
+        fee_cents=fee.fee_cents,
+        fee_source=FeeSource.PENDING if fee.fee_cents is None else FeeSource.STRIPE,
+        balance_transaction_id=fee.balance_transaction_id,
     )

@@ -9,19 +9,24 @@ object, so a failure halfway leaves every earlier fix in place and nothing half-
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from core.templatetags.money import format_cents
 
-from .models import DEMO_ID_PREFIX, Contribution, Subscription
-from .selectors import get_subscription_by_stripe_id
+from .models import DEMO_ID_PREFIX, Contribution, FeeSource, Subscription
+from .selectors import get_contributions_with_pending_fee, get_subscription_by_stripe_id
+from .services import record_fee
 from .stripe_client import get_client
 from .stripe_objects import (
     InvalidStripeData,
     apply_subscription,
     as_dict,
+    parse_balance_transaction,
     parse_invoice,
+    parse_paid_invoice,
     parse_subscription,
+    read_invoice_fee,
     record_paid_invoice,
 )
 
@@ -36,6 +41,7 @@ class SyncReport:
     invoices_checked: int = 0
     fixed: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    fees_pending: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         verb = "would fix" if self.dry_run else "fixed"
@@ -43,6 +49,11 @@ class SyncReport:
             f"Checked {self.subscriptions_checked} Stripe subscriptions and "
             f"{self.invoices_checked} paid invoices: {verb} {len(self.fixed)} drift(s), "
             f"{len(self.errors)} could not be reconciled."
+            + (
+                f" {len(self.fees_pending)} fee(s) not settled at Stripe yet (left pending)."
+                if self.fees_pending
+                else ""
+            )
             + (" Dry run: nothing was written." if self.dry_run else "")
         )
 
@@ -61,6 +72,10 @@ def sync_stripe(*, dry_run: bool, say: Callable[[str], None] = lambda line: None
     def error(line):
         report.errors.append(line)
         say(f"error: {line}")
+
+    def pending(line):
+        report.fees_pending.append(line)
+        say(f"pending: {line}")
 
     seen = set()
     listing = client.v1.subscriptions.list(params={"status": "all", "limit": PAGE_SIZE})
@@ -103,6 +118,19 @@ def sync_stripe(*, dry_run: bool, say: Callable[[str], None] = lambda line: None
     for stripe_id in unknown_to_stripe:
         error(f"subscription {stripe_id}: Stripe does not have it (left unchanged).")
 
+    seen_invoices: set[int] = set()
+
+    def check_fee(existing, obj):
+        _check_fee(
+            existing,
+            obj,
+            client=client,
+            dry_run=dry_run,
+            fixed=fixed,
+            error=error,
+            pending=pending,
+        )
+
     listing = client.v1.invoices.list(params={"status": "paid", "limit": PAGE_SIZE})
     for remote in listing.auto_paging_iter():
         report.invoices_checked += 1
@@ -116,12 +144,15 @@ def sync_stripe(*, dry_run: bool, say: Callable[[str], None] = lambda line: None
             continue
         existing = Contribution.objects.filter(stripe_invoice_id=facts.stripe_invoice_id).first()
         if existing is not None:
+            seen_invoices.add(existing.pk)
             if existing.amount_cents != obj.get("amount_paid"):
                 # The ledger is append-only: the money may already have been distributed.
                 error(
                     f"invoice {facts.stripe_invoice_id}: recorded {existing.amount_cents} "
                     f"cents, Stripe says {obj.get('amount_paid')!r} (left unchanged)."
                 )
+            else:
+                check_fee(existing, obj)
             continue
         line = (
             f"invoice {facts.stripe_invoice_id}: paid {format_cents(obj.get('amount_paid'))} "
@@ -131,9 +162,72 @@ def sync_stripe(*, dry_run: bool, say: Callable[[str], None] = lambda line: None
             fixed(line)
             continue
         try:
-            record_paid_invoice(obj)
+            contribution, _ = record_paid_invoice(obj)
         except InvalidStripeData as exc:
             error(f"{line}: {exc}")
         else:
-            fixed(line)
+            fixed(f"{line}; {describe_fee(contribution)}")
+
+    for contribution in get_contributions_with_pending_fee().exclude(pk__in=seen_invoices):
+        error(
+            f"invoice {contribution.stripe_invoice_id}: its fee is pending and Stripe does "
+            f"not list it among paid invoices (left pending)."
+        )
     return report
+
+
+def describe_fee(contribution: Contribution) -> str:
+    if contribution.fee_cents is None:
+        return "fee not settled at Stripe yet (pending)"
+    return (
+        f"fee {format_cents(contribution.fee_cents)}, net {format_cents(contribution.net_cents)}"
+    )
+
+
+def _check_fee(existing: Contribution, obj: dict, *, client, dry_run, fixed, error, pending):
+    """A contribution's fee against Stripe's: a pending one is read and recorded (once:
+    services.record_fee), a recorded one is compared with its balance transaction and a
+    difference is reported, never rewritten (the ledger is append-only)."""
+    invoice_id = existing.stripe_invoice_id
+    if existing.fee_source == FeeSource.PENDING:
+        try:
+            fee = read_invoice_fee(obj, amount_paid=parse_paid_invoice(obj).amount_cents)
+        except InvalidStripeData as exc:
+            error(f"invoice {invoice_id}: fee pending, Stripe's cannot be used: {exc}")
+            return
+        if fee.fee_cents is None:
+            pending(f"invoice {invoice_id}: Stripe has no balance transaction for it yet.")
+            return
+        line = (
+            f"invoice {invoice_id}: fee {format_cents(fee.fee_cents)} read from "
+            f"{fee.balance_transaction_id}, net "
+            f"{format_cents(existing.amount_cents - fee.fee_cents)} (was pending)"
+        )
+        if dry_run:
+            fixed(line)
+            return
+        try:
+            record_fee(
+                existing,
+                fee_cents=fee.fee_cents,
+                balance_transaction_id=fee.balance_transaction_id,
+            )
+        except ValidationError as exc:
+            error(f"{line}: {'; '.join(exc.messages)}")
+        else:
+            fixed(line)
+    elif existing.fee_source == FeeSource.STRIPE:
+        bt_id = existing.stripe_balance_transaction_id
+        try:
+            bt = as_dict(client.v1.balance_transactions.retrieve(bt_id))
+            fee = parse_balance_transaction(
+                bt, amount_paid=existing.amount_cents, where=f"invoice {invoice_id}"
+            )
+        except InvalidStripeData as exc:
+            error(f"invoice {invoice_id}: recorded fee {existing.fee_cents} cents: {exc}")
+            return
+        if fee.fee_cents != existing.fee_cents:
+            error(
+                f"invoice {invoice_id}: recorded fee {existing.fee_cents} cents, Stripe's "
+                f"balance transaction {bt_id} says {fee.fee_cents} (left unchanged)."
+            )

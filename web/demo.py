@@ -47,7 +47,7 @@ from needs.services import create_need
 from portfolio.services import distribute_funds
 from reports.models import Report
 from reports.services import generate_reports
-from subscriptions.models import Contribution, Subscription, SubscriptionStatus
+from subscriptions.models import Contribution, FeeSource, Subscription, SubscriptionStatus
 from subscriptions.selectors import get_subscription_by_stripe_id
 from subscriptions.services import create_subscription, record_contribution
 
@@ -286,6 +286,9 @@ def _subscriptions_and_payments(donors, weeks, result: SeedResult) -> None:
                 amount_cents=subscription.amount_cents,
                 paid_at=paid_at,
                 stripe_invoice_id=f"demo_in_{_demo_id('invoice', sub_id, monday)}",
+                # Demo billing: no card processor, so no fee; all of it can be given.
+                fee_cents=0,
+                fee_source=FeeSource.DEMO,
             )
             result.add("contributions", int(created))
 

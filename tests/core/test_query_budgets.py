@@ -44,12 +44,13 @@ PAGES = {
     "dashboard": (lambda ctx: "/dashboard/", 11 + 2),
     # count, one page
     "reports": (lambda ctx: "/reports/", 2 + 2),
-    # the report
-    "report": (lambda ctx: f"/reports/{ctx['report'].pk}/", 1 + 2),
-    # the weeks whose gift includes money that waited, every row (streamed in chunks)
-    "history": (lambda ctx: "/dashboard/history.csv", 2 + 2),
-    # per-charity totals of the year
-    "statement": (lambda ctx: "/dashboard/statement/2026/", 1 + 2),
+    # the report, what was paid for it and the fees (one aggregate)
+    "report": (lambda ctx: f"/reports/{ctx['report'].pk}/", 2 + 2),
+    # the weeks whose gift includes money that waited, paid and fees per week and
+    # subscription (one aggregate), every row (streamed in chunks)
+    "history": (lambda ctx: "/dashboard/history.csv", 3 + 2),
+    # per-charity totals of the year, what was paid in the year and the fees (one aggregate)
+    "statement": (lambda ctx: "/dashboard/statement/2026/", 2 + 2),
 }
 
 

@@ -27,6 +27,7 @@ from portfolio.services import calculate_distribution
 from subscriptions.models import Contribution, Subscription
 from tests.factories import CharityFactory, NeedFactory
 from tests.portfolio.scenario import lines
+from tests.subscriptions.fake_stripe import stripe_fee
 
 ROOT = Path(__file__).resolve().parents[2]
 CITIES = [("Burlington", "VT"), ("Rutland", "VT"), ("Springfield", "VT")]
@@ -62,6 +63,11 @@ def _populate(week, donors_per_city=40):
             Contribution(
                 subscription=s,
                 amount_cents=s.amount_cents,
+                # Stripe's card fee: only the net is pooled.
+                fee_cents=stripe_fee(s.amount_cents),
+                net_cents=s.amount_cents - stripe_fee(s.amount_cents),
+                fee_source="stripe",
+                stripe_balance_transaction_id=f"txn_{s.pk}",
                 paid_at=paid_at,
                 stripe_invoice_id=f"in_{s.pk}",
             )
@@ -117,13 +123,16 @@ def _wait_for(predicate, timeout, what):
 
 
 def _assert_every_cent_once(week):
-    total = Contribution.objects.aggregate(s=Sum("amount_cents"))["s"]
+    """Every contribution's net (what the processor left) given once, in the week; never
+    its gross."""
+    total = Contribution.objects.aggregate(s=Sum("net_cents"))["s"]
+    assert total < Contribution.objects.aggregate(s=Sum("amount_cents"))["s"]
     assert not Contribution.objects.filter(distributed_week__isnull=True).exists()
     assert set(Contribution.objects.values_list("distributed_week", flat=True)) == {week}
     assert Distribution.objects.aggregate(s=Sum("amount_cents"))["s"] == total
     for sub in Subscription.objects.all():
         given = Distribution.objects.filter(subscription=sub).aggregate(s=Sum("amount_cents"))
-        assert given["s"] == sub.amount_cents
+        assert given["s"] == sub.amount_cents - stripe_fee(sub.amount_cents)
     run = DistributionRun.objects.get(week_start=week)
     assert (run.pooled_cents, run.distributed_cents, run.held_cents) == (total, total, 0)
 

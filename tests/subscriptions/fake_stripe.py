@@ -4,7 +4,10 @@ here), so request encoding, idempotency keys and error mapping are exercised for
 
 It implements only what the platform calls: checkout sessions, subscriptions
 (retrieve, update incl. pause_collection and items[price_data], cancel, resume, list),
-invoices (list), billing portal sessions and customers. Each request is recorded in
+invoices (list), billing portal sessions and customers; and, for processing fees,
+invoice payments (list by invoice), payment intents and charges (retrieve, with expand)
+and balance transactions (retrieve): `add_invoice` gives a paid invoice its payment,
+charge and balance transaction (see `add_payment`). Each request is recorded in
 `requests`; a repeated idempotency key returns the first answer without acting again,
 as Stripe does. `fail_next(method, path_prefix, ...)` makes the next matching request
 fail with a Stripe-shaped error.
@@ -127,6 +130,12 @@ def invoice_object(
     return invoice
 
 
+def stripe_fee(amount_cents: int) -> int:
+    """Stripe's US card price, 2.9% + 30c, rounded to the cent (half up), as Stripe's
+    balance transaction reports it."""
+    return (amount_cents * 29 + 500) // 1000 + 30
+
+
 @dataclass
 class Recorded:
     method: str
@@ -141,6 +150,11 @@ class FakeStripe:
     invoices: dict = field(default_factory=dict)
     sessions: dict = field(default_factory=dict)
     customers: dict = field(default_factory=dict)
+    # processing fees (add_payment)
+    invoice_payments: dict = field(default_factory=dict)
+    payment_intents: dict = field(default_factory=dict)
+    charges: dict = field(default_factory=dict)
+    balance_transactions: dict = field(default_factory=dict)
     requests: list = field(default_factory=list)
     _failures: list = field(default_factory=list)
     _idempotent: dict = field(default_factory=dict)
@@ -181,9 +195,14 @@ class FakeStripe:
         self.subscriptions[sub["id"]] = sub
         return sub
 
-    def add_invoice(self, **kwargs) -> dict:
+    def add_invoice(self, *, payment: dict | None = None, **kwargs) -> dict:
+        """An invoice Stripe has; a paid one also gets its payment, charge and balance
+        transaction (`payment`: keyword arguments of add_payment, e.g. {"fee": 59},
+        {"settled": False}, {"bt_amount": 999}; None: the defaults)."""
         invoice = invoice_object(**kwargs)
         self.invoices[invoice["id"]] = invoice
+        if invoice["status"] == "paid":
+            self.add_payment(invoice, **(payment or {}))
         return invoice
 
     def fail_next(
@@ -253,6 +272,7 @@ class FakeStripe:
             ("POST", r"/v1/billing_portal/sessions", self._create_portal_session),
             ("POST", r"/v1/customers", self._create_customer),
             ("GET", r"/v1/customers/(?P<id>[^/]+)", self._get_customer),
+            *self._fee_routes(),
             *self.extra_routes(),
         ]
         for route_method, pattern, handler in routes:
@@ -400,3 +420,134 @@ class FakeStripe:
         if id not in self.customers:
             return self._missing("customer", id)
         return 200, self.customers[id]
+
+    # --- processing fees: invoice payments, payment intents, charges, balance transactions
+    # (kept together, apart from the rest, so other areas' routes merge cleanly)
+
+    def add_payment(
+        self,
+        invoice: dict,
+        *,
+        fee: int | None = None,
+        settled: bool = True,
+        kind: str = "payment_intent",
+        bt_amount: int | None = None,
+        bt_currency: str = "usd",
+        charged: bool = True,
+        status: str = "paid",
+    ) -> dict:
+        """The payment of a paid invoice as Stripe keeps it: an invoice_payment pointing at
+        a PaymentIntent (kind "payment_intent") or a bare charge (kind "charge"), the
+        charge, and its balance transaction with the processor's fee (`fee`, default
+        stripe_fee of the amount). settled=False: the charge has no balance transaction
+        yet; charged=False: the intent has no charge yet; bt_amount / bt_currency make
+        the balance transaction disagree with the invoice. Returns the invoice payment."""
+        amount = invoice["amount_paid"]
+        charge = {
+            "id": new_id("ch"),
+            "object": "charge",
+            "amount": amount,
+            "currency": invoice["currency"],
+            "status": "succeeded",
+            "paid": True,
+            "balance_transaction": None,
+        }
+        if settled:
+            bt_amount = amount if bt_amount is None else bt_amount
+            bt_fee = stripe_fee(bt_amount) if fee is None else fee
+            bt = {
+                "id": new_id("txn"),
+                "object": "balance_transaction",
+                "amount": bt_amount,
+                "currency": bt_currency,
+                "fee": bt_fee,
+                "net": bt_amount - bt_fee,
+                "status": "pending",
+                "type": "charge",
+                "source": charge["id"],
+                "fee_details": [{"amount": bt_fee, "currency": bt_currency, "type": "stripe_fee"}],
+            }
+            self.balance_transactions[bt["id"]] = bt
+            charge["balance_transaction"] = bt["id"]
+        if charged:
+            self.charges[charge["id"]] = charge
+        reference = {"type": kind, "payment_intent": None, "charge": None}
+        if kind == "payment_intent":
+            intent = {
+                "id": new_id("pi"),
+                "object": "payment_intent",
+                "amount": amount,
+                "amount_received": amount,
+                "currency": invoice["currency"],
+                "status": "succeeded",
+                "latest_charge": charge["id"] if charged else None,
+            }
+            if charged:
+                charge["payment_intent"] = intent["id"]
+            self.payment_intents[intent["id"]] = intent
+            reference["payment_intent"] = intent["id"]
+        else:
+            reference["charge"] = charge["id"]
+        payment = {
+            "id": new_id("inpay"),
+            "object": "invoice_payment",
+            "invoice": invoice["id"],
+            "amount_paid": amount if status == "paid" else None,
+            "amount_requested": amount,
+            "currency": invoice["currency"],
+            "is_default": True,
+            "livemode": False,
+            "payment": reference,
+            "status": status,
+            "status_transitions": {
+                "paid_at": invoice["status_transitions"]["paid_at"],
+                "canceled_at": None,
+            },
+        }
+        self.invoice_payments[payment["id"]] = payment
+        return payment
+
+    def _fee_routes(self):
+        return [
+            ("GET", r"/v1/invoice_payments", self._list_invoice_payments),
+            ("GET", r"/v1/payment_intents/(?P<id>[^/]+)", self._get_payment_intent),
+            ("GET", r"/v1/charges/(?P<id>[^/]+)", self._get_charge),
+            ("GET", r"/v1/balance_transactions/(?P<id>[^/]+)", self._get_balance_transaction),
+        ]
+
+    def _list_invoice_payments(self, params):
+        items = [
+            p
+            for p in self.invoice_payments.values()
+            if (not params.get("invoice") or p["invoice"] == params["invoice"])
+            and (not params.get("status") or p["status"] == params["status"])
+        ]
+        return self._list("/v1/invoice_payments", items, params)
+
+    def _expanded_charge(self, charge_id, expand: list, prefix: str):
+        charge = dict(self.charges[charge_id])
+        if f"{prefix}balance_transaction" in expand and charge["balance_transaction"]:
+            charge["balance_transaction"] = self.balance_transactions[
+                charge["balance_transaction"]
+            ]
+        return charge
+
+    def _get_payment_intent(self, params, id):
+        if id not in self.payment_intents:
+            return self._missing("payment_intent", id)
+        intent = dict(self.payment_intents[id])
+        expand = params.get("expand") or []
+        charge_id = intent["latest_charge"]
+        if charge_id and any(e.split(".")[0] == "latest_charge" for e in expand):
+            intent["latest_charge"] = self._expanded_charge(charge_id, expand, "latest_charge.")
+        return 200, intent
+
+    def _get_charge(self, params, id):
+        if id not in self.charges:
+            return self._missing("charge", id)
+        return 200, self._expanded_charge(id, params.get("expand") or [], "")
+
+    def _get_balance_transaction(self, params, id):
+        if id not in self.balance_transactions:
+            return self._missing("balance_transaction", id)
+        return 200, self.balance_transactions[id]

@@ -79,7 +79,10 @@ def test_invoice_paid_for_an_unknown_subscription_fetches_it_from_stripe(
     fake_stripe.add_subscription(
         id="sub_test_new", customer="cus_test_new", amount_cents=2500, user_id=alice.pk
     )
-    response = post_event(client, paid("sub_test_new", amount_paid=2500))
+    invoice = fake_stripe.add_invoice(
+        subscription="sub_test_new", amount_paid=2500, paid_at=NOW - 60, payment={"fee": 103}
+    )
+    response = post_event(client, make_event("invoice.paid", invoice))
     assert response.status_code == 200, response.content
     sub = Subscription.objects.get(stripe_subscription_id="sub_test_new")
     assert (sub.user, sub.amount_cents, sub.status, sub.stripe_customer_id) == (
@@ -88,8 +91,10 @@ def test_invoice_paid_for_an_unknown_subscription_fetches_it_from_stripe(
         "active",
         "cus_test_new",
     )
-    assert Contribution.objects.get().subscription == sub
-    assert [c.path for c in fake_stripe.calls("GET")] == ["/v1/subscriptions/sub_test_new"]
+    contribution = Contribution.objects.get()
+    assert contribution.subscription == sub
+    assert (contribution.fee_cents, contribution.net_cents) == (103, 2397)
+    assert next(c.path for c in fake_stripe.calls("GET")) == "/v1/subscriptions/sub_test_new"
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.subscriptions.conftest import fake_stripe, stripe_keys  # noqa: F401
+from tests.subscriptions.conftest import fake_stripe, stripe_keys, stripe_server  # noqa: F401
 
 
 @pytest.fixture

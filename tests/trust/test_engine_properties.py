@@ -117,8 +117,11 @@ class CharitySpec:
 class PaymentSpec:
     week: int
     day: int  # 0..6 inside the week; 7 = Monday 00:30 after it (before the 06:00 run)
-    cents: int
+    cents: int  # the net: what the processor left, the only money the engine may give
     late: bool  # recorded only after the week's run (paid_at still inside the week)
+    # The processor's fee on top (the donor paid cents + fee); None: Stripe has not
+    # reported it yet, so the payment waits, undistributed, whatever the week.
+    fee: int | None = 0
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,7 @@ def worlds(draw) -> World:
         day=st.integers(0, 7),
         cents=st.one_of(st.integers(1, 99), st.integers(100, 50_000)),
         late=st.booleans(),
+        fee=st.one_of(st.just(0), st.integers(1, 1_500), st.none()),
     )
     sub = st.builds(
         SubSpec,
@@ -337,7 +341,7 @@ class Built:
         Contribution.objects.bulk_create(
             Contribution(
                 subscription=sub,
-                amount_cents=p.cents,
+                **_amounts(p),
                 paid_at=_paid_at(p),
                 stripe_invoice_id=f"in_{sub.stripe_subscription_id}_{n}",
             )
@@ -359,6 +363,19 @@ class Built:
                 "reason",
             )
         )
+
+
+def _amounts(p: PaymentSpec) -> dict:
+    """A payment's columns: gross = fee + net, or only the gross while the fee is pending."""
+    if p.fee is None:
+        return {"amount_cents": p.cents}
+    return {
+        "amount_cents": p.cents + p.fee,
+        "fee_cents": p.fee,
+        "net_cents": p.cents,
+        "fee_source": "stripe",
+        "stripe_balance_transaction_id": f"txn_{p.week}_{p.day}_{p.cents}",
+    }
 
 
 def _marks() -> dict[int, dt.date | None]:
@@ -417,9 +434,12 @@ def _run_week(built: Built, index: int, marks: dict) -> dict:
     due = {
         cid: (cents, sid)
         for cid, cents, sid in Contribution.objects.filter(
-            distributed_week__isnull=True, paid_at__lt=at(end, 0)
-        ).values_list("id", "amount_cents", "subscription_id")
+            distributed_week__isnull=True, paid_at__lt=at(end, 0), net_cents__isnull=False
+        ).values_list("id", "net_cents", "subscription_id")
     }
+    fee_pending = set(
+        Contribution.objects.filter(net_cents__isnull=True).values_list("id", flat=True)
+    )
     start = at(week, 0)
     paid_in_week = set(
         Contribution.objects.filter(paid_at__gte=start, paid_at__lt=at(end, 0)).values_list(
@@ -455,6 +475,7 @@ def _run_week(built: Built, index: int, marks: dict) -> dict:
             assert after[cid] == mark, f"contribution {cid} moved from {mark} to {after[cid]}"
     taken = {cid for cid, mark in after.items() if marks.get(cid) is None and mark is not None}
     assert taken <= set(due)
+    assert not taken & fee_pending, "a payment whose fee is unknown was given"
     assert all(after[cid] == week for cid in taken)
 
     # Held iff the donor's city has no eligible charity at the time of the run.
@@ -470,6 +491,15 @@ def _run_week(built: Built, index: int, marks: dict) -> dict:
     rows = Distribution.objects.filter(week_start=week)
     given = rows.aggregate(s=Sum("amount_cents"))["s"] or 0
     assert given == sum(due[cid][0] for cid in taken)
+    # Each subscription's rows add up to the net of its payments taken, never the gross.
+    net_taken: dict[int, int] = defaultdict(int)
+    for cid in taken:
+        net_taken[due[cid][1]] += due[cid][0]
+    assert dict(
+        rows.values("subscription_id")
+        .annotate(s=Sum("amount_cents"))
+        .values_list("subscription_id", "s")
+    ) == {sid: cents for sid, cents in net_taken.items() if cents}
     assert run.distributed_cents == given
     assert run.held_cents == sum(held_by_place.values())
     assert run.pooled_cents == run.distributed_cents + run.held_cents
@@ -522,6 +552,7 @@ def _run_week(built: Built, index: int, marks: dict) -> dict:
 
 
 def _assert_ledger_balances() -> None:
+    """Every week's rows add up, per subscription, to the net of what it gave that week."""
     assert not Distribution.objects.filter(amount_cents__lte=0).exists()
     rows = Counter()
     for sid, week, cents in Distribution.objects.values_list(
@@ -531,14 +562,14 @@ def _assert_ledger_balances() -> None:
     paid = Counter()
     for sid, week, cents in Contribution.objects.filter(
         distributed_week__isnull=False
-    ).values_list("subscription_id", "distributed_week", "amount_cents"):
+    ).values_list("subscription_id", "distributed_week", "net_cents"):
         paid[(sid, week)] += cents
     assert rows == paid
     total_rows = Distribution.objects.aggregate(s=Sum("amount_cents"))["s"] or 0
     total_paid = (
-        Contribution.objects.filter(distributed_week__isnull=False).aggregate(
-            s=Sum("amount_cents")
-        )["s"]
+        Contribution.objects.filter(distributed_week__isnull=False).aggregate(s=Sum("net_cents"))[
+            "s"
+        ]
         or 0
     )
     assert total_rows == total_paid
@@ -548,8 +579,8 @@ def _place_what_is_held(built: Built, index: int) -> None:
     """Give every city holding money an eligible charity, and every donor a city; the next
     run must place all of it."""
     now = run_time(index)
-    held = Contribution.objects.filter(distributed_week__isnull=True)
-    held_total = held.aggregate(s=Sum("amount_cents"))["s"] or 0
+    held = Contribution.objects.filter(distributed_week__isnull=True, net_cents__isnull=False)
+    held_total = held.aggregate(s=Sum("net_cents"))["s"] or 0
     for d, user in enumerate(built.users):
         if built.model.donor_place[d] is None:
             User.objects.filter(pk=user.pk).update(city="Laramie", state="WY")
@@ -580,7 +611,10 @@ def _place_what_is_held(built: Built, index: int) -> None:
     ).aggregate(s=Sum("amount_cents"))["s"]
     assert run.held_cents == 0
     assert run.distributed_cents == held_total + (billed or 0)
-    assert not Contribution.objects.filter(distributed_week__isnull=True).exists()
+    # All of it, except payments whose fee Stripe has not reported: those still wait.
+    assert not Contribution.objects.filter(
+        distributed_week__isnull=True, net_cents__isnull=False
+    ).exists()
 
 
 def _play(world: World, tag: str) -> Counter:

@@ -52,8 +52,7 @@ from tests.portfolio.test_exactly_once import (
     _waiting_on_locks,
     _week,
 )
-from tests.subscriptions.fake_stripe import invoice_object
-from tests.subscriptions.helpers import WEBHOOK_SECRET, make_event, post_event
+from tests.subscriptions.helpers import make_event, post_event
 
 pytestmark = pytest.mark.usefixtures("no_demo_billing")
 
@@ -136,7 +135,7 @@ def test_a_database_error_in_one_city_rolls_back_that_city_only_and_a_rerun_comp
         line = lines(first)["Rutland, VT"]
         assert line.status == "failed" and "injected fault" in line.why
         rutland_total = Contribution.objects.filter(subscription__user__city="Rutland").aggregate(
-            s=Sum("amount_cents")
+            s=Sum("net_cents")
         )["s"]
         assert line.held_cents == rutland_total  # reported, not lost
         committed = _committed_rows_by_city()
@@ -285,12 +284,12 @@ def test_a_broker_restart_mid_run_loses_no_money_and_a_resent_week_completes_it(
             Distribution.objects.aggregate(s=Sum("amount_cents"))["s"]
             == (
                 Contribution.objects.filter(distributed_week__isnull=False).aggregate(
-                    s=Sum("amount_cents")
+                    s=Sum("net_cents")
                 )["s"]
             )
         )
         waiting = Contribution.objects.filter(distributed_week__isnull=True).aggregate(
-            s=Sum("amount_cents"), n=Count("subscription__user__city", distinct=True)
+            s=Sum("net_cents"), n=Count("subscription__user__city", distinct=True)
         )
         record_property(
             "note",
@@ -362,16 +361,16 @@ def test_two_beat_schedulers_firing_at_once_give_the_same_rows_as_one(
 @pytest.mark.django_db
 @attempts
 def test_a_webhook_handler_failing_halfway_keeps_nothing_and_the_redelivery_records_once(
-    attempt, client, settings, monkeypatch, caplog, django_capture_on_commit_callbacks, alice
+    attempt, client, fake_stripe, monkeypatch, caplog, django_capture_on_commit_callbacks, alice
 ):
-    settings.STRIPE_SECRET_KEY = "sk_test_fake_0123456789"
-    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
     caplog.set_level(logging.INFO, logger="hometown.money")
     sub = SubscriptionFactory(user=alice, stripe_subscription_id="sub_test_halfway")
     paid_at = int(time.time()) - 60
     event = make_event(
         "invoice.paid",
-        invoice_object(subscription="sub_test_halfway", amount_paid=1234, paid_at=paid_at),
+        fake_stripe.add_invoice(
+            subscription="sub_test_halfway", amount_paid=1234, paid_at=paid_at, payment={"fee": 66}
+        ),
     )
     real = webhooks.HANDLERS["invoice.paid"]
 
@@ -397,6 +396,7 @@ def test_a_webhook_handler_failing_halfway_keeps_nothing_and_the_redelivery_reco
     assert json.loads(again.content)["result"] == "duplicate"
     contribution = Contribution.objects.get()
     assert (contribution.subscription_id, contribution.amount_cents) == (sub.pk, 1234)
+    assert (contribution.fee_cents, contribution.net_cents) == (66, 1168)
     assert contribution.paid_at == dt.datetime.fromtimestamp(paid_at, tz=dt.UTC)
     stored.refresh_from_db()
     assert (stored.status, stored.attempts) == ("processed", 2)

@@ -38,6 +38,7 @@ from portfolio import services
 from subscriptions.models import Contribution, Subscription
 from tests.factories import UserFactory
 from tests.portfolio.scenario import at
+from tests.subscriptions.fake_stripe import stripe_fee
 
 pytestmark = pytest.mark.usefixtures("no_demo_billing")
 
@@ -130,9 +131,14 @@ def _play(world) -> None:
         for p in payments:
             if p.week == k and p.late == late:
                 invoice += 1
+                # The donor paid the net plus Stripe's card fee; only the net is given.
                 Contribution.objects.create(
                     subscription=subscription,
-                    amount_cents=p.cents,
+                    amount_cents=p.cents + stripe_fee(p.cents),
+                    fee_cents=stripe_fee(p.cents),
+                    net_cents=p.cents,
+                    fee_source="stripe",
+                    stripe_balance_transaction_id=f"txn_{invoice}",
                     paid_at=at(week_of(k) + dt.timedelta(days=3)),
                     stripe_invoice_id=f"in_{invoice}",
                 )
@@ -153,7 +159,7 @@ def _play(world) -> None:
         pay(k, late=False)
         waiting = (
             Contribution.objects.filter(distributed_week__isnull=True).aggregate(
-                s=Sum("amount_cents")
+                s=Sum("net_cents")
             )["s"]
             or 0
         )
