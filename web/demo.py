@@ -18,6 +18,10 @@ What it makes:
   ones paid in earlier weeks, and that money is still distributed).
 - Those weeks distributed by the real engine and their weekly reports written, so every
   page has something to show (Laramie's money shows as held).
+- The payouts of the last month that is over (payouts.services.run_payouts, as the
+  monthly job would): no demo charity has a Stripe account, so they wait as pending
+  manual payouts for staff to record in the admin; charities below the minimum carry
+  their balance forward.
 """
 
 import datetime as dt
@@ -44,6 +48,8 @@ from core.weeks import last_completed_week, week_bounds
 from distributions.models import Distribution
 from needs.models import Need
 from needs.services import create_need
+from payouts.models import Payout
+from payouts.services import previous_period, run_payouts
 from portfolio.services import distribute_funds
 from reports.models import Report
 from reports.services import generate_reports
@@ -329,6 +335,14 @@ def distribute_demo_weeks(weeks: list[dt.date], result: SeedResult) -> None:
     result.add("reports", Report.objects.count() - reports)
 
 
+def pay_demo_month(result: SeedResult, *, now: dt.datetime | None = None) -> None:
+    """The monthly payouts of the last month that is over, as the beat job would run them
+    (idempotent: a second seed finds nothing unpaid)."""
+    now = now or timezone.now()
+    run = run_payouts(previous_period(now), now=now)
+    result.add("payouts", run.created_count)
+
+
 def demo_counts() -> dict[str, int]:
     return {
         "approved charities": get_all_charities(status=CharityStatus.APPROVED).count(),
@@ -339,4 +353,5 @@ def demo_counts() -> dict[str, int]:
         "held contributions": Contribution.objects.filter(distributed_week__isnull=True).count(),
         "distribution rows": Distribution.objects.count(),
         "reports": Report.objects.count(),
+        "payouts": Payout.objects.count(),
     }

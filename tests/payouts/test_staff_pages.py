@@ -78,7 +78,11 @@ def test_the_charity_page_shows_its_money_and_the_next_payout(world, staff, sett
     IrsImport.objects.create(source_name="eo_vt.csv", states=["VT"], rows=1,
                              imported_at=w.at(11, 1))  # fmt: skip
     crontab = CrontabSchedule.objects.create(minute="0", hour="7", day_of_month="3")
-    PeriodicTask.objects.create(name="Monthly payouts", task="payouts.tasks.x", crontab=crontab)
+    # The entry migrate installs (config.schedules), set to the 3rd at 07:00 here.
+    PeriodicTask.objects.update_or_create(
+        name="Monthly payouts",
+        defaults={"task": "payouts.tasks.monthly_payouts", "crontab": crontab, "enabled": True},
+    )
     page = staff.get(f"{CHANGELIST}{world.arts.pk}/change/").content.decode()
     # Arts: $10.80 distributed, nothing paid out, $4.00 in payment, $10.80 owed.
     for figure in ("$10.80", "$0.00", "$4.00"):
@@ -91,6 +95,7 @@ def test_the_charity_page_shows_its_money_and_the_next_payout(world, staff, sett
 
 
 def test_without_the_beat_entry_the_next_payout_is_not_scheduled(world, staff):
+    PeriodicTask.objects.filter(name="Monthly payouts").delete()
     page = staff.get(f"{CHANGELIST}{world.food.pk}/change/").content.decode()
     assert "Not scheduled" in page
 

@@ -7,6 +7,7 @@ from web.demo import (
     DEMO_PASSWORD,
     demo_counts,
     distribute_demo_weeks,
+    pay_demo_month,
     seed_demo,
 )
 
@@ -34,6 +35,7 @@ class Command(BaseCommand):
         result = seed_demo()
         # After the seed's transaction: the engine works city by city in its own ones.
         distribute_demo_weeks(result.weeks, result)
+        pay_demo_month(result)
         weeks = ", ".join(f"{w:%b %d}" for w in result.weeks)
         if result.changed:
             made = ", ".join(f"{n} {what}" for what, n in result.created.items() if n)
