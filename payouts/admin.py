@@ -49,9 +49,14 @@ class RecordPaymentForm(forms.Form):
 
     def __init__(self, *args, payout: Payout, **kwargs):
         super().__init__(*args, **kwargs)
-        allowed = services.MANUAL_TRANSITIONS.get(payout.status, ())
+        if services.is_held_for_review(payout):
+            allowed = (PayoutStatus.PAID, PayoutStatus.FAILED)
+            self.fields["reference"].label = "Stripe transfer id (when it was paid)"
+            self.fields["reason"].label = "What Stripe shows happened (when it failed)"
+        else:
+            allowed = services.MANUAL_TRANSITIONS.get(payout.status, ())
+            self.fields["reference"].initial = payout.manual_reference
         self.fields["status"].choices = [(s.value, s.label) for s in allowed]
-        self.fields["reference"].initial = payout.manual_reference
 
 
 @admin.register(Payout)
@@ -86,8 +91,10 @@ class PayoutAdmin(admin.ModelAdmin):
 
     @admin.display(description="")
     def record_link(self, obj):
+        url = reverse("admin:payouts_payout_record", args=[obj.pk])
+        if services.is_held_for_review(obj):
+            return format_html('<a href="{}">Resolve review</a>', url)
         if obj.method == PayoutMethod.MANUAL and obj.status in services.MANUAL_TRANSITIONS:
-            url = reverse("admin:payouts_payout_record", args=[obj.pk])
             return format_html('<a href="{}">Record payment</a>', url)
         return ""
 
@@ -113,8 +120,9 @@ class PayoutAdmin(admin.ModelAdmin):
             raise PermissionDenied
         payout = get_object_or_404(Payout.objects.select_related("charity"), pk=payout_id)
         back = reverse("admin:payouts_payout_change", args=[payout.pk])
+        held = services.is_held_for_review(payout)
         recordable = services.MANUAL_TRANSITIONS.get(payout.status)
-        if payout.method != PayoutMethod.MANUAL or not recordable:
+        if not held and (payout.method != PayoutMethod.MANUAL or not recordable):
             self.message_user(
                 request,
                 f"Payout {payout.pk} is a {payout.get_method_display()} payout, "
@@ -125,14 +133,24 @@ class PayoutAdmin(admin.ModelAdmin):
         form = RecordPaymentForm(request.POST if request.method == "POST" else None, payout=payout)
         if form.is_bound and form.is_valid():
             try:
-                services.record_manual_payment(
-                    payout.pk,
-                    status=form.cleaned_data["status"],
-                    reference=form.cleaned_data["reference"],
-                    reason=form.cleaned_data["reason"],
-                    by=request.user,
-                    now=timezone.now(),
-                )
+                if held:
+                    services.resolve_held_payout(
+                        payout.pk,
+                        status=form.cleaned_data["status"],
+                        transfer_id=form.cleaned_data["reference"],
+                        reason=form.cleaned_data["reason"],
+                        by=request.user,
+                        now=timezone.now(),
+                    )
+                else:
+                    services.record_manual_payment(
+                        payout.pk,
+                        status=form.cleaned_data["status"],
+                        reference=form.cleaned_data["reference"],
+                        reason=form.cleaned_data["reason"],
+                        by=request.user,
+                        now=timezone.now(),
+                    )
             except ValidationError as exc:
                 if hasattr(exc, "error_dict"):
                     for field, errors in exc.error_dict.items():
@@ -159,6 +177,7 @@ class PayoutAdmin(admin.ModelAdmin):
                 "amount": format_cents(payout.amount_cents),
                 "form": form,
                 "pending": payout.status == PayoutStatus.PENDING,
+                "held": held,
             },
         )
 

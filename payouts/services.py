@@ -596,6 +596,56 @@ def record_manual_payment(
     return payout
 
 
+def is_held_for_review(payout: Payout) -> bool:
+    """A Stripe payout whose transfer answer did not match (send_payout): no run sends it
+    again until staff resolve it (resolve_held_payout)."""
+    return (
+        payout.method == PayoutMethod.STRIPE
+        and payout.status == PayoutStatus.PENDING
+        and REVIEW in payout.failure_reason
+    )
+
+
+def resolve_held_payout(
+    payout_id: int, *, status: str, transfer_id: str = "", reason: str = "", by, now: dt.datetime
+) -> Payout:
+    """Staff's decision on a Stripe payout held for review, after looking in Stripe:
+    - paid: the transfer named (tr_...) did reach the charity's account for this payout;
+      it is recorded as the payout's transfer (one transfer per payout: unique);
+    - failed: no money reached the charity; the rows are owed again (a later run pays
+      them in a new payout, with a new transfer group).
+    What was held and why stays in failure_reason, with staff's decision added."""
+    transfer_id, reason = (transfer_id or "").strip(), (reason or "").strip()
+    with transaction.atomic():
+        payout = Payout.objects.select_for_update().get(pk=payout_id)
+        if not is_held_for_review(payout):
+            raise ValidationError("Only a Stripe payout held for review is resolved here.")
+        if status == PayoutStatus.PAID:
+            if not re.fullmatch(r"tr_[A-Za-z0-9_]{1,250}", transfer_id):
+                raise ValidationError({"reference": "Give the Stripe transfer id (tr_...)."})
+            if Payout.objects.filter(stripe_transfer_id=transfer_id).exists():
+                raise ValidationError(
+                    {"reference": f"Transfer {transfer_id} is already another payout's."}
+                )
+            payout.stripe_transfer_id = transfer_id
+            payout.sent_at = payout.sent_at or now
+            decision = f"Staff confirmed transfer {transfer_id} as this payout."
+        elif status == PayoutStatus.FAILED:
+            if not reason:
+                raise ValidationError({"reason": "Say what Stripe shows happened."})
+            decision = f"Staff marked it failed: {reason}"
+        else:
+            raise ValidationError({"status": "A held payout becomes paid or failed."})
+        payout.failure_reason = f"{payout.failure_reason} {decision}"[:2000]
+        payout.status = status
+        payout.settled_at = now
+        payout.recorded_by = by
+        payout.save()
+        if status == PayoutStatus.FAILED:
+            _owe_again(payout)
+    return payout
+
+
 # --- Stripe events --------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from core.admin import ReadOnlyAdmin
+from core.templatetags.money import format_cents
 
 from .models import Contribution, StripeEvent, Subscription
 from .webhooks import DONE, reprocess_event
@@ -14,22 +15,42 @@ class SubscriptionAdmin(ReadOnlyAdmin):
     """Read-only: a subscription changes through the donor's buttons or Stripe's webhook,
     so the platform's state never drifts from what Stripe bills."""
 
-    list_display = ["id", "user", "amount_cents", "status", "stripe_status", "start_date",
-                    "last_distribution_date"]  # fmt: skip
+    list_display = ["id", "user", "weekly", "covers_fees", "status", "stripe_status",
+                    "start_date", "last_distribution_date"]  # fmt: skip
     list_filter = ["status", "stripe_status"]
     search_fields = ["user__email", "stripe_subscription_id", "stripe_customer_id"]
     list_select_related = ["user"]
     date_hierarchy = "created_at"
 
+    @admin.display(description="weekly charge", ordering="amount_cents")
+    def weekly(self, obj):
+        return format_cents(obj.amount_cents)
+
 
 @admin.register(Contribution)
 class ContributionAdmin(ReadOnlyAdmin):
-    list_display = ["id", "stripe_invoice_id", "subscription", "amount_cents", "paid_at",
-                    "distributed_week"]  # fmt: skip
-    list_filter = ["distributed_week"]
+    """The ledger of money collected: paid (gross), the processor's fee as Stripe reported
+    it, and the net that was (or will be) given. A blank fee is one not read yet: the
+    contribution waits until sync_stripe reads it."""
+
+    list_display = ["id", "stripe_invoice_id", "subscription", "paid", "fee", "given",
+                    "fee_source", "paid_at", "distributed_week"]  # fmt: skip
+    list_filter = ["fee_source", "distributed_week"]
     search_fields = ["stripe_invoice_id", "subscription__user__email"]
     list_select_related = ["subscription__user"]
     date_hierarchy = "paid_at"
+
+    @admin.display(description="paid", ordering="amount_cents")
+    def paid(self, obj):
+        return format_cents(obj.amount_cents)
+
+    @admin.display(description="fee", ordering="fee_cents")
+    def fee(self, obj):
+        return "not read yet" if obj.fee_cents is None else format_cents(obj.fee_cents)
+
+    @admin.display(description="net (given)", ordering="net_cents")
+    def given(self, obj):
+        return "-" if obj.net_cents is None else format_cents(obj.net_cents)
 
 
 @admin.register(StripeEvent)

@@ -56,3 +56,12 @@ def whole_dollars(cents) -> str:
     if cents is None or cents == "":
         return ""
     return f"${int(cents) // 100:,}"
+
+
+@register.filter
+def input_dollars(cents) -> str:
+    """1061 -> "10.61": cents as the value of a dollars input (no sign, no separators)."""
+    if cents is None or cents == "":
+        return ""
+    cents = int(cents)
+    return f"{cents // 100}.{cents % 100:02d}"

@@ -1,11 +1,14 @@
 """Manual payouts in the admin, the monthly task and its beat entry."""
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
 
 from payouts import services, tasks
 from payouts.models import Payout, PayoutSlice
 from tests.payouts.conftest import NOW, OCT_WEEKS, PERIOD, ledger
+from tests.payouts.test_run_payouts import ready_account
 
 pytestmark = pytest.mark.django_db
 
@@ -112,3 +115,59 @@ class TestMonthlyTask:
         assert Payout.objects.get().period == PERIOD
         again = tasks.monthly_payouts("2026-10")
         assert again["payouts_created"] == 0
+
+
+@pytest.fixture
+def held_payout(fake, charity):
+    """A Stripe payout whose transfer answer did not match: held for staff review."""
+    ready_account(fake, charity)
+    ledger(charity, OCT_WEEKS[0], [3000])
+    fake.answer_with(amount=1)
+    services.run_payouts(PERIOD, now=NOW)
+    payout = Payout.objects.get()
+    assert services.is_held_for_review(payout)
+    return payout
+
+
+class TestHeldForReview:
+    def test_the_list_offers_to_resolve_it(self, held_payout, treasurer_client):
+        text = treasurer_client.get(reverse("admin:payouts_payout_changelist")).content.decode()
+        assert "Resolve review" in text
+
+    def test_failed_puts_the_rows_back_and_the_next_run_pays_them_anew(
+        self, held_payout, treasurer_client, treasurer, fake
+    ):
+        response = record(treasurer_client, held_payout, status="failed",
+                          reason="Stripe shows no transfer to this account")  # fmt: skip
+        assert response.status_code == 302
+        held_payout.refresh_from_db()
+        assert held_payout.status == "failed" and held_payout.recorded_by == treasurer
+        assert "Staff marked it failed: Stripe shows no transfer" in held_payout.failure_reason
+        assert not PayoutSlice.objects.filter(live=True).exists()
+        fake.answer_with()  # Stripe answers truthfully again
+        services.run_payouts(PERIOD, now=NOW + dt.timedelta(hours=1))
+        again = Payout.objects.exclude(pk=held_payout.pk).get()
+        assert (again.status, again.amount_cents) == ("paid", 3000)
+
+    def test_paid_records_the_transfer_staff_name(self, held_payout, treasurer_client):
+        response = record(treasurer_client, held_payout, status="paid", reference="tr_test_42")
+        assert response.status_code == 302
+        held_payout.refresh_from_db()
+        assert (held_payout.status, held_payout.stripe_transfer_id) == ("paid", "tr_test_42")
+        assert held_payout.settled_at and PayoutSlice.objects.get().live
+
+    @pytest.mark.parametrize(
+        "data, error",
+        [({"status": "paid", "reference": "cheque 12"}, "Give the Stripe transfer id"),
+         ({"status": "failed", "reason": " "}, "Say what Stripe shows happened."),
+         ({"status": "sent", "reference": "tr_x"}, "Select a valid choice")],
+    )  # fmt: skip
+    def test_bad_input_is_a_form_error_and_writes_nothing(
+        self, held_payout, treasurer_client, data, error
+    ):
+        before = held_payout.failure_reason
+        response = record(treasurer_client, held_payout, **data)
+        assert response.status_code == 200 and error in response.content.decode()
+        held_payout.refresh_from_db()
+        assert held_payout.status == "pending" and held_payout.failure_reason == before
+        assert PayoutSlice.objects.get().live

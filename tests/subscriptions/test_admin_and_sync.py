@@ -217,3 +217,20 @@ def test_sync_stops_with_one_line_when_stripe_refuses(fake_stripe):
     )
     with pytest.raises(CommandError, match="Invalid API Key"):
         run_sync()
+
+
+def test_the_contribution_list_shows_paid_fee_and_given_in_dollars(client):
+    staff = UserFactory(email="gail@example.org", is_staff=True, is_superuser=True)
+    read = ContributionFactory(amount_cents=1061, fee_cents=61, fee_source="stripe")
+    waiting = ContributionFactory(amount_cents=2500, fee_cents=None, net_cents=None,
+                                  fee_source="")  # fmt: skip
+    client.force_login(staff)
+    page = client.get("/admin/subscriptions/contribution/").content.decode()
+    row = page.split(read.stripe_invoice_id, 1)[1].split("</tr>", 1)[0]
+    for figure in ("$10.61", "$0.61", "$10.00"):
+        assert figure in row
+    pending = page.split(waiting.stripe_invoice_id, 1)[1].split("</tr>", 1)[0]
+    assert "$25.00" in pending and "not read yet" in pending
+    filtered = client.get("/admin/subscriptions/contribution/", {"fee_source__exact": ""})
+    assert waiting.stripe_invoice_id in filtered.content.decode()
+    assert read.stripe_invoice_id not in filtered.content.decode()

@@ -318,3 +318,19 @@ def test_the_dashboard_and_subscribe_page_say_the_donor_covers_the_fees(alice_cl
     assert line in dashboard
     assert 'name="covers_fees" type="checkbox" checked' in dashboard
     assert line in alice_client.get("/subscribe/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("charge", "covers", "gift", "shown"),
+    [(1061, True, 1000, 'value="10.00"'), (1250, False, None, 'value="12.50"')],
+)
+def test_the_change_amount_box_starts_at_what_the_donor_chose(
+    alice_client, alice, charge, covers, gift, shown
+):
+    """Covering, the box holds the gift (what the donor typed), not the grossed-up
+    charge: confirming it unchanged keeps the charge as it is."""
+    sub = SubscriptionFactory(user=alice, amount_cents=charge, covers_fees=covers,
+                              gift_cents=gift)  # fmt: skip
+    page = alice_client.get("/dashboard/").content.decode()
+    box = page.split(f'id="amount-{sub.pk}"', 1)[1].split(">", 1)[0]
+    assert shown in box
