@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import json
 import logging
 import re
 from collections import defaultdict
@@ -159,7 +160,11 @@ def unpaid_slices(last_day: dt.date, *, charity_id: int | None = None) -> list[S
     charity = ""
     if charity_id is not None:
         charity, params = "AND charity_id = %s", [last_day, charity_id]
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One short aggregate: PostgreSQL's JIT compiles it for longer than it runs
+            # (~130 ms of ~600 ms at a million rows), so it is off for this query only.
+            cursor.execute("SET LOCAL jit = off")
         cursor.execute(UNPAID_SQL.format(charity=charity), params)
         return [
             Slice(c, _date(w), _aware(t), int(a), int(n)) for c, w, t, a, n in cursor.fetchall()
@@ -311,26 +316,57 @@ def _batch(by_charity: dict[int, list[Slice]], *, period, now, minimum, latest, 
         )
         payout_slices.append(slices)
     if payouts:
-        Payout.objects.bulk_create(payouts)
-        PayoutSlice.objects.bulk_create(
-            (
-                PayoutSlice(
-                    payout=payout,
-                    charity_id=payout.charity_id,
-                    week_start=s.week_start,
-                    rows_created_at=s.rows_created_at,
-                    amount_cents=s.amount_cents,
-                    rows_count=s.rows_count,
-                )
-                for payout, slices in zip(payouts, payout_slices, strict=True)
-                for s in slices
-            ),
-            batch_size=2000,
-        )
+        _write_payouts(payouts, payout_slices)
         by_id = {p.charity_id: p.pk for p in payouts}
         for line in lines:
             line.payout_id = by_id.get(line.charity_id)
     return lines
+
+
+PAYOUT_COLUMNS = ("id", "charity_id", "period", "amount_cents", "method", "status",
+                  "stripe_account_id", "stripe_transfer_id", "manual_reference", "eligibility",
+                  "failure_reason", "created_at", "updated_at")  # fmt: skip
+SLICE_COLUMNS = ("payout_id", "charity_id", "week_start", "rows_created_at", "amount_cents",
+                 "rows_count", "live")  # fmt: skip
+
+
+def _write_payouts(payouts: list[Payout], slices: list[list[Slice]]) -> None:
+    """Insert new pending payouts and their slices, in the caller's transaction. On
+    PostgreSQL with COPY (ids drawn from the table's sequence first): Django's bulk
+    insert binds every value through Python (~1 s for 500 payouts and 2,000 slices),
+    COPY streams them (the benchmark's goal is 3x a plain SUM over the ledger)."""
+    if connection.vendor != "postgresql":
+        Payout.objects.bulk_create(payouts)
+        PayoutSlice.objects.bulk_create(
+            (PayoutSlice(payout=p, charity_id=p.charity_id, week_start=s.week_start,
+                         rows_created_at=s.rows_created_at, amount_cents=s.amount_cents,
+                         rows_count=s.rows_count)
+             for p, group in zip(payouts, slices, strict=True) for s in group),
+            batch_size=2000,
+        )  # fmt: skip
+        return
+    payout_table, slice_table = Payout._meta.db_table, PayoutSlice._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [payout_table, len(payouts)],
+        )
+        for payout, (pk,) in zip(payouts, cursor.fetchall(), strict=True):
+            payout.pk = pk
+            payout.updated_at = payout.created_at
+        with cursor.copy(f"COPY {payout_table} ({', '.join(PAYOUT_COLUMNS)}) FROM STDIN") as copy:
+            for p in payouts:
+                copy.write_row((p.pk, p.charity_id, p.period, p.amount_cents, p.method, p.status,
+                                p.stripe_account_id, p.stripe_transfer_id, p.manual_reference,
+                                json.dumps(p.eligibility), p.failure_reason, p.created_at,
+                                p.updated_at))  # fmt: skip
+        with cursor.copy(f"COPY {slice_table} ({', '.join(SLICE_COLUMNS)}) FROM STDIN") as copy:
+            for p, group in zip(payouts, slices, strict=True):
+                for s in group:
+                    copy.write_row((p.pk, p.charity_id, s.week_start, s.rows_created_at,
+                                    s.amount_cents, s.rows_count, True))  # fmt: skip
+    for p in payouts:
+        p._state.adding = False
 
 
 # --- step 3: send ---------------------------------------------------------------------
