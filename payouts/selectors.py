@@ -154,6 +154,8 @@ class NextPayout:
             return "no monthly payout run is scheduled"
         if not self.eligibility.eligible:
             return self.eligibility.reason
+        if not self.payable_cents:
+            return "nothing new to pay: all it is owed is in a payout already"
         if not self.above_minimum:
             return "below the payout minimum; it keeps accruing"
         return ""

@@ -10,13 +10,17 @@ from distributions.models import Distribution
 from payouts.models import Payout
 from payouts.selectors import (
     get_charities_money,
+    get_charity_money,
     get_money_summary,
+    get_next_payout,
     get_statement,
     parse_period,
     period_bounds,
 )
-from tests.factories import SubscriptionFactory
+from payouts.services import run_payouts
+from tests.factories import CharityFactory, SubscriptionFactory
 from tests.payouts import world as w
+from tests.payouts.conftest import NOW, OCT_WEEKS, PERIOD, ledger
 
 pytestmark = pytest.mark.django_db
 
@@ -142,3 +146,14 @@ def test_a_period_is_a_local_calendar_month(settings):
         "2026-12-01T00:00:00-05:00",
         "2027-01-01T00:00:00-05:00",
     )
+
+
+def test_the_next_payout_says_when_everything_owed_is_already_in_a_payout(db):
+    charity = CharityFactory(ein="")  # approved, no EIN: eligible
+    ledger(charity, OCT_WEEKS[0], [2500])
+    run_payouts(PERIOD, now=NOW)
+    money = get_charity_money(charity)
+    assert (money.in_payment_cents, money.payable_cents) == (2500, 0)
+    nxt = get_next_payout(charity, money=money, now=NOW)
+    assert not nxt.would_pay
+    assert nxt.why_not == "nothing new to pay: all it is owed is in a payout already"
