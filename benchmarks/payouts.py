@@ -166,8 +166,9 @@ def main() -> int:
     from django.db import connection
     from django.utils import timezone
 
+    from core.months import period_last_day
     from payouts.models import Payout
-    from payouts.services import period_last_day, run_payouts
+    from payouts.services import run_payouts
 
     if connection.vendor != "postgresql":
         print("benchmarks/payouts.py needs PostgreSQL", file=sys.stderr)

@@ -9,7 +9,9 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from .selectors import get_money_summary, parse_period, period_of
+from core.months import parse_period, period_of
+
+from .selectors import get_money_summary
 
 
 @require_GET

@@ -25,17 +25,16 @@ run in April. A period's own payouts are those made for it (Payout.period).
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce
 from django_celery_beat.models import PeriodicTask
 
 from charities.models import Charity
 from charities.selectors import Eligibility, get_payout_eligibility
+from core.months import next_month, period_bounds
 from core.weeks import local_zone
 from distributions.models import Distribution
 from subscriptions.models import Contribution
@@ -45,33 +44,9 @@ from .models import Payout, PayoutAccount, PayoutSlice, PayoutStatus
 PAID_OUT_STATUSES = (PayoutStatus.SENT, PayoutStatus.PAID)
 MONTHLY_PAYOUTS_TASK = "Monthly payouts"
 DEFAULT_PAYOUT_DAY = 3
-PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 # --- periods ----------------------------------------------------------------------------
-
-
-def parse_period(value: str, *, field: str = "period") -> dt.date:
-    """ "YYYY-MM" -> the month's first day, or ValidationError naming `field`."""
-    match = PERIOD.match((value or "").strip())
-    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 2000:
-        raise ValidationError({field: f"{value!r} is not a month of the form YYYY-MM."})
-    return dt.date(int(match.group(1)), int(match.group(2)), 1)
-
-
-def next_month(first: dt.date) -> dt.date:
-    return dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
-
-
-def period_bounds(period: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """Aware [start, end) of a month in TIME_ZONE."""
-    zone = local_zone()
-    start = dt.datetime.combine(period.replace(day=1), dt.time.min, tzinfo=zone)
-    return start, dt.datetime.combine(next_month(period.replace(day=1)), dt.time.min, tzinfo=zone)
-
-
-def period_of(moment: dt.datetime) -> dt.date:
-    return moment.astimezone(local_zone()).date().replace(day=1)
 
 
 # --- per charity ------------------------------------------------------------------------

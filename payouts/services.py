@@ -41,7 +41,6 @@ with the charity, and the ledger has no way to say which rows that part was.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import json
 import logging
@@ -59,8 +58,8 @@ from django.utils.dateparse import parse_datetime
 
 from charities.models import Charity
 from charities.selectors import get_payout_eligibility, latest_irs_imports
+from core.months import period_last_day, require_ended_period
 from core.templatetags.money import format_cents
-from core.weeks import local_zone
 from subscriptions.stripe_client import CURRENCY, BillingNotConfigured, get_client, idempotency_key
 from subscriptions.stripe_objects import InvalidStripeData, as_dict, require_stripe_id
 from subscriptions.webhooks import EventContext
@@ -69,47 +68,10 @@ from .models import Payout, PayoutAccount, PayoutMethod, PayoutSlice, PayoutStat
 
 logger = logging.getLogger(__name__)
 
-PERIOD_FORMAT = re.compile(r"^(\d{4})-(\d{2})$")
 REVIEW = "held for staff review"
 
 
 # --- periods --------------------------------------------------------------------------
-
-
-def parse_period(value: str, *, field: str = "--period") -> dt.date:
-    """'YYYY-MM' -> the first day of that month, or ValidationError naming `field`."""
-    match = PERIOD_FORMAT.match((value or "").strip())
-    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 2000:
-        raise ValidationError({field: f"{value!r} is not a month of the form YYYY-MM."})
-    return dt.date(int(match.group(1)), int(match.group(2)), 1)
-
-
-def period_last_day(period: dt.date) -> dt.date:
-    return period.replace(day=calendar.monthrange(period.year, period.month)[1])
-
-
-def period_end(period: dt.date) -> dt.datetime:
-    """The moment the month is over: the next month's first day, 00:00 local time."""
-    return dt.datetime.combine(period_last_day(period) + dt.timedelta(days=1), dt.time.min,
-                               tzinfo=local_zone())  # fmt: skip
-
-
-def previous_period(now: dt.datetime) -> dt.date:
-    """The month before the one `now` falls in (local time): the monthly job's period."""
-    first = now.astimezone(local_zone()).date().replace(day=1)
-    return (first - dt.timedelta(days=1)).replace(day=1)
-
-
-def require_ended_period(period, *, now: dt.datetime, field: str = "--period") -> dt.date:
-    if isinstance(period, dt.datetime) or not isinstance(period, dt.date) or period.day != 1:
-        raise ValidationError({field: f"{period!r} is not the first day of a month."})
-    if now < period_end(period):
-        ends = period_end(period)
-        raise ValidationError(
-            {field: f"{period:%Y-%m} has not ended yet (it ends {ends:%Y-%m-%d %H:%M %Z}); "
-                    "only a month that is over is paid out."}
-        )  # fmt: skip
-    return period
 
 
 # --- step 1: what is owed -------------------------------------------------------------
@@ -503,7 +465,7 @@ def run_payouts(
 ) -> PayoutRun:
     """Pay each charity what it is owed for the weeks starting up to the end of `period`
     (a month that is over). Safe to rerun and to run twice at once (module docstring)."""
-    require_ended_period(period, now=now)
+    require_ended_period(period, now=now, field="--period")
     say = say or (lambda message: None)
     result = PayoutRun(period=period, dry_run=dry_run)
     last_day = period_last_day(period)

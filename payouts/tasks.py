@@ -13,6 +13,8 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
+from core.months import parse_period, previous_period
+
 from . import services
 
 logger = logging.getLogger(__name__)
@@ -21,11 +23,11 @@ logger = logging.getLogger(__name__)
 @shared_task(name="payouts.tasks.monthly_payouts")
 def monthly_payouts(period: str | None = None) -> dict:
     if period is None:
-        fixed = services.previous_period(timezone.now())
+        fixed = previous_period(timezone.now())
         monthly_payouts.delay(f"{fixed:%Y-%m}")
         return {"period": f"{fixed:%Y-%m}", "scheduled": True}
     result = services.run_payouts(
-        services.parse_period(period, field="period"), now=timezone.now(), say=logger.info
+        parse_period(period, field="period"), now=timezone.now(), say=logger.info
     )
     logger.info("%s", result.summary())
     return {

@@ -10,8 +10,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from charities.models import Charity
+from core.months import parse_period
 
-from .selectors import get_statement, parse_period
+from .selectors import get_statement
 
 
 @require_GET

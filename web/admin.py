@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from charities.admin import CharityAdmin as CharityVettingAdmin
 from charities.models import Charity
+from core.months import period_of
 from needs.admin import NeedInline, NeedsFreshnessFilter
-from payouts.selectors import get_charity_money, get_next_payout, period_of
+from payouts.selectors import get_charity_money, get_next_payout
 
 ONBOARD_URL_NAME = "admin:payouts_payoutaccount_onboard"
 

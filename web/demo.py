@@ -43,13 +43,14 @@ from charities.irs import parse_bmf, read_rows
 from charities.models import Charity, CharityStatus
 from charities.selectors import get_all_charities, get_pending_charities
 from charities.services import approve_charity
+from core.months import previous_period
 from core.places import place_key
 from core.weeks import last_completed_week, week_bounds
 from distributions.models import Distribution
 from needs.models import Need
 from needs.services import create_need
 from payouts.models import Payout
-from payouts.services import previous_period, run_payouts
+from payouts.services import run_payouts
 from portfolio.services import distribute_funds
 from reports.models import Report
 from reports.services import generate_reports

@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 
+from core.months import parse_period, period_bounds
 from distributions.models import Distribution
 from payouts.models import Payout
 from payouts.selectors import (
@@ -14,8 +15,6 @@ from payouts.selectors import (
     get_money_summary,
     get_next_payout,
     get_statement,
-    parse_period,
-    period_bounds,
 )
 from payouts.services import run_payouts
 from tests.factories import CharityFactory, SubscriptionFactory

@@ -10,6 +10,7 @@ from django.core.management.base import CommandError
 from django.db import IntegrityError, transaction
 
 from charities.models import CharityStatus, IrsImport
+from core.months import previous_period
 from payouts import services
 from payouts.models import Payout, PayoutAccount, PayoutSlice, PayoutStatus
 from tests.factories import CharityFactory
@@ -152,12 +153,8 @@ class TestPeriod:
 
     def test_previous_period_is_the_local_month_before(self):
         # 1 December 03:00 UTC is still 30 November in New York.
-        assert services.previous_period(dt.datetime(2026, 12, 1, 3, tzinfo=dt.UTC)) == dt.date(
-            2026, 10, 1
-        )
-        assert services.previous_period(dt.datetime(2027, 1, 3, 12, tzinfo=dt.UTC)) == dt.date(
-            2026, 12, 1
-        )
+        assert previous_period(dt.datetime(2026, 12, 1, 3, tzinfo=dt.UTC)) == dt.date(2026, 10, 1)
+        assert previous_period(dt.datetime(2027, 1, 3, 12, tzinfo=dt.UTC)) == dt.date(2026, 12, 1)
 
 
 class TestConstraint:

@@ -2,8 +2,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from core.commands import one_line
+from core.months import parse_period
 from core.templatetags.money import format_cents
-from payouts.selectors import get_money_summary, parse_period
+from payouts.selectors import get_money_summary
 
 
 class Command(BaseCommand):

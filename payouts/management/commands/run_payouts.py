@@ -3,7 +3,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from core.commands import one_line
-from payouts.services import parse_period, run_payouts
+from core.months import parse_period
+from payouts.services import run_payouts
 
 
 class Command(BaseCommand):
