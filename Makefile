@@ -38,14 +38,17 @@ $(PY):
 install: .make-install
 install-dev: .make-install-dev
 
-# Rewrite the locks from requirements.in and requirements-dev.in, against PyPI alone (pip's
-# --isolated: no local mirror or find-links adds its files' hashes). Versions already locked
+# Rewrite the locks from requirements.in and requirements-dev.in. Versions already locked
 # stay; `make lock UPGRADE=urllib3` moves one package to its newest allowed release
-# (UPGRADE="urllib3 idna" for several). The tools live in their own venv, never in .venv.
+# (UPGRADE="urllib3 idna" for several). Compiled against PyPI alone: LOCK_ENV hides pip's
+# config files and index variables, so no local mirror or find-links adds its files' hashes
+# (pip-compile does not honour pip's --isolated). The tools live in their own venv.
 LOCK_VENV := .venv-lock
-PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile --quiet \
-	--generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links --pip-args=--isolated \
-	$(foreach p,$(UPGRADE),--upgrade-package $(p))
+LOCK_ENV ?= env -u PIP_FIND_LINKS -u PIP_INDEX_URL -u PIP_EXTRA_INDEX_URL -u PIP_NO_INDEX \
+	-u PIP_CONSTRAINT PIP_CONFIG_FILE=/dev/null
+PIP_COMPILE := $(LOCK_ENV) CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile \
+	--quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+	--no-emit-find-links $(foreach p,$(UPGRADE),--upgrade-package $(p))
 
 $(LOCK_VENV)/bin/pip-compile:
 	$(PYTHON) -m venv $(LOCK_VENV)
