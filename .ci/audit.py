@@ -1,4 +1,8 @@
-"""Dependency audit for CI: pip-audit over requirements.txt, read honestly.
+"""Dependency audit for CI: pip-audit over the lock, read honestly.
+
+It audits requirements-dev.txt, the lock of everything installed (runtime, test and lint
+packages, transitive ones included; its runtime pins are requirements.txt's), exactly as
+locked: --require-hashes and --disable-pip, so nothing is resolved or installed again.
 
 Fails when any pinned dependency has a known vulnerability. pip-audit also exits 0 when it
 could audit nothing (every package "not found" because no vulnerability database answers,
@@ -10,9 +14,11 @@ import json
 import subprocess
 import sys
 
-result = subprocess.run(
-    [sys.executable, "-m", "pip_audit", "-r", "requirements.txt", "--format", "json",
-     "--progress-spinner", "off"],
+LOCK = "requirements-dev.txt"
+
+result = subprocess.run(  # noqa: S603 (fixed arguments, no input)
+    [sys.executable, "-m", "pip_audit", "-r", LOCK, "--require-hashes", "--disable-pip",
+     "--format", "json", "--progress-spinner", "off"],
     capture_output=True, text=True, timeout=600,
 )  # fmt: skip
 try:
@@ -30,8 +36,10 @@ audited = len(deps) - len(skipped)
 if vulnerable:
     sys.exit(f"dependency audit: {len(vulnerable)} vulnerable package(s)")
 if audited == 0:
-    print(f"dependency audit: NOT AUDITED: none of {len(deps)} packages could be checked "
-          "(no vulnerability database reachable from this machine)")  # fmt: skip
+    why = skipped[0]["skip_reason"] if skipped else "pip-audit listed no package"
+    print(f"dependency audit: NOT AUDITED: none of the {len(deps)} packages of {LOCK} could "
+          f"be checked (no vulnerability database reachable from this machine; first reason: "
+          f"{why})")  # fmt: skip
 else:
-    print(f"dependency audit: {audited} packages audited, no known vulnerability; "
+    print(f"dependency audit: {audited} packages of {LOCK} audited, no known vulnerability; "
           f"{len(skipped)} could not be checked")  # fmt: skip
