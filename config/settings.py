@@ -295,6 +295,13 @@ PAYOUT_MINIMUM_CENTS = env.int("PAYOUT_MINIMUM_CENTS", default=1000)
 if PAYOUT_MINIMUM_CENTS < 1:
     raise ImproperlyConfigured("PAYOUT_MINIMUM_CENTS must be a positive number of cents.")
 
+# /health/ tells anonymous callers only whether the site is healthy; the components and
+# their details (database vendor, broker, last run) go to staff and to a monitor that
+# sends this token in the X-Health-Token header. Unset: staff only.
+HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
+if HEALTH_TOKEN and len(HEALTH_TOKEN) < 32:
+    raise ImproperlyConfigured("HEALTH_TOKEN must be at least 32 characters long.")
+
 # Explanations: "template" (deterministic) or a dotted path to a model-backed explainer.
 EXPLAINER = env.str("EXPLAINER", default="template")
 EXPLAINER_TIMEOUT = env.float("EXPLAINER_TIMEOUT", default=5.0)
