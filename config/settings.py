@@ -8,6 +8,7 @@ ALLOWED_HOSTS have no default and a missing one stops the process at start-up.
 """
 
 import importlib.util
+import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -294,6 +295,13 @@ PAYOUT_MINIMUM_CENTS = env.int("PAYOUT_MINIMUM_CENTS", default=1000)
 if PAYOUT_MINIMUM_CENTS < 1:
     raise ImproperlyConfigured("PAYOUT_MINIMUM_CENTS must be a positive number of cents.")
 
+# /health/ tells anonymous callers only whether the site is healthy; the components and
+# their details (database vendor, broker, last run) go to staff and to a monitor that
+# sends this token in the X-Health-Token header. Unset: staff only.
+HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
+if HEALTH_TOKEN and len(HEALTH_TOKEN) < 32:
+    raise ImproperlyConfigured("HEALTH_TOKEN must be at least 32 characters long.")
+
 # Explanations: "template" (deterministic) or a dotted path to a model-backed explainer.
 EXPLAINER = env.str("EXPLAINER", default="template")
 EXPLAINER_TIMEOUT = env.float("EXPLAINER_TIMEOUT", default=5.0)
@@ -302,9 +310,33 @@ EXPLAINER_TIMEOUT = env.float("EXPLAINER_TIMEOUT", default=5.0)
 MAP_TILES_URL = env.str("MAP_TILES_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 MAP_TILES_ATTRIBUTION = env.str("MAP_TILES_ATTRIBUTION", default="© OpenStreetMap contributors")
 
+# Reverse proxies. Behind a TLS proxy every request comes from the proxy's address, so
+# the client's address must be read from a header the proxy sets, and only from one we
+# trust: either the number of proxies that append to X-Forwarded-For (the client is the
+# entry that many places from the right; anything further left is the client's own
+# claim), or one header the nearest proxy overwrites (X-Real-IP, CF-Connecting-IP). With
+# neither set (the default) no forwarding header is believed: not for the login rate
+# limits (allauth reads these two settings) and not for X-Forwarded-Proto, which would
+# otherwise let any client that reaches gunicorn directly claim https.
+try:
+    TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+except ValueError:
+    TRUSTED_PROXY_COUNT = -1
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be a whole number: 0 (no proxy) or more.")
+TRUSTED_CLIENT_IP_HEADER = env.str("TRUSTED_CLIENT_IP_HEADER", default="").strip()
+if TRUSTED_CLIENT_IP_HEADER and not re.fullmatch(r"[A-Za-z0-9-]+", TRUSTED_CLIENT_IP_HEADER):
+    raise ImproperlyConfigured(
+        f"TRUSTED_CLIENT_IP_HEADER must be a header name like X-Real-IP; "
+        f"got {TRUSTED_CLIENT_IP_HEADER!r}."
+    )
+BEHIND_TRUSTED_PROXY = bool(TRUSTED_PROXY_COUNT or TRUSTED_CLIENT_IP_HEADER)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = TRUSTED_CLIENT_IP_HEADER or None
+
 # Security headers. Production values are the defaults; DEBUG relaxes only what would
 # stop a laptop on plain http.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TRUSTED_PROXY else None
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)

@@ -7,6 +7,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from core.months import parse_period, period_of
@@ -16,6 +17,7 @@ from .selectors import get_money_summary
 
 @require_GET
 @staff_member_required
+@never_cache
 def money_summary(request):
     error = ""
     month = period_of(timezone.now())

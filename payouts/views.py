@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from charities.models import Charity
@@ -17,6 +18,7 @@ from .selectors import get_statement
 
 @require_GET
 @staff_member_required
+@never_cache
 def statement(request, charity_id: int):
     """?period=YYYY-MM (default: this month)."""
     try:

@@ -3,7 +3,9 @@ the weekly reports, the giving history as CSV and the yearly statement.
 
 Every read goes through a selector filtered by request.user, so a donor can only ever see
 their own rows: the dashboard pages have no id in their URLs, and a report id that is not
-the donor's finds nothing (404).
+the donor's finds nothing (404). Every page here shows the donor's own money, so each
+answers `Cache-Control: private, no-store` (never_cache): no proxy, CDN or shared disk
+cache keeps a copy.
 """
 
 import csv
@@ -15,6 +17,7 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from charities.selectors import get_place_label
@@ -46,6 +49,7 @@ PAGE_SIZE = 26
 
 
 @login_required
+@never_cache
 @require_safe
 def dashboard(request):
     # Queries: session (cached_db: none on a cache hit), user, subscriptions, ledger
@@ -162,6 +166,7 @@ def _csv_safe(value):
 
 
 @login_required
+@never_cache
 @require_safe
 def history_csv(request):
     writer = csv.writer(_Echo())
@@ -173,6 +178,7 @@ def history_csv(request):
 
 
 @login_required
+@never_cache
 @require_safe
 def statement(request, year: int):
     if not 2000 <= year <= timezone.localdate().year + 1:
@@ -200,6 +206,7 @@ def statement(request, year: int):
 
 
 @login_required
+@never_cache
 @require_safe
 def report_list(request):
     # Queries: session, user, count, one page of reports (a donor's own only).
@@ -211,6 +218,7 @@ def report_list(request):
 
 
 @login_required
+@never_cache
 @require_safe
 def report_detail(request, pk):
     report = get_report(request.user, pk)

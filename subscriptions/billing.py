@@ -42,8 +42,21 @@ class BillingError(Exception):
     """A message for the donor: the action did not happen and nothing changed."""
 
 
+UNREACHABLE = "Stripe could not be reached. Please try again in a minute."
+REFUSED = "Stripe did not accept the request. Please try again later or contact us."
+UNUSABLE = "Stripe's answer could not be used here. Please try again later or contact us."
+
+
 def _stripe_message(exc: stripe.StripeError) -> str:
-    return exc.user_message or "Stripe could not be reached. Please try again in a minute."
+    """What the donor may read. Only a card error's message is written by Stripe for the
+    payer ("Your card was declined."); every other message is for developers (ids, API
+    details, and for a connection error the network failure and our API address), so the
+    donor gets a plain sentence and the log keeps the rest."""
+    if isinstance(exc, stripe.CardError) and exc.user_message:
+        return exc.user_message
+    if isinstance(exc, (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError)):
+        return UNREACHABLE
+    return REFUSED
 
 
 def _call_stripe(what: str, fn):
@@ -66,7 +79,8 @@ def _apply_confirmed(obj) -> Subscription:
     try:
         sub, _ = apply_subscription(obj, at=timezone.now(), current=True)
     except InvalidStripeData as exc:
-        raise BillingError(f"Stripe answered with data this site cannot use: {exc}") from exc
+        logger.error("Stripe answered with data this site cannot use: %s", exc)
+        raise BillingError(UNUSABLE) from exc
     return sub
 
 
@@ -266,7 +280,8 @@ def change_amount(
     try:
         state = parse_subscription(current)
     except InvalidStripeData as exc:
-        raise BillingError(f"Stripe answered with data this site cannot use: {exc}") from exc
+        logger.error("Stripe answered with data this site cannot use: %s", exc)
+        raise BillingError(UNUSABLE) from exc
     params = {
         "items": [
             {

@@ -245,7 +245,9 @@ def receive_event(data: dict) -> Outcome:
             _insert_if_new(data)
             return _process_locked(data["id"])
     except DataError as exc:  # e.g. a \u0000 PostgreSQL's jsonb cannot hold
-        raise WebhookRejected(f"Event cannot be stored: {exc}") from None
+        # The driver's message quotes SQL and the offending text: for the log, not the caller.
+        logger.warning("Stripe event %r cannot be stored: %s", data["id"], exc)
+        raise WebhookRejected("Event cannot be stored: a value in it is not storable.") from None
 
 
 def reprocess_event(event: StripeEvent) -> Outcome:

@@ -90,3 +90,12 @@ def test_development_starts_with_nothing_set():
     result = _start(DEBUG="1")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "True"
+
+
+def test_a_short_health_token_is_refused():
+    short = _start(**PRODUCTION, **STRIPE, HEALTH_TOKEN="guessable")
+    assert short.returncode != 0
+    assert "HEALTH_TOKEN must be at least 32 characters" in short.stderr
+    good = _start(show="HEALTH_TOKEN", **PRODUCTION, **STRIPE, HEALTH_TOKEN="t" * 32)
+    assert good.returncode == 0, good.stderr
+    assert good.stdout.strip() == "t" * 32

@@ -144,7 +144,11 @@ def test_with_stripe_a_refusal_is_shown_and_nothing_changes(alice_client, fake_s
     )
     response = alice_client.post("/subscribe/", {"amount": "10"}, follow=True)
     assert response.status_code == 200
-    assert "Checkout is unavailable." in response.content.decode()
+    # An invalid_request_error's message is written for developers: the donor is told
+    # plainly that Stripe refused (tests/subscriptions/test_leaks.py).
+    page = response.content.decode()
+    assert "Stripe could not start the checkout: Stripe did not accept the request." in page
+    assert "Checkout is unavailable." not in page
     assert Subscription.objects.count() == 0
 
 

@@ -8,6 +8,9 @@
 - guessing passwords is throttled by allauth, and the admin has no login form of its own
   (GET /admin/login/ redirecting to allauth's login is tested in tests/core/test_health.py;
   here a POST to it is shown not to check a password at all);
+- behind a reverse proxy (TRUSTED_PROXY_COUNT or TRUSTED_CLIENT_IP_HEADER) the login
+  limits count each client, not the proxy; without one, forwarding headers (client
+  address, X-Forwarded-Proto) are not believed;
 - walking the whole URL configuration: the Stripe webhook is the only CSRF-exempt view,
   and every donor page sends an anonymous visitor to the login page.
 """
@@ -81,7 +84,7 @@ def test_check_deploy_finds_nothing_in_production_settings():
 @pytest.fixture
 def production_settings(settings, production):
     for name, value in production.items():
-        setattr(settings, name, tuple(value) if name == "SECURE_PROXY_SSL_HEADER" else value)
+        setattr(settings, name, tuple(value) if isinstance(value, list) else value)
     assert settings.SECURE_HSTS_SECONDS >= 31536000  # a year, what preload lists ask
     return settings
 
@@ -274,6 +277,154 @@ def test_the_admin_has_no_password_form_to_guess_against(client, carol):
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
     assert client.get("/admin/").status_code == 302  # the password was never checked
+
+
+# --- behind a reverse proxy -------------------------------------------------------------
+
+PROXY_SETTINGS = [
+    "ALLAUTH_TRUSTED_PROXY_COUNT", "ALLAUTH_TRUSTED_CLIENT_IP_HEADER", "SECURE_PROXY_SSL_HEADER",
+]  # fmt: skip
+PROXY = "10.0.0.2"  # the TLS proxy: every request reaches gunicorn from this address
+
+
+def _proxy_settings(**env) -> dict:
+    """What config/settings.py makes of the proxy variables in a fresh production process
+    (settings are read once per process). A name the settings do not define is left out,
+    so the test then runs with the library's default."""
+    code = (
+        "import json, django; django.setup(); from django.conf import settings as s; "
+        f"print(json.dumps({{n: getattr(s, n) for n in {PROXY_SETTINGS!r} if hasattr(s, n)}}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=django_settings.BASE_DIR,
+        env={**PRODUCTION_ENV, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def no_proxy_env():
+    return _proxy_settings()
+
+
+@pytest.fixture(scope="module")
+def one_proxy_env():
+    return _proxy_settings(TRUSTED_PROXY_COUNT="1")
+
+
+@pytest.fixture(scope="module")
+def real_ip_env():
+    return _proxy_settings(TRUSTED_CLIENT_IP_HEADER="X-Real-IP")
+
+
+def _apply(settings, values: dict):
+    for name, value in values.items():
+        setattr(settings, name, tuple(value) if isinstance(value, list) else value)
+
+
+def _failed_logins(client, count: int, **headers) -> list[int]:
+    # Different accounts each time: this is one address guessing, not one account locked.
+    return [
+        client.post(
+            "/accounts/login/",
+            {"login": f"donor{i}@example.org", "password": "guess"},
+            REMOTE_ADDR=PROXY,
+            **headers,
+        ).status_code
+        for i in range(count)
+    ]
+
+
+def _alice_logs_in(client, alice, **headers) -> int:
+    EmailAddress.objects.get_or_create(
+        user=alice, email=alice.email, defaults={"verified": True, "primary": True}
+    )
+    return client.post(
+        "/accounts/login/",
+        {"login": alice.email, "password": "correct horse battery"},
+        REMOTE_ADDR=PROXY,
+        **headers,
+    ).status_code
+
+
+@pytest.mark.django_db
+def test_behind_a_trusted_proxy_one_clients_failures_do_not_lock_out_another(
+    client, settings, alice, one_proxy_env
+):
+    _apply(settings, one_proxy_env)
+    # The client's own claim (left) is ignored; the proxy appended the real address.
+    answers = _failed_logins(client, 31, HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.7")
+    assert answers[-1] == 429 and 429 not in answers[:30]  # that client is throttled
+    assert _failed_logins(client, 1, HTTP_X_FORWARDED_FOR="9.9.9.9, 203.0.113.7") == [429]
+    # A donor behind the same proxy, from another address, logs in.
+    assert _alice_logs_in(client, alice, HTTP_X_FORWARDED_FOR="198.51.100.9") == 302
+
+
+@pytest.mark.django_db
+def test_behind_a_proxy_setting_a_client_ip_header_only_that_header_counts(
+    client, settings, alice, real_ip_env
+):
+    _apply(settings, real_ip_env)
+    answers = _failed_logins(client, 31, HTTP_X_REAL_IP="203.0.113.7")
+    assert answers[-1] == 429 and 429 not in answers[:30]
+    assert _alice_logs_in(client, alice, HTTP_X_REAL_IP="198.51.100.9") == 302
+
+
+@pytest.mark.django_db
+def test_without_a_trusted_proxy_a_forged_forwarded_for_is_ignored(
+    client, settings, alice, no_proxy_env
+):
+    _apply(settings, no_proxy_env)
+    # Each guess claims another address; all of them are counted against the one peer.
+    answers = [
+        _failed_logins(client, 1, HTTP_X_FORWARDED_FOR=f"203.0.113.{i}", HTTP_X_REAL_IP="1.1.1.1")
+        for i in range(31)
+    ]
+    assert answers[-1] == [429] and [429] not in answers[:30]
+
+
+@pytest.mark.django_db
+def test_x_forwarded_proto_is_ignored_unless_a_proxy_is_trusted(
+    client, settings, no_proxy_env, one_proxy_env
+):
+    _apply(settings, no_proxy_env)
+    settings.SECURE_SSL_REDIRECT = True
+    forged = client.get("/charities/", HTTP_X_FORWARDED_PROTO="https")
+    assert forged.status_code == 301  # still plain http: sent to https
+    assert forged["Location"] == "https://testserver/charities/"
+
+    _apply(settings, one_proxy_env)
+    settings.SECURE_SSL_REDIRECT = True
+    proxied = client.get(
+        "/charities/", HTTP_X_FORWARDED_PROTO="https", HTTP_X_FORWARDED_FOR="203.0.113.7"
+    )
+    assert proxied.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"TRUSTED_PROXY_COUNT": "-1"}, "TRUSTED_PROXY_COUNT"),
+        ({"TRUSTED_PROXY_COUNT": "one"}, "TRUSTED_PROXY_COUNT"),
+        ({"TRUSTED_CLIENT_IP_HEADER": "X-Real-IP: 1.2.3.4"}, "TRUSTED_CLIENT_IP_HEADER"),
+    ],
+)
+def test_a_bad_proxy_setting_stops_the_start(env, message):
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=django_settings.BASE_DIR,
+        env={**PRODUCTION_ENV, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and message in result.stderr
 
 
 # --- the URL configuration --------------------------------------------------------------
