@@ -505,3 +505,14 @@ def test_every_donor_page_sends_an_anonymous_visitor_to_the_login(client):
                 continue
             assert response.status_code == 302, (name, method.__name__, response.status_code)
             assert response["Location"].startswith(f"{login}?next="), (name, response["Location"])
+
+
+@pytest.mark.django_db
+def test_a_request_that_skipped_the_proxies_is_answered_never_a_500(client, settings, alice):
+    """Two trusted proxies, but a request reaches gunicorn with one X-Forwarded-For entry
+    (or none): allauth would raise ImproperlyConfigured; it is counted under its own
+    address instead (accounts.adapter)."""
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 2
+    for headers in ({"HTTP_X_FORWARDED_FOR": "203.0.113.7"}, {}):
+        assert _failed_logins(client, 1, **headers) == [200]
+    assert _alice_logs_in(client, alice, HTTP_X_FORWARDED_FOR="198.51.100.9") == 302
