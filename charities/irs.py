@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from core import zips
-from core.places import US_STATES
+from core.places import CITY_MAX_LENGTH, US_STATES
 
 from .categories import CATEGORY_LABELS, category_for_ntee
 
@@ -39,7 +39,7 @@ SKIP_REASONS = {
     "not_deductible": "gifts not tax-deductible",
     "private_foundation": "private non-operating foundation (a grant-maker)",
     "exemption_status": "exemption not unconditional (IRS status other than 01)",
-    "invalid": "unreadable EIN, state or name",
+    "invalid": "unreadable EIN, state, name or city",
     "duplicate_in_file": "EIN repeated in the file",
     "outside_selected_places": "not in the selected cities",
 }
@@ -71,8 +71,36 @@ class BmfCharity:
         )
 
 
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")  # what errors="surrogateescape" makes of a bad byte
+
+
+def _row_problem(row: dict, width: int) -> str | None:
+    """Why a row cannot be read as one organization, or None."""
+    if None in row:  # csv.DictReader puts extra values under the key None
+        return f"{width + len(row[None])} columns where the header has {width}"
+    values = list(row.values())
+    if any(value is None for value in values):  # and fills missing ones with None
+        count = sum(value is not None for value in values)
+        if any("\n" in value or "\r" in value for value in values if value is not None):
+            return "a quote is not closed (a value runs past the end of its line)"
+        return f"{count} columns where the header has {width}"
+    if any("\n" in value or "\r" in value for value in values):
+        return "a quote is not closed (a value runs past the end of its line)"
+    if any("\x00" in value for value in values):
+        return "a NUL character in a value"
+    if any(_NOT_UTF8.search(value) for value in values):
+        return "bytes that are not UTF-8 text"
+    return None
+
+
 def read_rows(stream: io.TextIOBase, *, filename: str = "the file") -> Iterator[dict]:
-    """Rows of an EO BMF CSV as dicts; BadFileError if it is not one."""
+    """Rows of an EO BMF CSV as dicts; BadFileError if it is not one, naming the line of
+    the first row that cannot be read (a short or long row, an unclosed quote, a NUL, a
+    byte that is not UTF-8 when the stream was opened with errors="surrogateescape").
+
+    A file is refused whole rather than read up to a bad row: a BMF extract with a broken
+    row is not the file the IRS published, and half of a state's file would flag the
+    charities of its other half for review."""
     try:
         reader = csv.DictReader(stream)
         header = reader.fieldnames
@@ -80,17 +108,38 @@ def read_rows(stream: io.TextIOBase, *, filename: str = "the file") -> Iterator[
         raise BadFileError(f"{filename} is not a readable CSV file ({exc}).") from None
     if not header:
         raise BadFileError(f"{filename} is empty: expected the IRS EO BMF CSV header.")
+    if any("\x00" in name or _NOT_UTF8.search(name) for name in header):
+        raise BadFileError(f"{filename} is not a readable CSV file (line 1 is not text).")
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise BadFileError(
             f"{filename} is not an IRS EO BMF file: missing column(s) {', '.join(missing)}."
         )
+    width = len(header)
+    before = reader.line_num
     try:
-        yield from reader
+        for row in reader:
+            problem = _row_problem(row, width)
+            if problem:
+                line = _first_line(row, reader, after=before)
+                raise BadFileError(f"{filename}, line {line}: {problem}.")
+            before = reader.line_num
+            yield row
     except (csv.Error, UnicodeDecodeError) as exc:
         raise BadFileError(
             f"{filename} is not a readable CSV file at line {reader.line_num} ({exc})."
         ) from None
+
+
+def _first_line(row: dict, reader, *, after: int) -> int:
+    """The line a row starts on. The reader is at the row's last line; a quoted value that
+    runs over several lines (an unclosed quote) took the lines between, and blank lines
+    the reader skipped may come before it (so never before the line after the last row;
+    a break that ends the file ends a value but starts no line)."""
+    values = [v for v in row.values() if isinstance(v, str)]
+    values += row.get(None) or []
+    breaks = sum(v.count("\n") + v.count("\r") - v.count("\r\n") for v in values)
+    return max(after + 1, reader.line_num - breaks)
 
 
 def skip_reason(row: dict) -> str | None:
@@ -118,7 +167,7 @@ def parse_row(row: dict) -> BmfCharity | None:
         city, lat, lon = info.city, info.latitude, info.longitude
     else:
         city, lat, lon = readable_city(row.get("CITY") or ""), None, None
-        if not city:
+        if not city or len(city) > CITY_MAX_LENGTH:
             return None
     ntee = (row.get("NTEE_CD") or "").strip().upper()
     return BmfCharity(

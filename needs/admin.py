@@ -1,8 +1,12 @@
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef
+from django.forms.models import BaseInlineFormSet
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from core.admin import ReadOnlyAdmin
 
@@ -42,10 +46,94 @@ class NeedsFreshnessFilter(admin.SimpleListFilter):
         return queryset.exclude(any_need)
 
 
-class NeedInlineForm(forms.ModelForm):
+IDENTITY_NOTE = (
+    "A need is what one charity needs in one category: its charity and category cannot "
+    "change. To move it, add a need for the other charity or category, then close this "
+    "one (urgency 0, gap 0) or delete it."
+)
+
+
+def _existing_need_error(need: Need) -> str:
+    return format_html(
+        '{} already has a staff need in {}: <a href="{}">change that need</a> instead '
+        "(one staff need per charity and category).",
+        need.charity,
+        need.get_category_display(),
+        reverse("admin:needs_need_change", args=[need.pk]),
+    )
+
+
+class ServiceCheckedNeedForm(forms.ModelForm):
+    """A need form that runs needs.services' own checks in clean(), so what the service
+    would refuse (a gap over the maximum, a need it does not edit) is a form error on the
+    field, never a 500 once the admin saves."""
+
+    def clean(self):
+        data = super().clean()
+        values = {k: data[k] for k in ("urgency_score", "funding_gap_cents") if k in data}
+        try:
+            if self.instance.pk:
+                services.check_need_editable(self.instance)
+            services.check_need_values(**values)
+        except ValidationError as exc:
+            for name, errors in exc.message_dict.items():
+                self.add_error(name if name in self.fields else None, errors)
+        return data
+
+
+class NeedAdminForm(ServiceCheckedNeedForm):
+    class Meta:
+        model = Need
+        fields = ["charity", "category", "urgency_score", "funding_gap_cents"]
+
+    def clean(self):
+        data = super().clean()
+        # "Add" never overwrites: create_need would update the need staff already have in
+        # that charity and category, so point to it instead.
+        charity, category = data.get("charity"), data.get("category")
+        if not self.instance.pk and charity is not None and category:
+            existing = Need.objects.filter(
+                charity=charity, category=category, source=Source.MANUAL
+            ).first()
+            if existing is not None:
+                self.add_error("category", _existing_need_error(existing))
+        return data
+
+
+class NeedInlineForm(ServiceCheckedNeedForm):
     class Meta:
         model = Need
         fields = ["category", "urgency_score", "funding_gap_cents"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            # A need's category is what it is (IDENTITY_NOTE): shown, never posted.
+            self.fields["category"].disabled = True
+
+
+class NeedInlineFormSet(BaseInlineFormSet):
+    def clean(self):
+        """New rows never overwrite: refuse a category the charity already has a staff
+        need in (unless that need is deleted in the same save), or two new rows of one."""
+        super().clean()
+        existing = {}
+        if self.instance.pk:
+            existing = {n.category: n for n in self.instance.needs.filter(source=Source.MANUAL)}
+        deleting = {f.instance.pk for f in self.deleted_forms if f.instance.pk}
+        seen = set()
+        for form in self.forms:
+            if form.instance.pk or form in self.deleted_forms or not form.has_changed():
+                continue
+            category = getattr(form, "cleaned_data", {}).get("category")
+            if not category:
+                continue
+            need = existing.get(category)
+            if need is not None and need.pk not in deleting:
+                form.add_error("category", _existing_need_error(need))
+            elif category in seen:
+                form.add_error("category", "Two new rows in this category: keep one.")
+            seen.add(category)
 
 
 class NeedInline(admin.TabularInline):
@@ -55,6 +143,7 @@ class NeedInline(admin.TabularInline):
 
     model = Need
     form = NeedInlineForm
+    formset = NeedInlineFormSet
     extra = 1
     show_change_link = True
     fields = ["category", "urgency_score", "funding_gap_cents", "source", "last_updated"]
@@ -149,7 +238,20 @@ class NeedAdmin(admin.ModelAdmin):
     list_select_related = ["charity"]
     raw_id_fields = ["charity"]
     inlines = [NeedChangeInline]
+    form = NeedAdminForm
     readonly_fields = ["source", "last_updated", "gap_set_at", "metadata"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A saved need's charity and category are its identity (IDENTITY_NOTE).
+        fields = super().get_readonly_fields(request, obj)
+        return [*fields, "charity", "category"] if obj is not None else fields
+
+    def get_fieldsets(self, request, obj=None):
+        fields = ["charity", "category", "urgency_score", "funding_gap_cents",
+                  "source", "last_updated", "gap_set_at", "metadata"]  # fmt: skip
+        if obj is None:
+            return [(None, {"fields": fields[:4]})]
+        return [(None, {"fields": fields, "description": IDENTITY_NOTE})]
 
     def delete_model(self, request, obj):
         services.delete_need(obj)

@@ -10,9 +10,10 @@ readable line, which the refresh stores in Charity.needs_feed_error.
 Feed URLs come from outside, so a fetch is guarded:
 - only http and https, at most MAX_REDIRECTS redirects, each one checked again;
 - the host name is resolved once, every address it resolves to must be public (not
-  loopback, private, link-local, multicast, reserved or unspecified) unless
-  NEEDS_FEEDS_ALLOW_PRIVATE is set, and the connection goes to the address that was
-  checked, so a second DNS answer cannot swap in an internal one (DNS rebinding);
+  loopback, private, link-local, multicast, reserved or unspecified; an IPv6 address that
+  carries an IPv4 one, as NAT64, 6to4, Teredo or ::a.b.c.d do, is judged by that IPv4
+  address too) unless NEEDS_FEEDS_ALLOW_PRIVATE is set, and the connection goes to the
+  address that was checked, so a second DNS answer cannot swap in an internal one (DNS rebinding);
 - NEEDS_FEED_TIMEOUT bounds the connect, every read, and the whole download;
 - the body is read in chunks and abandoned past NEEDS_FEED_MAX_BYTES.
 """
@@ -49,11 +50,54 @@ class FeedNeed:
 # --- fetching -----------------------------------------------------------------------------
 
 
-def _address_allowed(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits: a packet to one of them
+# reaches that IPv4 (through the host's stack, a NAT64 gateway ...), so that is judged.
+_IPV4_IN_LAST_32_BITS = [
+    ipaddress.IPv6Network("::/96"),  # IPv4-compatible (deprecated, RFC 4291)
+    ipaddress.IPv6Network("::ffff:0:0/96"),  # IPv4-mapped
+    ipaddress.IPv6Network("::ffff:0:0:0/96"),  # IPv4-translated (RFC 2765)
+    ipaddress.IPv6Network("64:ff9b::/96"),  # NAT64 well-known prefix (RFC 6052)
+]
+# Never public, whatever they carry: the local-use NAT64 prefix (RFC 8215), which embeds
+# its IPv4 at a place set by each network.
+_NEVER_PUBLIC = [ipaddress.IPv6Network("64:ff9b:1::/48")]
+_ISATAP_IDS = (0x00005EFE, 0x02005EFE)  # interface id ::0:5efe:w.x.y.z / ::200:5efe:w.x.y.z
+
+
+def _carried_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries (mapped, compatible, translated, NAT64,
+    6to4, Teredo server and client, ISATAP), which are where its packets end up."""
+    value = int(ip)
+    carried = []
+    if any(ip in net for net in _IPV4_IN_LAST_32_BITS):
+        carried.append(ipaddress.IPv4Address(value & 0xFFFFFFFF))
+    if ip.sixtofour is not None:
+        carried.append(ip.sixtofour)
+    if ip.teredo is not None:
+        carried.extend(ip.teredo)
+    if (value >> 32) & 0xFFFFFFFF in _ISATAP_IDS:
+        carried.append(ipaddress.IPv4Address(value & 0xFFFFFFFF))
+    return carried
+
+
+def _public(ip) -> bool:
     return ip.is_global and not ip.is_multicast
+
+
+def _address_allowed(address: str) -> bool:
+    """Public, and so is every IPv4 address it carries. Python's is_global alone calls
+    ::127.0.0.1, 64:ff9b::7f00:1 or 2002:7f00:1::1 global: the IPv4 inside decides."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv4Address):
+        return _public(ip)
+    if any(ip in net for net in _NEVER_PUBLIC):
+        return False
+    carried = _carried_ipv4(ip)
+    if carried:
+        # The IPv6 prefix itself is only the means of transport (Python calls some of
+        # them reserved); Teredo (2001::/32) stays refused, as Python calls it private.
+        return all(_public(v4) for v4 in carried) and (ip.teredo is None or _public(ip))
+    return _public(ip)
 
 
 def _resolve(host: str, port: int) -> list[str]:

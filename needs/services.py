@@ -43,6 +43,18 @@ from .selectors import REPORTED_SOURCES, freshness_cutoff
 logger = logging.getLogger(__name__)
 
 
+def check_need_values(*, urgency_score=UNSET, funding_gap_cents=UNSET) -> tuple:
+    """The rules every write of a need's figures follows; ValidationError({field: ...}).
+    Forms call it before saving, so what the service would refuse is a form error."""
+    return _clean_values(urgency_score, funding_gap_cents)
+
+
+def check_need_editable(need: Need) -> None:
+    """ValidationError unless update_need may change this need (a reported one)."""
+    if need.source not in REPORTED_SOURCES:
+        raise ValidationError({"need": "Only a reported need (staff's or a feed's) is edited."})
+
+
 def _clean_values(urgency_score, funding_gap_cents):
     if urgency_score is not UNSET:
         urgency_score = require_int(
@@ -166,8 +178,7 @@ def update_need(
     note: str = "",
 ) -> Need:
     require_instance(need, "need", Need)
-    if need.source not in REPORTED_SOURCES:
-        raise ValidationError({"need": "Only a reported need (staff's or a feed's) is edited."})
+    check_need_editable(need)
     urgency_score, funding_gap_cents = _clean_values(urgency_score, funding_gap_cents)
     if metadata is not UNSET:
         metadata = _clean_metadata(metadata)

@@ -1,10 +1,11 @@
-"""What run_distribution prints: one readable line per city, for a plan (--dry-run) or
-for the run's line of the city (distributions.RunCity) after a run."""
+"""What run_distribution prints: one readable line per city, for a plan (--dry-run) or for
+what this invocation did in a place (portfolio.services.PlaceOutcome), and the
+invocation's own summary."""
 
 from __future__ import annotations
 
 from core.templatetags.money import format_cents
-from distributions.models import CityStatus, RunCity
+from distributions.models import CityStatus
 
 
 def plan_line(plan) -> str:
@@ -20,16 +21,40 @@ def plan_line(plan) -> str:
     return f"{plan.place}: {format_cents(plan.distributed_cents)} from {subs} to {givers}."
 
 
-def city_line(line: RunCity) -> str:
-    """One readable line for a city's line of a run."""
-    given = format_cents(line.distributed_cents)
-    held = format_cents(line.held_cents)
-    if line.status == CityStatus.FAILED:
-        return f"{line.place}: FAILED, {held} not distributed: {line.why}"
-    if line.status == CityStatus.HELD:
-        extra = f" ({given} given earlier this week)" if line.distributed_cents else ""
-        return f"{line.place}: {held} held, {line.why}{extra}."
+def _places(n: int, *, other: bool = False) -> str:
+    return f"{n} {'other ' if other else ''}place{'s' if n != 1 else ''}"
+
+
+def outcome_line(outcome) -> str:
+    """One readable line for what this invocation did in a place (a PlaceOutcome)."""
+    given, held = format_cents(outcome.given_cents), format_cents(outcome.held_cents)
+    if outcome.status == "elsewhere":
+        return f"{outcome.place}: nothing left to take, done by another process."
+    if outcome.status == CityStatus.FAILED:
+        return f"{outcome.place}: FAILED, nothing given: {outcome.why}"
+    if outcome.status == CityStatus.HELD:
+        extra = f" ({given} given)" if outcome.given_cents else ""
+        return f"{outcome.place}: {held} held, {outcome.why}{extra}."
     return (
-        f"{line.place}: {given} given in {line.distributions_count} rows to "
-        f"{line.charities_count} charities."
+        f"{outcome.place}: {given} given in {outcome.rows} rows to {outcome.charities} charities."
     )
+
+
+def invocation_line(invocation, *, week_has_lines: bool) -> str:
+    """What this invocation did, in one line: never the week's cumulative totals."""
+    given = format_cents(invocation.given_cents)
+    if not invocation.places:
+        if week_has_lines:
+            return f"This run gave {given}: the week was already distributed."
+        return f"This run gave {given}: nothing to distribute."
+    here = invocation.done_here
+    elsewhere = invocation.done_elsewhere
+    held = f", held {format_cents(invocation.held_cents)}" if invocation.held_cents else ""
+    text = f"This run gave {given}{held}: "
+    if here:
+        text += ", ".join(p.place for p in here) + " done here"
+        if elsewhere:
+            text += f", {_places(len(elsewhere), other=True)} done by another process"
+    else:
+        text += f"nothing done here, {_places(len(elsewhere))} done by another process"
+    return text + "."

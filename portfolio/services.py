@@ -5,7 +5,9 @@
   city, row by row. Writes nothing.
 - get_distribution_preview(week_start) -> [CityPlan]: the same for every city, totals only
   (no rows, so memory stays flat however many cities). Writes nothing.
-- distribute_funds(week_start) -> DistributionRun: does it.
+- distribute_funds(week_start) -> DistributionRun: does it. distribute_week, the same in
+  this process, also answers what this invocation did in each place (WeekInvocation),
+  since the run's totals count every invocation of the week.
 
 A week runs in five steps, written once, in distribute_funds:
 1. check the week (a Monday, over) and the city when one is given;
@@ -472,16 +474,51 @@ def get_distribution_preview(week_start, *, now=None) -> list[CityPlan]:
 FanOut = Callable[[DistributionRun, list[tuple[str, str]]], None]
 
 
-def distribute_funds(
-    week_start, *, city=None, state=None, now=None, fan_out: FanOut | None = None
-) -> DistributionRun:
-    """Run the week (or, with city and state, one city of it): the five steps of the
-    module docstring. Safe to rerun: money already given is never given again.
+@dataclass
+class PlaceOutcome:
+    """What one invocation did in one place that had money waiting when it started:
+    "done" or "held" (this invocation wrote the place's line), "failed", or "elsewhere"
+    (nothing was left to take: another process took it meanwhile)."""
 
-    Returns the closed run; with `fan_out`, the run as opened (steps 4 and 5 are then
-    fan_out's to run).
-    """
-    now = _now(now)
+    place: str
+    status: str
+    given_cents: int = 0
+    held_cents: int = 0
+    rows: int = 0
+    charities: int = 0
+    why: str = ""
+
+
+ELSEWHERE = "elsewhere"
+
+
+@dataclass
+class WeekInvocation:
+    """What one call of distribute_week did, beside the week's run (whose totals count
+    every invocation of the week: an earlier one, or another process at the same time)."""
+
+    run: DistributionRun
+    places: list[PlaceOutcome] = field(default_factory=list)
+
+    @property
+    def given_cents(self) -> int:
+        return sum(p.given_cents for p in self.places)
+
+    @property
+    def held_cents(self) -> int:
+        return sum(p.held_cents for p in self.places)
+
+    @property
+    def done_here(self) -> list[PlaceOutcome]:
+        return [p for p in self.places if p.status != ELSEWHERE]
+
+    @property
+    def done_elsewhere(self) -> list[PlaceOutcome]:
+        return [p for p in self.places if p.status == ELSEWHERE]
+
+
+def _open_week(week_start, *, city, state, now):
+    """Steps 1 to 3: the checked week, its run and the places with money waiting."""
     week_start = require_ended_week(week_start, now=now)
     place = check_place(city, state) if city is not None or state is not None else None
     if place is None:
@@ -492,18 +529,65 @@ def distribute_funds(
     places = _pending_places(week_start)
     if place is not None:
         places = [p for p in places if place_key(*p) == place_key(*place)]
-    if fan_out is not None:
-        fan_out(run, places)
-        return run
+    return week_start, run, places
+
+
+def distribute_funds(
+    week_start, *, city=None, state=None, now=None, fan_out: FanOut | None = None
+) -> DistributionRun:
+    """Run the week (or, with city and state, one city of it): the five steps of the
+    module docstring. Safe to rerun: money already given is never given again.
+
+    Returns the closed run; with `fan_out`, the run as opened (steps 4 and 5 are then
+    fan_out's to run). The run's totals are the week's, whoever gave them; what this call
+    itself did is distribute_week's answer.
+    """
+    if fan_out is None:
+        return distribute_week(week_start, city=city, state=state, now=now).run
+    now = _now(now)
+    week_start, run, places = _open_week(week_start, city=city, state=state, now=now)
+    fan_out(run, places)
+    return run
+
+
+def distribute_week(week_start, *, city=None, state=None, now=None) -> WeekInvocation:
+    """distribute_funds in this process, one place after another, answering what this
+    invocation did in each place (run_distribution prints it) with the closed run."""
+    now = _now(now)
+    week_start, run, places = _open_week(week_start, city=city, state=state, now=now)
+    outcomes = []
     explainer = get_explainer()
     try:
         for c, s in places:
-            distribute_city_or_record_failure(
-                week_start, c, s, run_id=run.pk, now=now, explainer=explainer
+            outcomes.append(
+                _distribute_place(week_start, c, s, run_id=run.pk, now=now, explainer=explainer)
             )
     finally:
         explainer.close()
-    return finish_run(week_start, now=now)
+    return WeekInvocation(run=finish_run(week_start, now=now), places=outcomes)
+
+
+def _distribute_place(week_start, city, state, *, run_id, now, explainer) -> PlaceOutcome:
+    label = _label(city, state)
+    try:
+        plan = _distribute_city_plan(
+            week_start, city, state, run_id=run_id, now=now, explainer=explainer
+        )
+    except Exception as exc:
+        logger.exception("Distribution for %s failed", label)
+        record_city_failure(week_start, city, state, run_id=run_id, error=exc)
+        return PlaceOutcome(label, CityStatus.FAILED, why=f"{type(exc).__name__}: {exc}")
+    if plan is None:
+        return PlaceOutcome(label, ELSEWHERE)
+    return PlaceOutcome(
+        plan.place,
+        plan.status,
+        given_cents=plan.distributed_cents,
+        held_cents=plan.held_cents,
+        rows=len(plan.rows),
+        charities=sum(1 for c in plan.charities if c.amount_cents),
+        why=plan.why,
+    )
 
 
 def distribute_city_or_record_failure(
@@ -535,6 +619,22 @@ def distribute_city(
     left to take (already distributed by this or another run). Raises when it fails, with
     nothing written: the caller records the failure (record_city_failure) or retries.
     """
+    plan = _distribute_city_plan(
+        week_start, city, state, run_id=run_id, now=now, explainer=explainer
+    )
+    return None if plan is None else plan.status
+
+
+def _distribute_city_plan(
+    week_start: dt.date,
+    city: str,
+    state: str,
+    *,
+    run_id: int,
+    now=None,
+    explainer: Explainer | None = None,
+) -> CityPlan | None:
+    """distribute_city's work: the plan it carried out, or None (nothing left to take)."""
     now = _now(now)
     own_explainer = explainer is None
     explainer = get_explainer() if own_explainer else explainer
@@ -578,7 +678,7 @@ def distribute_city(
                 inputs=plan.inputs(now),
             )
             _log_city(plan, line, run_id=run_id)
-            return plan.status
+            return plan
     finally:
         if own_explainer:
             explainer.close()

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from charities.models import Charity
+from charities.models import Charity, IrsImport
 
 pytestmark = pytest.mark.django_db
 
@@ -177,3 +177,45 @@ def test_a_binary_file_is_refused(tmp_path):
 def test_a_missing_file_is_refused(tmp_path):
     with pytest.raises(CommandError, match="no such file"):
         _import(tmp_path / "nope.csv")
+
+
+GOOD_LINE = "030000001,FOOD SHELF,BURLINGTON,VT,05401,03,1,15,01,K31"
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "problem"),
+    [
+        ("030000002,SHORT ROW,BURLINGTON", "3 columns"),
+        ('030000002,"UNCLOSED NAME,BURLINGTON,VT,05401,03,1,15,01,K31', "quote"),
+        ("030000002,NUL\x00NAME,BURLINGTON,VT,05401,03,1,15,01,K31", "NUL"),
+        ("030000002,LONG ROW,BURLINGTON,VT,05401,03,1,15,01,K31,X,Y", "12 columns"),
+    ],
+    ids=["short row", "unclosed quote", "NUL in a name", "long row"],
+)
+def test_a_malformed_row_is_refused_in_one_line_naming_the_file_and_line(
+    tmp_path, bad_line, problem
+):
+    header = "EIN,NAME,CITY,STATE,ZIP,SUBSECTION,DEDUCTIBILITY,FOUNDATION,STATUS,NTEE_CD"
+    path = tmp_path / "eo_bad.csv"
+    path.write_text("\n".join([header, GOOD_LINE, bad_line, GOOD_LINE]) + "\n", encoding="utf-8")
+    with pytest.raises(CommandError) as exc:
+        _import(path)
+    message = str(exc.value)
+    assert "\n" not in message
+    assert "eo_bad.csv" in message and "line 3" in message and problem in message
+    assert not Charity.objects.exists()
+    assert not IrsImport.objects.exists()
+
+
+def test_an_undecodable_byte_in_a_row_is_refused_naming_the_line(tmp_path):
+    header = b"EIN,NAME,CITY,STATE,ZIP,SUBSECTION,DEDUCTIBILITY,FOUNDATION,STATUS,NTEE_CD"
+    bad = b"030000002,CAF\xe9 NAME,BURLINGTON,VT,05401,03,1,15,01,K31"
+    path = tmp_path / "eo_latin1.csv"
+    path.write_bytes(b"\n".join([header, GOOD_LINE.encode(), bad, b""]))
+    with pytest.raises(CommandError) as exc:
+        _import(path)
+    message = str(exc.value)
+    assert "\n" not in message
+    assert "eo_latin1.csv" in message and "line 3" in message and "UTF-8" in message
+    assert not Charity.objects.exists()
+    assert not IrsImport.objects.exists()

@@ -47,7 +47,8 @@ def test_run_distribution_says_which_week_and_prints_a_line_per_city():
         "Burlington, VT: $3.00 held, no approved charity in Burlington, VT has a current need"
         in out
     )
-    assert "Run completed: $10.00 given, $3.00 held, 1 rows." in out
+    assert "This run gave $10.00, held $3.00: Burlington, VT, Springfield, VT done here." in out
+    assert "The week so far (every run): completed, $10.00 given, $3.00 held, 1 rows." in out
     assert Distribution.objects.get().amount_cents == 1000
 
 
@@ -89,8 +90,59 @@ def test_the_city_option_runs_one_city():
 
     assert "Springfield, KY: $5.00 given" in out
     assert "Springfield, VT:" not in out
-    assert "Run partial" in out and "not yet run: Springfield, VT" in out
+    assert "This run gave $5.00: Springfield, KY done here." in out
+    assert "The week so far (every run): partial" in out
+    assert "not yet run: Springfield, VT" in out
     assert Distribution.objects.get().amount_cents == 500
+
+
+def test_a_rerun_of_a_distributed_week_says_it_gave_nothing():
+    charity()
+    paid(donor(), 1000)
+    first = run("run_distribution", "--week", "2026-11-09")
+    assert "This run gave $10.00: Springfield, VT done here." in first
+
+    out = run("run_distribution", "--week", "2026-11-09")
+
+    assert "This run gave $0.00: the week was already distributed." in out
+    assert "$10.00 given in" not in out  # no city line claims the earlier run's money
+    assert "This run gave $10.00" not in out
+    assert Distribution.objects.get().amount_cents == 1000
+
+
+def test_places_another_process_took_meanwhile_are_said_to_be_done_elsewhere(monkeypatch):
+    from portfolio import services
+
+    places = [("Cheyenne", "WY"), ("Springfield", "VT"), ("Burlington", "VT"), ("Laramie", "WY")]
+    for city, state in places:
+        charity(city, state)
+        paid(donor(city, state), 1000)
+    real = services._pending_places
+    raced = []
+
+    def another_process_takes_three(week_start):
+        # Between this run's listing of the places and its locking of each, another
+        # process distributes three of them (what a second shell does at the same time).
+        listed = real(week_start)
+        if not raced:
+            raced.append(True)
+            run_id = DistributionRun.objects.get(week_start=week_start).pk
+            for city, state in listed:
+                if city != "Cheyenne":
+                    services.distribute_city(week_start, city, state, run_id=run_id, now=NOW)
+        return listed
+
+    monkeypatch.setattr(services, "_pending_places", another_process_takes_three)
+
+    out = run("run_distribution", "--week", "2026-11-09")
+
+    assert (
+        "This run gave $10.00: Cheyenne, WY done here, 3 other places done by another process."
+        in out
+    )
+    assert "Springfield, VT: nothing left to take, done by another process." in out
+    assert "The week so far (every run): completed, $40.00 given" in out
+    assert Distribution.objects.count() == 4
 
 
 @pytest.mark.parametrize(

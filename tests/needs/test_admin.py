@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from needs.models import MoneyReceived, NeedChange
+from needs.models import MAX_GAP_CENTS, MoneyReceived, Need, NeedChange
 from needs.services import record_money_received
 from tests.factories import CharityFactory, NeedFactory, UserFactory
 
@@ -139,3 +139,148 @@ def test_deleting_a_need_on_the_charity_page_keeps_what_it_received(admin_client
         None,
         500,
     )
+
+
+# --- bad input in the need admin: a form error, nothing written -------------------------
+
+
+def _snapshot():
+    return sorted(
+        Need.objects.values_list(
+            "pk", "charity_id", "category", "source", "urgency_score", "funding_gap_cents"
+        )
+    ), NeedChange.objects.count()
+
+
+def _add_form(charity, **values):
+    data = {
+        "charity": charity.pk,
+        "category": "food",
+        "urgency_score": 50,
+        "funding_gap_cents": 1000,
+        "changes-TOTAL_FORMS": 0,
+        "changes-INITIAL_FORMS": 0,
+        "changes-MIN_NUM_FORMS": 0,
+        "changes-MAX_NUM_FORMS": 1000,
+    }
+    data.update(values)
+    return data
+
+
+def _inline_rows(data: dict) -> int:
+    return int(data["needs-TOTAL_FORMS"])
+
+
+def _add_inline_row(data: dict, **values) -> dict:
+    i = _inline_rows(data)
+    data["needs-TOTAL_FORMS"] = i + 1
+    for name, value in values.items():
+        data[f"needs-{i}-{name}"] = value
+    return data
+
+
+def test_a_gap_over_the_maximum_is_a_form_error_on_the_need_change_page(admin_client):
+    need = NeedFactory(urgency_score=30, funding_gap_cents=5000)
+    before = _snapshot()
+    response = admin_client.post(
+        f"/admin/needs/need/{need.pk}/change/",
+        _need_form(need, [], funding_gap_cents=MAX_GAP_CENTS + 1),
+    )
+    assert response.status_code == 200
+    assert "funding_gap_cents" in response.context["adminform"].form.errors
+    assert _snapshot() == before
+
+
+def test_a_gap_over_the_maximum_is_a_form_error_on_the_need_add_page(admin_client):
+    charity = CharityFactory()
+    response = admin_client.post(
+        "/admin/needs/need/add/", _add_form(charity, funding_gap_cents=MAX_GAP_CENTS + 1)
+    )
+    assert response.status_code == 200
+    assert "funding_gap_cents" in response.context["adminform"].form.errors
+    assert _snapshot() == ([], 0)
+
+
+def test_a_gap_over_the_maximum_is_a_form_error_in_the_needs_inline(admin_client):
+    charity = CharityFactory()
+    need = NeedFactory(charity=charity, category="food", funding_gap_cents=5000)
+    url = f"/admin/charities/charity/{charity.pk}/change/"
+    before = _snapshot()
+    for row in ("existing", "new"):
+        data = _change_form_data(admin_client.get(url))
+        if row == "existing":
+            index = next(k for k, v in data.items() if k.endswith("-id") and v == need.pk)
+            data[index.replace("-id", "-funding_gap_cents")] = MAX_GAP_CENTS + 1
+        else:
+            _add_inline_row(
+                data, category="youth", urgency_score=10, funding_gap_cents=MAX_GAP_CENTS + 1
+            )
+        response = admin_client.post(url, data)
+        assert response.status_code == 200, row
+        formset = response.context["inline_admin_formsets"][0].formset
+        assert any("funding_gap_cents" in errors for errors in formset.errors), row
+        assert _snapshot() == before, row
+
+
+def test_adding_a_need_that_exists_is_refused_with_a_link_to_it(admin_client):
+    existing = NeedFactory(category="food", urgency_score=30, funding_gap_cents=5000)
+    before = _snapshot()
+    response = admin_client.post(
+        "/admin/needs/need/add/",
+        _add_form(existing.charity, category="food", urgency_score=99, funding_gap_cents=7),
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "category" in errors
+    assert f'<a href="/admin/needs/need/{existing.pk}/change/">' in response.content.decode()
+    assert _snapshot() == before
+
+
+def test_adding_an_existing_category_in_the_needs_inline_is_refused(admin_client):
+    charity = CharityFactory()
+    NeedFactory(charity=charity, category="food", urgency_score=30, funding_gap_cents=5000)
+    url = f"/admin/charities/charity/{charity.pk}/change/"
+    before = _snapshot()
+    data = _add_inline_row(
+        _change_form_data(admin_client.get(url)),
+        category="food",
+        urgency_score=99,
+        funding_gap_cents=7,
+    )
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    formset = response.context["inline_admin_formsets"][0].formset
+    assert any("category" in errors for errors in formset.errors)
+    assert _snapshot() == before
+
+    # Two new rows of one category in one save: refused too.
+    data = _change_form_data(admin_client.get(url))
+    for _ in range(2):
+        _add_inline_row(data, category="youth", urgency_score=10, funding_gap_cents=100)
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert _snapshot() == before
+
+
+def test_a_needs_charity_and_category_are_shown_read_only_and_never_changed(admin_client):
+    need = NeedFactory(category="food", urgency_score=30, funding_gap_cents=5000)
+    other = CharityFactory(name="Other Pantry")
+    url = f"/admin/needs/need/{need.pk}/change/"
+    page = admin_client.get(url)
+    form = page.context["adminform"].form
+    assert "charity" not in form.fields and "category" not in form.fields
+    assert "cannot change" in page.content.decode()
+
+    response = admin_client.post(
+        url, _need_form(need, [], charity=other.pk, category="youth", urgency_score=31)
+    )
+    assert response.status_code == 302
+    need.refresh_from_db()
+    assert (need.charity_id, need.category, need.urgency_score) != (other.pk, "youth", 31)
+    assert need.urgency_score == 31  # what the page could change, changed
+
+    # On the charity page, an existing need's category is shown but not editable.
+    charity_page = admin_client.get(f"/admin/charities/charity/{need.charity_id}/change/")
+    formset = charity_page.context["inline_admin_formsets"][0].formset
+    existing = next(f for f in formset.forms if f.instance.pk == need.pk)
+    assert existing.fields["category"].disabled

@@ -196,3 +196,52 @@ def test_a_redirect_to_a_private_address_is_refused(server, private_refused, mon
 def test_an_unresolvable_host_is_a_feed_error(monkeypatch):
     with pytest.raises(FeedError, match="cannot resolve"):
         fetch_feed("http://no-such-host.invalid/feed.json")
+
+
+# IPv6 forms that carry an IPv4 address: the IPv4 they carry is what a packet reaches (a
+# NAT64 gateway, a 6to4 relay, a Teredo relay or the host's own IPv4 stack), so it is what
+# is judged. Offline: the check is on addresses only, nothing is resolved or fetched.
+EMBEDDED_IPV4 = [
+    # (address, public?, what it is)
+    ("::127.0.0.1", False, "IPv4-compatible loopback"),
+    ("::10.0.0.1", False, "IPv4-compatible private"),
+    ("::169.254.169.254", False, "IPv4-compatible metadata"),
+    ("::ffff:127.0.0.1", False, "IPv4-mapped loopback"),
+    ("::ffff:0:127.0.0.1", False, "IPv4-translated loopback"),
+    ("::ffff:0:192.168.0.1", False, "IPv4-translated private"),
+    ("64:ff9b::7f00:1", False, "NAT64 of 127.0.0.1"),
+    ("64:ff9b::a9fe:a9fe", False, "NAT64 of 169.254.169.254"),
+    ("64:ff9b::a00:1", False, "NAT64 of 10.0.0.1"),
+    ("64:ff9b:1::808:808", False, "local-use NAT64 prefix (RFC 8215), never public"),
+    ("2002:7f00:1::1", False, "6to4 of 127.0.0.1"),
+    ("2002:a9fe:a9fe::1", False, "6to4 of 169.254.169.254"),
+    ("2002:c0a8:101::1", False, "6to4 of 192.168.1.1"),
+    ("2001:0:4136:e378:8000:63bf:80ff:fffe", False, "Teredo, client 127.0.0.1"),
+    ("2001:0:a00:1:8000:63bf:3fff:fdd2", False, "Teredo, server 10.0.0.1"),
+    ("2001:0:808:808:0:0:f7f7:f7f7", False, "Teredo, both public (Teredo is not global)"),
+    ("2600:1f18::5efe:a9fe:a9fe", False, "ISATAP interface id of 169.254.169.254"),
+    ("2600:1f18::200:5efe:7f00:1", False, "ISATAP interface id of 127.0.0.1"),
+    ("::ffff:8.8.8.8", True, "IPv4-mapped public"),
+    ("64:ff9b::808:808", True, "NAT64 of 8.8.8.8"),
+    ("2002:808:808::1", True, "6to4 of 8.8.8.8"),
+    ("2606:4700:4700::1111", True, "plain public IPv6"),
+    ("2001:4860:4860::8888", True, "plain public IPv6"),
+]
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [(a, p) for a, p, _ in EMBEDDED_IPV4],
+    ids=[w for *_, w in EMBEDDED_IPV4],
+)
+def test_an_ipv6_address_is_judged_by_the_ipv4_address_it_carries(address, public):
+    assert feeds._address_allowed(address) is public
+
+
+@pytest.mark.parametrize("address", ["::127.0.0.1", "64:ff9b::7f00:1", "2002:7f00:1::1"])
+def test_a_host_resolving_to_an_embedded_loopback_is_refused(
+    address, private_refused, monkeypatch
+):
+    monkeypatch.setattr(feeds, "_resolve", lambda host, port: [address])
+    with pytest.raises(FeedError, match="non-public address"):
+        fetch_feed("https://feeds.example.org/needs.json")

@@ -7,6 +7,7 @@ a week that has really ended by the clock, since the other processes read it.
 
 import datetime as dt
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -177,6 +178,17 @@ def test_two_runs_at_once_in_two_processes_give_the_same_rows_as_one(settings):
     assert rows == expected
     _assert_every_cent_once(week)
     assert DistributionRun.objects.get().status == DistributionRun.Status.COMPLETED
+    # Each shell says what it gave itself: together, the week's total, each place once.
+    said = [re.search(r"This run gave \$([\d,]+)\.(\d\d)", out).groups() for out, _ in outputs]
+    given = sum(int(dollars.replace(",", "")) * 100 + int(cents) for dollars, cents in said)
+    assert given == Distribution.objects.aggregate(s=Sum("amount_cents"))["s"]
+    done_here = [re.search(r"This run gave [^:]*: (.*)", out).group(1) for out, _ in outputs]
+    for city, state in CITIES:
+        place = f"{city}, {state}"
+        assert sum(text.split(" done here")[0].count(place) for text in done_here) == 1, (
+            place,
+            done_here,
+        )
 
 
 def _start_worker(redis_url, log_path):

@@ -28,7 +28,8 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"{file}: no such file.")
         try:
-            with path.open(newline="", encoding="utf-8") as stream:
+            # surrogateescape: a byte that is not UTF-8 reaches read_rows, which names its line.
+            with path.open(newline="", encoding="utf-8", errors="surrogateescape") as stream:
                 parsed = parse_bmf(read_rows(stream, filename=path.name))
         except BadFileError as exc:
             raise CommandError(str(exc)) from None

@@ -3,11 +3,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from core.commands import city_option, one_line, week_option
-from core.places import place_key
 from core.templatetags.money import format_cents
 from distributions.selectors import get_run_cities
 from portfolio import services
-from portfolio.cli import city_line, plan_line
+from portfolio.cli import invocation_line, outcome_line, plan_line
 
 
 class Command(BaseCommand):
@@ -53,20 +52,18 @@ class Command(BaseCommand):
 
     def _run(self, week_start, week_note, place, now):
         city, state = place if place else (None, None)
-        run = services.distribute_funds(week_start, city=city, state=state, now=now)
+        invocation = services.distribute_week(week_start, city=city, state=state, now=now)
+        run = invocation.run
         self.stdout.write(week_note)
-        lines = get_run_cities(run)
-        if place:
-            lines = [
-                line for line in lines if place_key(line.city, line.state) == place_key(*place)
-            ]
-        for line in sorted(lines, key=lambda line: line.place):
-            self.stdout.write(f"  {city_line(line)}")
-        if not lines:
-            self.stdout.write("  Nothing to distribute.")
+        for outcome in sorted(invocation.places, key=lambda o: o.place):
+            self.stdout.write(f"  {outcome_line(outcome)}")
+        week_has_lines = bool(get_run_cities(run))
+        self.stdout.write(invocation_line(invocation, week_has_lines=week_has_lines))
+        # The week's totals count every invocation (an earlier one, another process):
+        # said as the week's, after what this one did.
         self.stdout.write(
-            f"Run {run.status}: {format_cents(run.distributed_cents)} given, "
-            f"{format_cents(run.held_cents)} held, {run.distributions_count} rows."
+            f"The week so far (every run): {run.status}, {format_cents(run.distributed_cents)} "
+            f"given, {format_cents(run.held_cents)} held, {run.distributions_count} rows."
             + (f" {run.error}" if run.error else "")
         )
         if run.status != run.Status.COMPLETED and not place:
