@@ -112,10 +112,14 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-# Hypothesis: no per-example deadline (CI shares two cores with PostgreSQL, Redis and a
-# Celery worker, and a slow example is not a wrong one). HYPOTHESIS_PROFILE=thorough runs
-# ten times the examples, for a longer search by hand.
-hypothesis_settings.register_profile("default", deadline=None)
+# Hypothesis: no per-example deadline and no "too slow" health check (CI shares two cores
+# with PostgreSQL, Redis and a Celery worker, and a slow example is not a wrong one).
+# Properties build their preconditions into the strategies rather than filtering with
+# assume(), so the filter health check stays on. HYPOTHESIS_PROFILE=thorough runs ten
+# times the examples, for a longer search by hand.
+hypothesis_settings.register_profile(
+    "default", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 hypothesis_settings.register_profile(
     "thorough", deadline=None, max_examples=1000, suppress_health_check=[HealthCheck.too_slow]
 )
