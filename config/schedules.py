@@ -58,6 +58,17 @@ SCHEDULES = [
         description="Every day 03:00: fetch charities' needs feeds and recalculate gaps.",
     ),
     Entry(
+        name="Daily failed Stripe events digest",
+        task="subscriptions.tasks.failed_events_digest",
+        minute="0",
+        hour="8",
+        day_of_week="*",
+        description=(
+            "Every day 08:00: mail ADMINS the Stripe webhook events that failed since the "
+            "last digest (each listed once; no mail when none failed)."
+        ),
+    ),
+    Entry(
         name="Monthly payouts",
         task="payouts.tasks.monthly_payouts",
         minute="0",

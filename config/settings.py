@@ -193,6 +193,9 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Hometown Fund <hello@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Staff who get the daily digest of failed Stripe events (and Django's error mails):
+# comma-separated addresses. Unset: no digest is sent (the admin still lists them).
+ADMINS = [("Hometown Fund admin", a) for a in env.list("ADMINS", default=[]) if a.strip()]
 
 # Celery. With no broker, tasks run in-process (eagerly) so a laptop needs no Redis.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")

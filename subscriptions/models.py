@@ -244,6 +244,11 @@ class StripeEvent(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    digested_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When this failed event was listed in the daily digest mailed to ADMINS.",
+    )
 
     class Meta:
         ordering = ["-created", "-id"]

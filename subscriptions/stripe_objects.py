@@ -45,6 +45,20 @@ class InvalidStripeData(Exception):
 # --- reading fields -------------------------------------------------------------------
 
 
+def is_stripe_id(value, max_length: int = 255) -> bool:
+    """Stripe's ids and event types are ASCII words (evt_1Q..., invoice.paid): printable,
+    no spaces, no control characters. Anything else cannot have come from Stripe, and is
+    never put into a query, a URL or a log line (a NUL breaks PostgreSQL's text, a lone
+    surrogate every UTF-8 encoder)."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= max_length
+        and value.isascii()
+        and value.isprintable()
+        and " " not in value
+    )
+
+
 def require_object(value, field) -> dict:
     if not isinstance(value, dict):
         raise InvalidStripeData(f"{field} must be an object, got {type(value).__name__}.")
@@ -52,12 +66,20 @@ def require_object(value, field) -> dict:
 
 
 def _text(obj: dict, key: str, field: str, *, required=True) -> str:
+    """A Stripe id read from an object (every caller reads an id)."""
     value = obj.get(key)
     if value is None and not required:
         return ""
-    if not isinstance(value, str) or not value.strip() or len(value) > 255:
-        raise InvalidStripeData(f"{field} must be non-empty text, got {value!r}.")
+    if not is_stripe_id(value.strip() if isinstance(value, str) else value):
+        raise InvalidStripeData(f"{field} must be a Stripe id, got {_shown(value)}.")
     return value.strip()
+
+
+def _shown(value) -> str:
+    """A value from outside, safe for an error message (stored, logged, mailed): repr
+    escapes control characters and surrogates; the length is capped."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _int(obj: dict, key: str, field: str) -> int:
@@ -71,8 +93,8 @@ def require_stripe_id(value, field) -> str:
     """Stripe gives a related object as its id, or as the object itself when expanded."""
     if isinstance(value, dict):
         value = value.get("id")
-    if not isinstance(value, str) or not value.strip() or len(value) > 255:
-        raise InvalidStripeData(f"{field} must be a Stripe id, got {value!r}.")
+    if not is_stripe_id(value.strip() if isinstance(value, str) else value):
+        raise InvalidStripeData(f"{field} must be a Stripe id, got {_shown(value)}.")
     return value.strip()
 
 
@@ -182,7 +204,10 @@ def parse_subscription(obj) -> SubscriptionState:
         stripe_status=stripe_status,
         status=to_local_status(stripe_status, pause_collection=pause_collection),
         amount_cents=amount,
-        user_id=int(user_id) if isinstance(user_id, str) and user_id.isdigit() else None,
+        # isascii: "²".isdigit() is True, yet int("²") raises.
+        user_id=int(user_id)
+        if isinstance(user_id, str) and user_id.isascii() and user_id.isdigit()
+        else None,
         item_id=_text(item, "id", "subscription item id"),
         product_id=require_stripe_id(price.get("product"), "price.product"),
         covers_fees=covers_fees,
@@ -510,25 +535,114 @@ def parse_paid_invoice(obj) -> PaidInvoice:
     return PaidInvoice(facts=facts, amount_cents=amount, paid_at=paid_at)
 
 
+# Clocks differ a little (Stripe's, ours); a payment further ahead than this is not one
+# that has happened, and no distribution run would claim it until then.
+PAID_AT_MAX_AHEAD = dt.timedelta(days=1)
+
+
+def _earlier_prices(obj: dict, sub: Subscription) -> set[int]:
+    """The weekly prices an invoice may have billed other than the subscription's current
+    one: the amounts of its own lines, but only when Stripe drew the invoice up before the
+    latest subscription state the site applied (its `created` is before stripe_state_at),
+    i.e. when the price may have changed since. Only lines present in the event are read:
+    Stripe sends the first page of lines with every invoice, and a weekly invoice has one."""
+    created = obj.get("created")
+    if (
+        sub.stripe_state_at is None
+        or type(created) is not int
+        or not 0 < created < 2**33
+        or dt.datetime.fromtimestamp(created, tz=dt.UTC) >= sub.stripe_state_at
+    ):
+        return set()
+    lines = obj.get("lines")
+    data = lines.get("data") if isinstance(lines, dict) else None
+    if not isinstance(data, list):
+        return set()
+    amounts = set()
+    for line in data:
+        amount = line.get("amount") if isinstance(line, dict) else None
+        if type(amount) is int and MIN_AMOUNT_CENTS <= amount <= MAX_AMOUNT_CENTS:
+            amounts.add(amount)
+    return amounts
+
+
+def check_plausible(invoice: PaidInvoice, obj: dict, sub: Subscription, *, now) -> None:
+    """Refuse a paid invoice that cannot be a weekly payment of this subscription
+    (InvalidStripeData: a failed event, mailed to ADMINS in the daily digest).
+
+    - paid_at more than PAID_AT_MAX_AHEAD in the future. An old paid_at is accepted:
+      sync_stripe records invoices Stripe collected while the webhook was down, and
+      collected money goes out in the next run whenever it was paid.
+    - an amount outside the weekly bounds (MIN_AMOUNT_CENTS..MAX_AMOUNT_CENTS).
+    - an amount that is not the subscription's weekly charge (amount_cents: the
+      grossed-up charge when the donor covers the fees). One exception: the invoice Stripe
+      drew up before the latest change the site applied (a new amount) and collected
+      after it was billed at the old price; its own line says so, and that line's amount
+      is accepted (_earlier_prices). Amount changes are made without proration, so a line
+      is one whole week at one price. A partial payment is refused: the platform offers
+      no coupons or credit balances, so there is no such thing.
+    - a customer that is not the subscription's (when the local row knows its customer).
+    """
+    if invoice.paid_at > now + PAID_AT_MAX_AHEAD:
+        raise InvalidStripeData(
+            f"invoice {invoice.facts.stripe_invoice_id} was paid at "
+            f"{invoice.paid_at:%Y-%m-%d %H:%M} UTC, more than a day in the future."
+        )
+    amount = invoice.amount_cents
+    if not MIN_AMOUNT_CENTS <= amount <= MAX_AMOUNT_CENTS:
+        raise InvalidStripeData(
+            f"invoice {invoice.facts.stripe_invoice_id} paid {amount} cents, outside a weekly "
+            f"gift's {MIN_AMOUNT_CENTS}..{MAX_AMOUNT_CENTS}."
+        )
+    if amount != sub.amount_cents and amount not in _earlier_prices(obj, sub):
+        raise InvalidStripeData(
+            f"invoice {invoice.facts.stripe_invoice_id} paid {amount} cents, which does not "
+            f"match subscription {sub.stripe_subscription_id}'s weekly charge of "
+            f"{sub.amount_cents} cents nor any line of the invoice."
+        )
+    if sub.stripe_customer_id and invoice.facts.stripe_customer_id != sub.stripe_customer_id:
+        raise InvalidStripeData(
+            f"invoice {invoice.facts.stripe_invoice_id} is billed to customer "
+            f"{invoice.facts.stripe_customer_id}, but subscription "
+            f"{sub.stripe_subscription_id} belongs to customer {sub.stripe_customer_id}."
+        )
+
+
 def record_paid_invoice(obj) -> tuple[Contribution, bool]:
     """A Contribution for the money a paid invoice actually collected, once per invoice.
 
-    The amount is amount_paid (what was collected), never the subscription's price: a
-    changed amount or a partial payment is recorded as paid. It must be positive: the
-    platform offers no trials or coupons, so a $0 or negative "paid" invoice is
-    impossible data and is refused rather than turned into a ledger row.
+    The amount is amount_paid (what was collected). It must be a plausible weekly payment
+    of the subscription (check_plausible): a $0 or negative "paid" invoice, one paid in
+    2242, one of $21 million or of another customer is impossible data and is refused
+    rather than turned into a ledger row.
 
-    The fee is read from Stripe (read_invoice_fee) before anything is written; an
-    invoice already in the ledger is returned as it is, without asking Stripe again.
+    The fee is read from Stripe (read_invoice_fee) before anything is written. An invoice
+    already in the ledger is returned as it is, without asking Stripe again, when this
+    event says the same (a redelivery, or invoice.paid after sync_stripe); an event that
+    reuses the invoice id with another amount or subscription is refused: the ledger is
+    append-only and its row may already have been given.
     """
     obj = require_object(as_dict(obj), "invoice")
     invoice = parse_paid_invoice(obj)
-    existing = Contribution.objects.filter(
-        stripe_invoice_id=invoice.facts.stripe_invoice_id
-    ).first()
+    existing = (
+        Contribution.objects.select_related("subscription")
+        .filter(stripe_invoice_id=invoice.facts.stripe_invoice_id)
+        .first()
+    )
     if existing is not None:
+        recorded_sub = existing.subscription.stripe_subscription_id
+        if (existing.amount_cents, recorded_sub) != (
+            invoice.amount_cents,
+            invoice.facts.stripe_subscription_id,
+        ):
+            raise InvalidStripeData(
+                f"invoice {invoice.facts.stripe_invoice_id} is already recorded as "
+                f"{existing.amount_cents} cents for {recorded_sub}; this event says "
+                f"{invoice.amount_cents} cents for {invoice.facts.stripe_subscription_id}."
+            )
         return existing, False
     sub = get_or_fetch_subscription(invoice.facts.stripe_subscription_id)
+    check_plausible(invoice, obj, sub, now=timezone.now())
     fee = read_invoice_fee(obj, amount_paid=invoice.amount_cents)
     return record_contribution(
         subscription=sub,

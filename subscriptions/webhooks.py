@@ -23,6 +23,7 @@ Outcomes and answers (Stripe retries any non-2xx for up to three days):
 import datetime as dt
 import json
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,12 +39,14 @@ from django.utils import timezone
 from core.templatetags.money import format_cents
 
 from .models import StripeEvent, StripeEventStatus
+from .stripe_client import BillingNotConfigured
 from .stripe_objects import (
     InvalidStripeData,
     apply_subscription,
     as_dict,
     fetch_subscription,
     get_or_fetch_subscription,
+    is_stripe_id,
     parse_invoice,
     record_paid_invoice,
     require_object,
@@ -59,6 +62,9 @@ logger = logging.getLogger(__name__)
 TOLERANCE_SECONDS = 300
 # Stripe's events are a few KB; an invoice with many lines stays far below this.
 MAX_BODY_BYTES = 256 * 1024
+# Stripe's deepest objects (an invoice's line with its price and tiers) are about ten
+# levels; a body nested deeper is not Stripe's and is refused (check_storable).
+MAX_DEPTH = 64
 
 
 class WebhookRejected(Exception):
@@ -114,8 +120,12 @@ def verify_event(body: bytes, header: str | None) -> dict:
         raise WebhookRejected(f"Bad signature: {error.user_message or error}")
     try:
         data = json.loads(text, parse_constant=_no_constants)
+    except RecursionError:
+        # Python's parser gives up near its recursion limit (~1,000 levels).
+        raise WebhookRejected("Body is nested too deeply.") from None
     except ValueError:
         raise WebhookRejected("Body is not JSON.") from None
+    check_storable(data)
     return check_envelope(data)
 
 
@@ -126,6 +136,50 @@ def _no_constants(name: str):
     raise ValueError(f"{name} is not JSON")
 
 
+def check_storable(data) -> None:
+    """Refuse, before anything is stored or queried, a body no database column can hold:
+    nesting deeper than MAX_DEPTH (Stripe's objects are a handful of levels; a deep body
+    only costs recursion in every later json.dumps, jsonb and admin page), a NUL in any
+    string or key (PostgreSQL text and jsonb refuse it), a lone surrogate (a "\\ud800"
+    escape with no partner: not Unicode, so it cannot be encoded as UTF-8) and a number
+    too large for a float (1e400 parses as infinity, which is not JSON). One pass with an
+    explicit stack, so the check itself cannot recurse."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children = list(value.values())
+            _check_texts(value.keys())
+        elif isinstance(value, list):
+            children = value
+        else:
+            if isinstance(value, str):
+                _check_texts((value,))
+            elif isinstance(value, float) and not math.isfinite(value):
+                raise WebhookRejected("Body holds a number too large for JSON.")
+            continue
+        if depth > MAX_DEPTH:
+            raise WebhookRejected("Body is nested too deeply.")
+        stack.extend((child, depth + 1) for child in children)
+
+
+def _check_texts(texts) -> None:
+    for text in texts:
+        if text.isascii():
+            if "\x00" in text:
+                raise WebhookRejected(
+                    "Body holds a NUL character (\\u0000), which cannot be stored."
+                )
+            continue
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise WebhookRejected(
+                "Body holds a lone surrogate (an unpaired \\ud800-\\udfff escape), "
+                "which is not text."
+            ) from None
+
+
 def check_envelope(data) -> dict:
     if not isinstance(data, dict):
         raise WebhookRejected("Event must be a JSON object.")
@@ -133,10 +187,14 @@ def check_envelope(data) -> dict:
         value = data.get(key)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise WebhookRejected(f"Event field {key!r} is missing or of the wrong type.")
-    if not data["id"].strip() or len(data["id"]) > 255:
-        raise WebhookRejected("Event id must be non-empty text of at most 255 characters.")
-    if not data["type"].strip() or len(data["type"]) > 100:
-        raise WebhookRejected("Event type must be non-empty text of at most 100 characters.")
+    if not is_stripe_id(data["id"]):
+        raise WebhookRejected(
+            "Event id must be 1 to 255 printable ASCII characters without spaces."
+        )
+    if not is_stripe_id(data["type"], max_length=100):
+        raise WebhookRejected(
+            "Event type must be 1 to 100 printable ASCII characters without spaces."
+        )
     try:
         timestamp(data["created"], "created")
     except InvalidStripeData as exc:
@@ -220,6 +278,11 @@ def _process_locked(stripe_event_id: str) -> Outcome:
             handler(event.payload["data"]["object"], context)
     except InvalidStripeData as exc:
         result, error = "invalid", str(exc)
+    except BillingNotConfigured as exc:
+        # Demo billing with a webhook secret: the event needs Stripe's API (a subscription
+        # or fee the site does not have), which this site cannot call. Retrying for three
+        # days would not change that; staff can Reprocess once Stripe keys are set.
+        result, error = "invalid", f"Stripe is not configured on this site ({exc})"
     except Exception as exc:
         logger.exception("Stripe event %s (%s) failed", event.stripe_event_id, event.type)
         result, error = "error", f"{type(exc).__name__}: {exc}"

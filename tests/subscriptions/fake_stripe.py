@@ -109,6 +109,8 @@ def invoice_object(
     invoice = {
         "id": id or new_id("in"),
         "object": "invoice",
+        # Stripe draws a weekly invoice up about an hour before it collects it.
+        "created": (paid_at or int(time.time())) - 3600,
         "customer": customer,
         "status": status,
         "currency": currency,
@@ -119,6 +121,19 @@ def invoice_object(
         "hosted_invoice_url": "https://invoice.stripe.com/i/test",
         "last_finalization_error": None,
         "status_transitions": {"paid_at": paid_at if status == "paid" else None},
+        # One line: a week of the subscription at the price in force when it was drawn up.
+        "lines": {
+            "object": "list",
+            "data": [
+                {
+                    "id": new_id("il"),
+                    "object": "line_item",
+                    "amount": amount_paid,
+                    "currency": currency,
+                },
+            ],
+            "has_more": False,
+        },
     }
     if legacy_subscription_field:
         invoice["subscription"] = subscription

@@ -33,6 +33,12 @@ def alice_sub(alice, fake_stripe):
     )
 
 
+def weekly_charge(sub, amount_cents):
+    """The subscription's price: an invoice.paid must be for it (check_plausible)."""
+    sub.amount_cents = amount_cents
+    sub.save(update_fields=["amount_cents"])
+
+
 def deliver(client, fake, *, amount=1000, invoice_id=None, **payment):
     invoice = fake.add_invoice(
         id=invoice_id,
@@ -53,6 +59,7 @@ def test_stripe_fee_is_the_published_us_card_price():
 def test_invoice_paid_records_gross_fee_and_net_from_the_balance_transaction(
     client, alice_sub, fake_stripe, kind
 ):
+    weekly_charge(alice_sub, 1035)
     _invoice, response = deliver(client, fake_stripe, amount=1035, kind=kind)
     assert response.status_code == 200, response.content
     row = Contribution.objects.get()
@@ -72,6 +79,7 @@ def test_invoice_paid_records_gross_fee_and_net_from_the_balance_transaction(
 
 
 def test_a_given_fee_is_recorded_as_given(client, alice_sub, fake_stripe):
+    weekly_charge(alice_sub, 2000)
     deliver(client, fake_stripe, amount=2000, fee=17)
     row = Contribution.objects.get()
     assert (row.fee_cents, row.net_cents) == (17, 1983)
@@ -312,6 +320,7 @@ def test_sync_refuses_a_bad_fee_for_a_pending_row(client, alice_sub, fake_stripe
 
 
 def test_sync_records_a_missing_invoice_with_its_fee(alice_sub, fake_stripe):
+    weekly_charge(alice_sub, 2500)
     invoice = fake_stripe.add_invoice(
         subscription="sub_test_alice", amount_paid=2500, paid_at=NOW - 60, payment={"fee": 103}
     )

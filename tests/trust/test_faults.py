@@ -364,7 +364,9 @@ def test_a_webhook_handler_failing_halfway_keeps_nothing_and_the_redelivery_reco
     attempt, client, fake_stripe, monkeypatch, caplog, django_capture_on_commit_callbacks, alice
 ):
     caplog.set_level(logging.INFO, logger="hometown.money")
-    sub = SubscriptionFactory(user=alice, stripe_subscription_id="sub_test_halfway")
+    sub = SubscriptionFactory(
+        user=alice, stripe_subscription_id="sub_test_halfway", amount_cents=1234
+    )
     paid_at = int(time.time()) - 60
     event = make_event(
         "invoice.paid",
