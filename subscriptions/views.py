@@ -221,6 +221,11 @@ def stripe_webhook(request):
     except webhooks.WebhookRejected as exc:
         return JsonResponse({"error": str(exc)}, status=exc.status)
     payload = {"received": True, "result": outcome.result, "status": outcome.event.status}
-    if outcome.event.error:
+    if outcome.result == "invalid":
+        # The site's own words about the data Stripe sent (why it was refused).
         payload["error"] = outcome.event.error
+    elif outcome.result == "error":
+        # An unexpected failure's text (a database error, say) stays in the event row and
+        # the log, where staff see it; the answer only says to retry.
+        payload["error"] = "Processing failed here; the delivery will be retried."
     return JsonResponse(payload, status=outcome.http_status)

@@ -50,6 +50,21 @@ def test_a_nul_postgres_cannot_store_is_refused_without_echoing_postgres(client,
     assert StripeEvent.objects.count() == 0
 
 
+def test_a_handler_that_fails_unexpectedly_answers_500_without_its_error_text(
+    client, stripe_keys, monkeypatch
+):
+    def fail(obj, context):
+        raise DataError(RAW_DATABASE_ERROR)
+
+    monkeypatch.setitem(webhooks.HANDLERS, "customer.created", fail)
+    response = post_event(client, make_event("customer.created", {"id": "cus_x"}))
+    assert response.status_code == 500  # Stripe retries
+    _assert_plain(response.content.decode())
+    assert response.json()["error"] == "Processing failed here; the delivery will be retried."
+    event = StripeEvent.objects.get()
+    assert event.status == "failed" and "INSERT INTO" in event.error  # staff see it
+
+
 # --- the donor's billing messages -------------------------------------------------------
 
 
