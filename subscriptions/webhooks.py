@@ -168,7 +168,7 @@ def _check_texts(texts) -> None:
         if text.isascii():
             if "\x00" in text:
                 raise WebhookRejected(
-                    "Body holds a NUL character (\\u0000), which cannot be stored."
+                    "Body holds a NUL character, which cannot be stored."
                 )
             continue
         try:
