@@ -4,8 +4,10 @@ from django.core.exceptions import ImproperlyConfigured, PermissionDenied, Valid
 from django.db import transaction
 from django.template.response import TemplateResponse
 
+from core.admin import ReadOnlyAdmin
+
 from . import geocoding, selectors, services
-from .models import Charity, CharityStatus, CoordinatesSource, IrsImport
+from .models import Charity, CharityMember, CharityStatus, CoordinatesSource, IrsImport, MemberRole
 from .widgets import MapPickerWidget
 
 GEOCODE_ACTION_LIMIT = 50
@@ -313,3 +315,43 @@ class IrsImportAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class MemberFormSet(forms.BaseInlineFormSet):
+    """A charity with members keeps at least one owner (charities.services.remove_member
+    holds the same rule for the portal)."""
+
+    def clean(self):
+        super().clean()
+        kept = [
+            f.cleaned_data
+            for f in self.forms
+            if f.cleaned_data and not f.cleaned_data.get("DELETE")
+        ]
+        if kept and not any(d.get("role") == MemberRole.OWNER for d in kept):
+            raise forms.ValidationError(
+                "A charity with members needs at least one owner: make one of them owner."
+            )
+
+
+class CharityMemberInline(admin.TabularInline):
+    """Who works for the charity and may use its portal (/portal/)."""
+
+    model = CharityMember
+    formset = MemberFormSet
+    fields = ("user", "role", "added_by", "created_at")
+    readonly_fields = ("added_by", "created_at")
+    raw_id_fields = ("user",)
+    extra = 0
+    verbose_name_plural = "members (charity portal)"
+
+
+@admin.register(CharityMember)
+class CharityMemberAdmin(ReadOnlyAdmin):
+    """Every membership, searchable by email; members are added, changed and removed on
+    the charity's own page (its "members" inline keeps an owner)."""
+
+    list_display = ("user", "charity", "role", "added_by", "created_at")
+    list_filter = ("role",)
+    search_fields = ("user__email", "charity__name")
+    list_select_related = ("user", "charity", "added_by")

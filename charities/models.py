@@ -181,3 +181,47 @@ class Charity(models.Model):
     @property
     def ein_display(self) -> str:
         return f"{self.ein[:2]}-{self.ein[2:]}" if self.ein else ""
+
+
+class MemberRole(models.TextChoices):
+    OWNER = "owner", "Owner"
+    EDITOR = "editor", "Editor"
+
+
+class CharityMember(models.Model):
+    """A user who works for a charity: sees and edits its portal pages (/portal/).
+
+    Owners also manage the charity's members; editors keep its profile and needs current.
+    One user may belong to several charities, once each. Staff add and remove members in
+    the admin; owners invite editors from the portal.
+    """
+
+    Role = MemberRole
+
+    charity = models.ForeignKey(Charity, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="charity_memberships"
+    )
+    role = models.CharField(max_length=10, choices=MemberRole.choices, default=MemberRole.EDITOR)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["charity", "role", "id"]
+        verbose_name = "charity member"
+        constraints = [
+            models.UniqueConstraint(fields=["charity", "user"], name="charitymember_once"),
+            models.CheckConstraint(
+                condition=Q(role__in=[r.value for r in MemberRole]),
+                name="charitymember_role_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} ({self.get_role_display().lower()} of {self.charity.name})"

@@ -11,7 +11,7 @@ from core.places import city_q, normalize_city, normalize_state, place_key, titl
 from core.validation import id_of, require_choice
 
 from .categories import CATEGORY_CHOICES
-from .models import Charity, CharityStatus, IrsImport
+from .models import Charity, CharityMember, CharityStatus, IrsImport, MemberRole
 
 
 def get_charity(charity_id) -> Charity | None:
@@ -252,3 +252,36 @@ def get_payout_eligibility(charities, *, latest=None, at=None) -> dict[int, Elig
                 )
         out[charity.pk] = Eligibility(eligible=not reason, reason=reason, facts=facts)
     return out
+
+
+# --- membership (the charity portal) ---------------------------------------------------
+
+
+def get_memberships(user) -> QuerySet[CharityMember]:
+    """The charities a user works for, with their role, by charity name."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return CharityMember.objects.none()
+    return (
+        CharityMember.objects.filter(user=user)
+        .select_related("charity")
+        .order_by("charity__name", "charity_id")
+    )
+
+
+def get_membership(user, charity_id, *, owner: bool = False) -> CharityMember | None:
+    """The user's membership of that charity (an owner's, when asked), or None: also for
+    an id that is not a number, so a portal URL never tells a stranger what exists."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    try:
+        charity_id = int(charity_id)
+    except (TypeError, ValueError):
+        return None
+    if not 0 < charity_id < 2**63:
+        return None
+    members = CharityMember.objects.select_related("charity").filter(
+        user=user, charity_id=charity_id
+    )
+    if owner:
+        members = members.filter(role=MemberRole.OWNER)
+    return members.first()

@@ -16,7 +16,7 @@ from core.places import normalize_city, normalize_state
 from core.validation import UNSET, require_choice, require_instance, require_text
 
 from .categories import CATEGORY_CHOICES
-from .models import Charity, CharityStatus, CoordinatesSource
+from .models import Charity, CharityMember, CharityStatus, CoordinatesSource, MemberRole
 from .selectors import PLACES_CACHE_KEY, VERSION_CACHE_KEY
 
 VET_PERMISSION = "charities.vet_charity"
@@ -291,3 +291,43 @@ def update_charity_coordinates(
     charity.latitude, charity.longitude, charity.coordinates_source = lat, lon, source
     charity.save(update_fields=["latitude", "longitude", "coordinates_source", "updated_at"])
     return charity
+
+
+# --- membership -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def add_member(charity: Charity, *, user: User, role: str, by: User | None = None):
+    """Make a user a member of a charity (or change their role). Returns the membership."""
+    require_instance(charity, "charity", Charity)
+    require_instance(user, "user", User)
+    role = require_choice(role, "role", MemberRole.choices)
+    member, created = CharityMember.objects.select_for_update().get_or_create(
+        charity=charity, user=user, defaults={"role": role, "added_by": by}
+    )
+    if not created and member.role != role:
+        if member.role == MemberRole.OWNER:
+            _keep_an_owner(charity, leaving=member)
+        member.role = role
+        member.save(update_fields=["role"])
+    return member
+
+
+@transaction.atomic
+def remove_member(member: CharityMember) -> None:
+    """Remove a membership; a charity's last owner stays (ValidationError)."""
+    require_instance(member, "member", CharityMember)
+    member = CharityMember.objects.select_for_update().get(pk=member.pk)
+    if member.role == MemberRole.OWNER:
+        _keep_an_owner(member.charity, leaving=member)
+    member.delete()
+
+
+def _keep_an_owner(charity: Charity, *, leaving: CharityMember) -> None:
+    owners = CharityMember.objects.select_for_update().filter(
+        charity=charity, role=MemberRole.OWNER
+    )
+    if not owners.exclude(pk=leaving.pk).exists():
+        raise ValidationError(
+            {"role": f"{charity.name} needs at least one owner: add another owner first."}
+        )

@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),  # /accounts/profile/
     path("charities/", include("web.charity_urls")),
+    path("portal/", include("web.portal_urls")),  # charity members (charities.portal)
     path("", include("subscriptions.urls")),
     path("", include("reports.urls")),  # /dashboard/... and /reports/...
     path("", include("payouts.urls")),  # /payouts/statement/... (staff)

@@ -167,9 +167,7 @@ def _check_texts(texts) -> None:
     for text in texts:
         if text.isascii():
             if "\x00" in text:
-                raise WebhookRejected(
-                    "Body holds a NUL character, which cannot be stored."
-                )
+                raise WebhookRejected("Body holds a NUL character, which cannot be stored.")
             continue
         try:
             text.encode("utf-8")

@@ -7,7 +7,7 @@ import factory
 from django.utils import timezone
 
 from accounts.models import User
-from charities.models import Charity, CharityStatus
+from charities.models import Charity, CharityMember, CharityStatus
 from distributions.models import Distribution
 from needs.models import Need
 from reports.models import Report
@@ -52,6 +52,15 @@ class CharityFactory(factory.django.DjangoModelFactory):
     latitude = 43.29
     longitude = -72.48
     coordinates_source = "zip"
+
+
+class CharityMemberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CharityMember
+
+    charity = factory.SubFactory(CharityFactory)
+    user = factory.SubFactory("tests.factories.UserFactory")
+    role = "owner"
 
 
 # --- needs ------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Admin pages that show several apps on one page. The charity page is the vetting admin
-of charities.admin with the charity's needs (needs.admin) on it: staff vet a charity and
+of charities.admin with the charity's needs (needs.admin) and members (who may use its
+portal) on it: staff vet a charity and
 keep its needs current in one place, and see its money (payouts.selectors): distributed,
 paid out, in payment, owed, the next payout, its IRS standing and its statements."""
 
@@ -11,6 +12,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from charities.admin import CharityAdmin as CharityVettingAdmin
+from charities.admin import CharityMemberInline
 from charities.models import Charity
 from core.months import period_of
 from needs.admin import NeedInline, NeedsFreshnessFilter
@@ -22,7 +24,7 @@ ONBOARD_URL_NAME = "admin:payouts_payoutaccount_onboard"
 @admin.register(Charity)
 class CharityAdmin(CharityVettingAdmin):
     list_filter = [*CharityVettingAdmin.list_filter, NeedsFreshnessFilter]
-    inlines = [NeedInline]
+    inlines = [NeedInline, CharityMemberInline]
     readonly_fields = [*CharityVettingAdmin.readonly_fields, "money"]
     fieldsets = [*CharityVettingAdmin.fieldsets, ("Money and IRS standing", {"fields": ["money"]})]
 
@@ -59,5 +61,10 @@ class CharityAdmin(CharityVettingAdmin):
     def save_formset(self, request, form, formset, change):
         if formset.model is NeedInline.model:
             NeedInline.save_through_services(request, form.instance, formset)
-        else:
-            super().save_formset(request, form, formset, change)
+            return
+        if formset.model is CharityMemberInline.model:
+            # Staff who add a member are recorded as who added them.
+            for member_form in formset.extra_forms:
+                if member_form.has_changed() and not member_form.instance.pk:
+                    member_form.instance.added_by = request.user
+        super().save_formset(request, form, formset, change)

@@ -16,6 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from charities.models import CharityStatus
 from tests.factories import (
     CharityFactory,
+    CharityMemberFactory,
     DistributionFactory,
     ReportFactory,
     SubscriptionFactory,
@@ -68,6 +69,8 @@ ID_ROUTES = {
     ),
     # Staff only: a donor is sent to log in (as to the admin), whatever the charity.
     "payouts:statement": ("get", lambda bob: CharityFactory().pk, 302, {}),
+    # Members only (tests/web/test_portal_access.py walks every portal URL).
+    "portal:overview": ("get", lambda bob: CharityMemberFactory(user=bob).charity_id, 404, {}),
 }
 # Integer parameters that are not object ids: the page only ever reads the signed-in
 # donor's own rows (test_the_statement_shows_only_my_money checks it).
