@@ -126,7 +126,7 @@ def test_moving_the_marker_marks_coordinates_as_set_by_hand(client, carol):
             "needs-INITIAL_FORMS": 0,
             "members-TOTAL_FORMS": 0,
             "members-INITIAL_FORMS": 0,
-        },  # fmt: skip
+        },
     )
     response = client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
