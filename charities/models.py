@@ -81,6 +81,24 @@ class Charity(models.Model):
     needs_feed_succeeded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The charity's own words (the portal's profile page; shown to donors).
+    mission = models.TextField(blank=True, help_text="What the charity does, in its words.")
+    gift_line = models.CharField(
+        "what a gift does", max_length=160, blank=True,
+        help_text='One line donors read, e.g. "$25 feeds a family for a week."',
+    )  # fmt: skip
+    # An application made at /charities/apply/ (a pending charity a user asked for).
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    applied_at = models.DateTimeField(null=True, blank=True)
+    application_flags = models.TextField(
+        blank=True, help_text="What staff should check (e.g. the IRS file disagrees)."
+    )
     irs_last_import = models.ForeignKey(
         IrsImport,
         on_delete=models.SET_NULL,

@@ -52,6 +52,11 @@ class Need(models.Model):
     funding_gap_cents = models.BigIntegerField(help_text="Money still needed, in cents.")
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
     metadata = models.JSONField(default=dict, blank=True)
+    description = models.CharField(
+        max_length=200, blank=True, help_text="One line donors read about this need."
+    )
+    # When the charity's members were reminded that this need goes stale (once per report).
+    stale_reminder_sent_at = models.DateTimeField(null=True, blank=True)
     last_updated = models.DateTimeField(default=timezone.now)
     # When the urgency and gap were last set: the report the gap counts from. Re-reporting
     # the same figures refreshes last_updated (the need is still current) but not this, so
