@@ -51,6 +51,25 @@ class NeedsReviewFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ApplicationsFilter(admin.SimpleListFilter):
+    """Charities users asked for at /charities/apply/ and staff have not decided on yet."""
+
+    title = "applications"
+    parameter_name = "applications"
+
+    def lookups(self, request, model_admin):
+        return [("pending", "Waiting for review"), ("all", "All applications")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "pending":
+            return queryset.filter(
+                applied_by__isnull=False, verification_status=CharityStatus.PENDING
+            )
+        if self.value() == "all":
+            return queryset.filter(applied_by__isnull=False)
+        return queryset
+
+
 class CharityAdminForm(forms.ModelForm):
     location = forms.CharField(
         required=False,
@@ -111,6 +130,7 @@ class CharityAdmin(admin.ModelAdmin):
         "created_at",
     ]
     list_filter = [
+        ApplicationsFilter,
         NeedsReviewFilter,
         "verification_status",
         "state",
@@ -131,6 +151,9 @@ class CharityAdmin(admin.ModelAdmin):
         "needs_feed_succeeded_at",
         "created_at",
         "updated_at",
+        "applied_by",
+        "applied_at",
+        "application_flags",
     ]
     fieldsets = [
         (None, {"fields": ["name", "ein", "category", "description", "website", "contact_email"]}),
@@ -151,6 +174,10 @@ class CharityAdmin(admin.ModelAdmin):
         (
             "Vetting",
             {"fields": ["verification_status", "approved_at", "approved_by", "admin_notes"]},
+        ),
+        (
+            "Application (/charities/apply/)",
+            {"fields": ["applied_by", "applied_at", "application_flags"]},
         ),
         (
             "Needs feed",

@@ -4,6 +4,7 @@ from core.places import STATE_CHOICES, format_place, parse_place
 from core.widgets import FastSelect
 
 from .categories import CATEGORY_CHOICES
+from .services import MISSION_MAX_LENGTH
 
 
 class CharityFilterForm(forms.Form):
@@ -47,3 +48,47 @@ class CharityFilterForm(forms.Form):
         if data.get("category"):
             out["category"] = data["category"]
         return out
+
+
+class EinForm(forms.Form):
+    """Step one of /charities/apply/ (a GET): the EIN, to look up in the IRS file."""
+
+    ein = forms.CharField(
+        label="EIN",
+        max_length=12,
+        help_text="The charity's IRS employer identification number, like 12-3456789.",
+    )
+
+    def clean_ein(self):
+        ein = self.cleaned_data["ein"].strip().replace("-", "")
+        if len(ein) != 9 or not ein.isdigit():
+            raise forms.ValidationError("An EIN is 9 digits, like 12-3456789.")
+        return ein
+
+
+class ApplicationForm(EinForm):
+    """Step two: what the charity says of itself. charities.services.apply_for_charity
+    checks it against the IRS file and decides."""
+
+    name = forms.CharField(label="Charity's name", max_length=200)
+    city = forms.CharField(max_length=100)
+    state = forms.ChoiceField(choices=[("", "Choose a state"), *STATE_CHOICES])
+    zip_code = forms.RegexField(
+        label="ZIP code", regex=r"^[0-9]{5}$", required=False, max_length=5,
+        error_messages={"invalid": "A ZIP code is 5 digits."},
+    )  # fmt: skip
+    category = forms.ChoiceField(choices=CATEGORY_CHOICES)
+    mission = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=MISSION_MAX_LENGTH,
+        help_text=f"What the charity does, in your words (at most {MISSION_MAX_LENGTH:,} "
+        "characters). Donors will read it.",
+    )
+    website = forms.URLField(max_length=300, required=False, assume_scheme="https")
+    contact_email = forms.EmailField(
+        label="Contact email", max_length=254, help_text="Where donors and our staff write to."
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ein"].widget.attrs["readonly"] = True  # changed by going back a step

@@ -4,11 +4,16 @@ Vetting (approve/reject) checks the acting user's permission here as well as in 
 admin, so no other entry point can approve a charity on a donor's behalf.
 """
 
+import logging
+
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.core.mail import EmailMessage, get_connection
+from django.db import IntegrityError, transaction
 from django.db.models import Case, F, TextField, Value, When
 from django.db.models.functions import Concat
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import User
@@ -20,6 +25,7 @@ from .models import Charity, CharityMember, CharityStatus, CoordinatesSource, Me
 from .selectors import PLACES_CACHE_KEY, VERSION_CACHE_KEY
 
 VET_PERMISSION = "charities.vet_charity"
+logger = logging.getLogger(__name__)
 
 # Fields a caller may set through create_charity/update_charity, with their checks.
 _TEXT_FIELDS = {
@@ -224,6 +230,13 @@ def approve_charities(
     line = _note_line(by, "Approved", note, at=at)
     ids = [require_instance(c, "charity", Charity).pk if isinstance(c, Charity) else c
            for c in charity_ids]  # fmt: skip
+    # Applicants hear of the approval: their rows are locked here so the list is exactly
+    # the rows the UPDATE below approves.
+    applications = list(
+        Charity.objects.select_for_update()
+        .filter(pk__in=ids, verification_status__in=from_statuses, applied_by__isnull=False)
+        .values_list("pk", flat=True)
+    )
     approved = Charity.objects.filter(pk__in=ids, verification_status__in=from_statuses).update(
         verification_status=CharityStatus.APPROVED,
         approved_at=at,
@@ -237,6 +250,7 @@ def approve_charities(
     )
     if approved:
         forget_places()
+    _email_decisions_on_commit(applications, approved=True)
     return approved
 
 
@@ -253,6 +267,8 @@ def reject_charity(charity: Charity, *, by: User, note: str) -> Charity:
     _append_note(charity, _note_line(by, "Rejected", note))
     charity.save(update_fields=VETTING_FIELDS)
     forget_places()
+    if charity.applied_by_id is not None:
+        _email_decisions_on_commit([charity.pk], approved=False, note=note)
     return charity
 
 
@@ -330,4 +346,186 @@ def _keep_an_owner(charity: Charity, *, leaving: CharityMember) -> None:
     if not owners.exclude(pk=leaving.pk).exists():
         raise ValidationError(
             {"role": f"{charity.name} needs at least one owner: add another owner first."}
+        )
+
+
+# --- applications (/charities/apply/) ---------------------------------------------------
+
+MISSION_MAX_LENGTH = 2000
+NOT_IN_IRS_FILE = "EIN not in the imported IRS file: check it is a registered charity."
+NOT_IN_RECORDED_IMPORT = (
+    "EIN is on file here but no recorded IRS import listed it: check its standing."
+)
+
+
+def _refusal(charity: Charity, user: User) -> str | None:
+    """Why an application for this EIN is refused, or None when it may claim the row.
+
+    Only a pending row nobody works for and nobody applied for (what a BMF import made)
+    may be claimed; anything else already belongs to someone."""
+    if charity.verification_status == CharityStatus.APPROVED:
+        return (
+            f"{charity.name} is already on Hometown Fund. Ask its owner to add you "
+            "from the charity portal, or write to our staff from the charity's address."
+        )
+    if charity.verification_status == CharityStatus.REJECTED:
+        return (
+            f"An application for {charity.name} (EIN {charity.ein_display}) was turned "
+            "down. Write to our staff from the charity's address if that should change."
+        )
+    if charity.applied_by_id == user.pk:
+        return f"You have applied for {charity.name} already; it is waiting for review."
+    if charity.applied_by_id is not None or charity.members.exists():
+        return (
+            f"{charity.name} (EIN {charity.ein_display}) has applied already and is "
+            "waiting for review. Ask whoever applied to add you once it is approved."
+        )
+    return None
+
+
+def _required_ein(value) -> str:
+    ein = _clean_ein(value)
+    if not ein:
+        raise ValidationError({"ein": "Give the charity's EIN (9 digits, like 12-3456789)."})
+    return ein
+
+
+def check_ein_for_application(ein, *, user: User) -> Charity | None:
+    """The row an application for this EIN would claim (an imported, unclaimed one), or
+    None for an EIN we hold nothing for. ValidationError({"ein": ...}) when refused."""
+    require_instance(user, "user", User)
+    charity = Charity.objects.filter(ein=_required_ein(ein)).first()
+    if charity is not None and (reason := _refusal(charity, user)):
+        raise ValidationError({"ein": reason})
+    return charity
+
+
+def _same_words(a: str, b: str) -> bool:
+    def words(text):
+        return "".join(c if c.isalnum() else " " for c in text.casefold()).split()
+
+    return words(a) == words(b)
+
+
+def _irs_mismatches(charity: Charity, *, name, city, state, category) -> list[str]:
+    """Where what the applicant wrote disagrees with what the IRS file said of the EIN."""
+    flags = []
+    if not _same_words(name, charity.name):
+        flags.append(f"Name: applicant wrote {name!r}, the IRS file says {charity.name!r}.")
+    if normalize_city(city).casefold() != charity.city.casefold() or state != charity.state:
+        flags.append(f"Place: applicant wrote {city}, {state}; the IRS file says {charity.place}.")
+    if category != charity.category:
+        labels = dict(CATEGORY_CHOICES)
+        flags.append(
+            f"Category: applicant chose {labels.get(category, category)}, the IRS file's "
+            f"NTEE code says {labels.get(charity.category, charity.category)}."
+        )
+    if charity.irs_last_import_id is None:
+        flags.append(NOT_IN_RECORDED_IMPORT)
+    return flags
+
+
+@transaction.atomic
+def apply_for_charity(
+    *,
+    user: User,
+    ein: str,
+    name: str,
+    city: str,
+    state: str,
+    zip_code: str = "",
+    category: str,
+    mission: str,
+    website: str = "",
+    contact_email: str,
+    at=None,
+) -> Charity:
+    """A signed-in user asks for their charity to be listed: a pending Charity staff
+    approve or reject in the admin, with the user as its owner.
+
+    An EIN an IRS import brought in (a pending row nobody claimed) is claimed: the IRS
+    file's name, place and category are kept, and where the applicant disagrees it is
+    written to application_flags for staff. An EIN we hold nothing for makes a new row,
+    flagged as not in the IRS file. An EIN that is approved, rejected or applied for
+    already is refused (ValidationError on "ein"); nothing is written then.
+    """
+    require_instance(user, "user", User)
+    if not user.is_active:
+        raise PermissionDenied("An inactive user may not apply.")
+    at = timezone.now() if at is None else at
+    ein = _required_ein(ein)
+    state = normalize_state(state)
+    category = require_choice(category, "category", CATEGORY_CHOICES)
+    mission = require_text(mission, "mission", max_length=MISSION_MAX_LENGTH)
+    contact_email = require_text(contact_email, "contact_email", max_length=254)
+    # Locked, so two applicants for one imported charity cannot both claim it.
+    charity = Charity.objects.select_for_update().filter(ein=ein).first()
+    if charity is not None and (reason := _refusal(charity, user)):
+        raise ValidationError({"ein": reason})
+    if charity is not None:
+        flags = _irs_mismatches(charity, name=name, city=city, state=state, category=category)
+        changed = _apply(charity, {"website": website, "contact_email": contact_email})
+        if zip_code and not charity.zip_code:
+            changed += _apply(charity, {"zip_code": zip_code})
+    else:
+        try:
+            with transaction.atomic():
+                charity = create_charity(
+                    name=name, city=city, state=state, zip_code=zip_code, category=category,
+                    ein=ein, website=website, contact_email=contact_email,
+                )  # fmt: skip
+        except IntegrityError:  # another application for this EIN committed first
+            raise ValidationError(
+                {"ein": f"A charity with EIN {ein} has just applied; look it up again."}
+            ) from None
+        flags, changed = [NOT_IN_IRS_FILE], []
+    charity.mission = mission
+    charity.applied_by = user
+    charity.applied_at = at
+    charity.application_flags = "\n".join(flags)
+    charity.full_clean(validate_unique=False)
+    charity.save(
+        update_fields=[*changed, "mission", "applied_by", "applied_at", "application_flags",
+                       "updated_at"]
+    )  # fmt: skip
+    add_member(charity, user=user, role=MemberRole.OWNER, by=user)
+    return charity
+
+
+def _send_decisions(charity_ids: list[int], *, approved: bool, note: str = "") -> None:
+    """Email each applicant the staff's decision. Runs after the decision committed, so a
+    mail server that fails loses an email (logged), never the decision."""
+    charities = Charity.objects.filter(pk__in=charity_ids, applied_by__isnull=False)
+    connection = get_connection()
+    for charity in charities.select_related("applied_by"):
+        context = {
+            "charity": charity,
+            "user": charity.applied_by,
+            "approved": approved,
+            "note": note,
+            "portal_url": f"{settings.SITE_URL}/portal/{charity.pk}/",
+            "page_url": f"{settings.SITE_URL}/charities/{charity.pk}/",
+        }
+        subject = " ".join(
+            render_to_string("charities/email/decision_subject.txt", context).split()
+        )
+        body = render_to_string(
+            f"charities/email/{'approved' if approved else 'rejected'}.txt", context
+        )
+        message = EmailMessage(
+            subject=subject,
+            body=body,
+            to=[charity.applied_by.email],
+            connection=connection,
+        )
+        try:
+            message.send()
+        except Exception:  # one bad address or a server down must not stop the rest
+            logger.exception("could not email the decision on charity %s", charity.pk)
+
+
+def _email_decisions_on_commit(charity_ids: list[int], *, approved: bool, note: str = "") -> None:
+    if charity_ids:
+        transaction.on_commit(
+            lambda: _send_decisions(list(charity_ids), approved=approved, note=note)
         )
