@@ -3,9 +3,10 @@ takes the charity through Stripe's onboarding, and `account.updated` keeping its
 readiness current (PayoutAccount.ready: details submitted and payouts enabled).
 
 Staff reach it from the admin (payouts.admin, URL name
-`admin:payouts_payoutaccount_onboard`); a later issue lets the charity do it itself.
-Account links are single use and expire within minutes: Stripe sends an expired one to
-the refresh URL, which is that same admin view, so it makes a fresh link.
+`admin:payouts_payoutaccount_onboard`), a charity's owner from its portal money page
+(payouts.portal: Stripe comes back to that page). Account links are single use and
+expire within minutes: Stripe sends an expired one to the refresh URL (the admin view
+makes a fresh link; the portal page offers the button again, a GET making nothing).
 """
 
 from __future__ import annotations
@@ -92,17 +93,27 @@ def create_account(charity: Charity, *, client=None) -> PayoutAccount:
     return account
 
 
-def onboarding_link(charity: Charity, *, client=None) -> str:
-    """A fresh Stripe onboarding URL for the charity's account (created if missing)."""
+def onboarding_link(
+    charity: Charity,
+    *,
+    client=None,
+    refresh_path: str | None = None,
+    return_path: str | None = None,
+) -> str:
+    """A fresh Stripe onboarding URL for the charity's account (created if missing).
+    Stripe comes back to refresh_path (the link expired) or return_path (onboarding left
+    or finished), both paths on this site; by default the admin's onboarding view."""
     client = client or get_client()
     account = create_account(charity, client=client)
-    here = settings.SITE_URL + reverse("admin:payouts_payoutaccount_onboard", args=[charity.pk])
+    admin_path = reverse("admin:payouts_payoutaccount_onboard", args=[charity.pk])
+    refresh_path = refresh_path or admin_path
+    return_path = return_path or admin_path + "?returned=1"
     link = as_dict(
         client.v1.account_links.create(
             params={
                 "account": account.stripe_account_id,
-                "refresh_url": here,
-                "return_url": here + "?returned=1",
+                "refresh_url": settings.SITE_URL + refresh_path,
+                "return_url": settings.SITE_URL + return_path,
                 "type": "account_onboarding",
             }
         )

@@ -412,3 +412,64 @@ def get_statement(charity: Charity, period: dt.date) -> Statement:
         Payout.objects.filter(charity=charity, period=first).order_by("created_at", "id")
     )
     return Statement(charity=charity, period=first, weeks=weeks, payouts=payouts)
+
+
+# --- a charity's weeks and payouts (the portal's money page) ----------------------------
+
+PORTAL_WEEKS = 26
+PORTAL_PAYOUTS = 36  # three years of monthly payouts; older ones are in the statements
+
+
+@dataclass(frozen=True)
+class WeeklyMoney:
+    """The charity's last weeks, oldest first, a week without rows at zero."""
+
+    weeks: list[StatementWeek]
+
+    @property
+    def total_cents(self) -> int:
+        return sum(week.amount_cents for week in self.weeks)
+
+    @property
+    def most_donors(self) -> int:
+        return max((week.donors for week in self.weeks), default=0)
+
+    @property
+    def points(self) -> list[tuple[dt.date, int]]:
+        return [(week.week_start, week.amount_cents) for week in self.weeks]
+
+    @property
+    def periods(self) -> list[dt.date]:
+        """The months the weeks fall in (by their Monday), newest first."""
+        return sorted({week.week_start.replace(day=1) for week in self.weeks}, reverse=True)
+
+
+def get_charity_weekly_money(
+    charity: Charity, *, last_week: dt.date, weeks: int = PORTAL_WEEKS
+) -> WeeklyMoney:
+    """Per week of the `weeks` weeks ending with `last_week` (a Monday): what the charity
+    received and from how many donors (distinct subscriptions; counted, never named).
+    One query, over at most `weeks` weeks of the charity's rows."""
+    first_week = last_week - dt.timedelta(weeks=weeks - 1)
+    rows = {
+        row["week_start"]: row
+        for row in Distribution.objects.filter(
+            charity=charity, week_start__gte=first_week, week_start__lte=last_week
+        )
+        .values("week_start")
+        .annotate(amount=Sum("amount_cents"), donors=Count("subscription_id", distinct=True))
+        .order_by()
+    }
+    series = []
+    for index in range(weeks):
+        week = first_week + dt.timedelta(weeks=index)
+        row = rows.get(week, {})
+        series.append(StatementWeek(week, row.get("amount") or 0, row.get("donors") or 0))
+    return WeeklyMoney(series)
+
+
+def get_charity_payouts(charity: Charity, *, limit: int = PORTAL_PAYOUTS) -> list[Payout]:
+    """The charity's newest payouts, newest period first. One query."""
+    return list(
+        Payout.objects.filter(charity=charity).order_by("-period", "-created_at", "-id")[:limit]
+    )
