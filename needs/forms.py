@@ -59,8 +59,8 @@ class DollarsField(forms.CharField):
             return f"{value // 100}.{value % 100:02d}"  # cents from the instance: as dollars
         return value
 
-    def to_python(self, value):
-        value = super().to_python(value)
+    def clean(self, value):
+        value = super().clean(value)  # the text, length-checked
         if value in self.empty_values:
             return None
         return parse_dollars(value)
