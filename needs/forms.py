@@ -45,6 +45,11 @@ def parse_dollars(text) -> int:
     return cents
 
 
+def dollars_text(cents: int) -> str:
+    """1250050 -> "12500.50": what a dollars field shows for cents (no "$", no commas)."""
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
 class DollarsField(forms.CharField):
     """A gap typed in dollars; cleaned to integer cents."""
 
@@ -56,8 +61,17 @@ class DollarsField(forms.CharField):
 
     def prepare_value(self, value):
         if isinstance(value, int) and not isinstance(value, bool):
-            return f"{value // 100}.{value % 100:02d}"  # cents from the instance: as dollars
+            return dollars_text(value)  # cents from the instance: as dollars
         return value
+
+    def has_changed(self, initial, data):
+        # "50", "50.00" and 5000 cents are one amount: retyping it is no change.
+        try:
+            posted = parse_dollars(data) if data not in self.empty_values else None
+            before = parse_dollars(self.prepare_value(initial)) if initial is not None else None
+        except ValidationError:
+            return True
+        return posted != before
 
     def clean(self, value):
         value = super().clean(value)  # the text, length-checked
