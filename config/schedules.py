@@ -58,6 +58,17 @@ SCHEDULES = [
         description="Every day 03:00: fetch charities' needs feeds and recalculate gaps.",
     ),
     Entry(
+        name="Daily stale-needs reminders",
+        task="needs.tasks.remind_stale_needs",
+        minute="0",
+        hour="8",
+        day_of_week="*",
+        description=(
+            "Every day 08:00: email charities' members about needs that go stale within a "
+            "week (once per report; rerunning is safe)."
+        ),
+    ),
+    Entry(
         name="Daily failed Stripe events digest",
         task="subscriptions.tasks.failed_events_digest",
         minute="0",

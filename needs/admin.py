@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -9,10 +10,38 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from core.admin import ReadOnlyAdmin
+from core.templatetags.money import format_cents
 
 from . import services
+from .forms import DollarsField, dollars_text, plain_errors
 from .models import MoneyReceived, Need, NeedChange, Source
-from .selectors import DEFAULT_ACTIVE_URGENCY, freshness_cutoff, get_active_needs
+from .selectors import (
+    DEFAULT_ACTIVE_URGENCY,
+    counted_needs,
+    freshness_cutoff,
+    get_active_needs,
+)
+
+
+def in_use_line(need: Need) -> str:
+    """Whether the engine counts this need now, and if not which need of its category it
+    counts instead (the newest current report; needs.selectors.counted_needs)."""
+    used = counted_needs(
+        Need.objects.filter(charity_id=need.charity_id, category=need.category), now=timezone.now()
+    ).first()  # fmt: skip
+    if used is None:
+        return (
+            f"No: no need in {need.get_category_display()} confirmed within "
+            f"{settings.NEEDS_MAX_AGE_DAYS} days, so this category counts for nothing now."
+        )
+    if used.pk == need.pk:
+        return f"Yes: this is the need the weekly run uses for {need.get_category_display()}."
+    return (
+        f"No: the run uses the newer {used.get_source_display().lower()} need "
+        f"(urgency {used.urgency_score}/100, gap {format_cents(used.funding_gap_cents)}, "
+        f"{format_cents(used.remaining_gap_cents)} "
+        "still to fill)."
+    )
 
 
 class NeedsFreshnessFilter(admin.SimpleListFilter):
@@ -66,10 +95,20 @@ def _existing_need_error(need: Need) -> str:
 class ServiceCheckedNeedForm(forms.ModelForm):
     """A need form that runs needs.services' own checks in clean(), so what the service
     would refuse (a gap over the maximum, a need it does not edit) is a form error on the
-    field, never a 500 once the admin saves."""
+    field, never a 500 once the admin saves. The gap is typed in dollars (funding_gap,
+    cleaned to cents as funding_gap_cents); a constraint's name never reaches staff."""
+
+    funding_gap = DollarsField(label="Funding gap (dollars)")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial.setdefault("funding_gap", dollars_text(self.instance.funding_gap_cents))
 
     def clean(self):
         data = super().clean()
+        if data.get("funding_gap") is not None:
+            data["funding_gap_cents"] = data["funding_gap"]
         values = {k: data[k] for k in ("urgency_score", "funding_gap_cents") if k in data}
         try:
             if self.instance.pk:
@@ -77,14 +116,21 @@ class ServiceCheckedNeedForm(forms.ModelForm):
             services.check_need_values(**values)
         except ValidationError as exc:
             for name, errors in exc.message_dict.items():
+                name = "funding_gap" if name == "funding_gap_cents" else name
                 self.add_error(name if name in self.fields else None, errors)
         return data
+
+    def _post_clean(self):
+        if "funding_gap_cents" in getattr(self, "cleaned_data", {}):
+            self.instance.funding_gap_cents = self.cleaned_data["funding_gap_cents"]
+        super()._post_clean()
+        plain_errors(self)
 
 
 class NeedAdminForm(ServiceCheckedNeedForm):
     class Meta:
         model = Need
-        fields = ["charity", "category", "urgency_score", "funding_gap_cents"]
+        fields = ["charity", "category", "urgency_score"]
 
     def clean(self):
         data = super().clean()
@@ -103,7 +149,7 @@ class NeedAdminForm(ServiceCheckedNeedForm):
 class NeedInlineForm(ServiceCheckedNeedForm):
     class Meta:
         model = Need
-        fields = ["category", "urgency_score", "funding_gap_cents"]
+        fields = ["category", "urgency_score"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -146,8 +192,12 @@ class NeedInline(admin.TabularInline):
     formset = NeedInlineFormSet
     extra = 1
     show_change_link = True
-    fields = ["category", "urgency_score", "funding_gap_cents", "source", "last_updated"]
-    readonly_fields = ["source", "last_updated"]
+    fields = ["category", "urgency_score", "funding_gap", "source", "last_updated", "in_use"]
+    readonly_fields = ["source", "last_updated", "in_use"]
+
+    @admin.display(description="counts now?")
+    def in_use(self, obj):
+        return in_use_line(obj) if obj is not None and obj.pk else ""
 
     @staticmethod
     @transaction.atomic
@@ -229,7 +279,7 @@ class NeedAdmin(admin.ModelAdmin):
         "charity",
         "category",
         "urgency_score",
-        "funding_gap_cents",
+        "gap",
         "source",
         "last_updated",
     ]
@@ -239,7 +289,15 @@ class NeedAdmin(admin.ModelAdmin):
     raw_id_fields = ["charity"]
     inlines = [NeedChangeInline]
     form = NeedAdminForm
-    readonly_fields = ["source", "last_updated", "gap_set_at", "metadata"]
+    readonly_fields = ["source", "last_updated", "gap_set_at", "metadata", "in_use"]
+
+    @admin.display(description="funding gap", ordering="funding_gap_cents")
+    def gap(self, obj):
+        return format_cents(obj.funding_gap_cents)
+
+    @admin.display(description="counts now?")
+    def in_use(self, obj):
+        return in_use_line(obj) if obj is not None and obj.pk else ""
 
     def get_readonly_fields(self, request, obj=None):
         # A saved need's charity and category are its identity (IDENTITY_NOTE).
@@ -247,8 +305,8 @@ class NeedAdmin(admin.ModelAdmin):
         return [*fields, "charity", "category"] if obj is not None else fields
 
     def get_fieldsets(self, request, obj=None):
-        fields = ["charity", "category", "urgency_score", "funding_gap_cents",
-                  "source", "last_updated", "gap_set_at", "metadata"]  # fmt: skip
+        fields = ["charity", "category", "urgency_score", "funding_gap",
+                  "in_use", "source", "last_updated", "gap_set_at", "metadata"]  # fmt: skip
         if obj is None:
             return [(None, {"fields": fields[:4]})]
         return [(None, {"fields": fields, "description": IDENTITY_NOTE})]

@@ -25,6 +25,16 @@ NEED_CATEGORY_CHOICES = [
 NEED_CATEGORY_VALUES = [value for value, _ in NEED_CATEGORY_CHOICES]
 MAX_URGENCY = 100
 MAX_GAP_CENTS = 10**13  # $100 billion: far above any local need, far below overflow.
+DESCRIPTION_MAX_LENGTH = 200
+# Days before a need goes stale that its charity's members are told (portal and email).
+STALE_WARNING_DAYS = 7
+# The plain-words urgency scale members and staff read: (lowest score, words).
+URGENCY_SCALE = [(80, "critical"), (50, "high"), (20, "moderate"), (1, "low"), (0, "none")]
+
+
+def urgency_words(score: int) -> str:
+    """0 -> "none", 1-19 "low", 20-49 "moderate", 50-79 "high", 80-100 "critical"."""
+    return next(words for lowest, words in URGENCY_SCALE if score >= lowest)
 
 
 class Source(models.TextChoices):
@@ -53,7 +63,9 @@ class Need(models.Model):
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
     metadata = models.JSONField(default=dict, blank=True)
     description = models.CharField(
-        max_length=200, blank=True, help_text="One line donors read about this need."
+        max_length=DESCRIPTION_MAX_LENGTH,
+        blank=True,
+        help_text="One line donors read about this need.",
     )
     # When the charity's members were reminded that this need goes stale (once per report).
     stale_reminder_sent_at = models.DateTimeField(null=True, blank=True)

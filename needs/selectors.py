@@ -19,6 +19,7 @@ get_needs_by_charity returns every row of a charity (staff's view of its history
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -30,7 +31,14 @@ from charities.models import Charity, CharityStatus
 from core.places import city_q
 from core.validation import id_of, require_aware_datetime, require_int
 
-from .models import MAX_URGENCY, MoneyReceived, Need, Source
+from .models import (
+    MAX_URGENCY,
+    STALE_WARNING_DAYS,
+    MoneyReceived,
+    Need,
+    Source,
+    urgency_words,
+)
 
 DEFAULT_ACTIVE_URGENCY = 50
 REPORTED_SOURCES = (Source.MANUAL, Source.API)
@@ -60,6 +68,14 @@ def counted_needs(needs: QuerySet[Need], *, now: dt.datetime) -> QuerySet[Need]:
         .order_by("-last_updated", staff_first, "id")
         .values("pk")[:1]
     )
+    return (
+        needs.filter(current)
+        .filter(pk=Subquery(best))
+        .annotate(received_since_report=_received_since_report())
+    )
+
+
+def _received_since_report():
     received = (
         MoneyReceived.objects.filter(need=OuterRef("pk"), received_at__gte=OuterRef("gap_set_at"))
         .order_by()
@@ -67,11 +83,7 @@ def counted_needs(needs: QuerySet[Need], *, now: dt.datetime) -> QuerySet[Need]:
         .annotate(total=Sum("amount_cents"))
         .values("total")
     )
-    return (
-        needs.filter(current)
-        .filter(pk=Subquery(best))
-        .annotate(received_since_report=Coalesce(Subquery(received), 0))
-    )
+    return Coalesce(Subquery(received), 0)
 
 
 def get_needs_by_charity(charity) -> QuerySet[Need]:
@@ -135,3 +147,47 @@ def charity_weights(
         gap = sum(n.remaining_gap_cents for n in counted if n.urgency_score)
         out[charity_id] = (weight, gap, max(n.urgency_score for n in counted))
     return out
+
+
+@dataclass
+class PortalNeed:
+    """One need row as the charity's members see it in the portal."""
+
+    need: Need
+    used: bool  # the one the engine counts for its category now
+    stale_at: dt.datetime
+    state: str  # "current", "soon" (goes stale within STALE_WARNING_DAYS) or "stale"
+
+    @property
+    def editable(self) -> bool:
+        return self.need.source == Source.MANUAL
+
+    @property
+    def urgency_words(self) -> str:
+        return urgency_words(self.need.urgency_score)
+
+    @property
+    def closed(self) -> bool:
+        return (self.need.urgency_score, self.need.funding_gap_cents) == (0, 0)
+
+
+def get_portal_needs(charity, *, now: dt.datetime) -> list[PortalNeed]:
+    """Every need of a charity (two queries: the rows with what each received since its
+    report, and which ones count now), by category then source, each with when it goes
+    stale and whether the engine uses it for its category."""
+    now = require_aware_datetime(now, "now")
+    needs = get_needs_by_charity(charity).annotate(received_since_report=_received_since_report())
+    used = set(counted_needs(get_needs_by_charity(charity), now=now).values_list("pk", flat=True))
+    max_age = dt.timedelta(days=settings.NEEDS_MAX_AGE_DAYS)
+    warning = dt.timedelta(days=STALE_WARNING_DAYS)
+    rows = []
+    for need in needs:
+        stale_at = need.last_updated + max_age
+        if now > stale_at:
+            state = "stale"
+        elif now >= stale_at - warning:
+            state = "soon"
+        else:
+            state = "current"
+        rows.append(PortalNeed(need=need, used=need.pk in used, stale_at=stale_at, state=state))
+    return rows

@@ -14,8 +14,11 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Count, Q
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
@@ -30,9 +33,11 @@ from core.validation import (
 
 from .feeds import FeedError, FeedNeed, fetch_feed
 from .models import (
+    DESCRIPTION_MAX_LENGTH,
     MAX_GAP_CENTS,
     MAX_URGENCY,
     NEED_CATEGORY_CHOICES,
+    STALE_WARNING_DAYS,
     MoneyReceived,
     Need,
     NeedChange,
@@ -75,6 +80,19 @@ def _clean_metadata(metadata):
     return metadata
 
 
+def _clean_description(description):
+    if description is UNSET:
+        return UNSET
+    if not isinstance(description, str):
+        raise ValidationError({"description": "The description must be text."})
+    description = " ".join(description.split())  # one line: donors read it in a sentence
+    if len(description) > DESCRIPTION_MAX_LENGTH:
+        raise ValidationError(
+            {"description": f"Keep the description to {DESCRIPTION_MAX_LENGTH} characters."}
+        )
+    return description
+
+
 def _record(need: Need, *, old: tuple | None, by, source, at, note="") -> None:
     NeedChange.objects.create(
         need=need,
@@ -101,6 +119,7 @@ def create_need(
     changed_by: User | None = None,
     at: dt.datetime | None = None,
     note: str = "",
+    description=UNSET,
 ) -> Need:
     """Create, or update, the need of a charity in a category from a source.
 
@@ -113,6 +132,7 @@ def create_need(
     source = require_choice(source, "source", REPORTED_SOURCES)
     urgency_score, funding_gap_cents = _clean_values(urgency_score, funding_gap_cents)
     metadata = _clean_metadata(metadata)
+    description = _clean_description(description)
     if changed_by is not None:
         require_instance(changed_by, "changed_by", User)
     at = timezone.now() if at is None else require_aware_datetime(at, "at")
@@ -130,6 +150,7 @@ def create_need(
             urgency_score=urgency_score,
             funding_gap_cents=funding_gap_cents,
             metadata=metadata,
+            description="" if description is UNSET else description,
             last_updated=at,
             gap_set_at=at,
         )
@@ -144,24 +165,56 @@ def create_need(
             source=source,
             at=at,
             note=note,
+            description=description,
         )
     return need
 
 
-def _update(need, *, urgency_score, funding_gap_cents, metadata, changed_by, source, at, note):
+def _update(
+    need,
+    *,
+    urgency_score,
+    funding_gap_cents,
+    metadata,
+    changed_by,
+    source,
+    at,
+    note,
+    description=UNSET,
+):
+    """Every report refreshes last_updated (the need is confirmed current) and clears
+    stale_reminder_sent_at, so the next time this report nears staleness the members are
+    reminded once again."""
     old = (need.urgency_score, need.funding_gap_cents)
+    old_description = need.description
     if urgency_score is not UNSET:
         need.urgency_score = urgency_score
     if funding_gap_cents is not UNSET:
         need.funding_gap_cents = funding_gap_cents
     if metadata is not UNSET:
         need.metadata = metadata
+    if description is not UNSET:
+        need.description = description
     need.last_updated = at
-    fields = ["urgency_score", "funding_gap_cents", "metadata", "last_updated"]
+    need.stale_reminder_sent_at = None
+    fields = [
+        "urgency_score",
+        "funding_gap_cents",
+        "metadata",
+        "description",
+        "last_updated",
+        "stale_reminder_sent_at",
+    ]
     if (need.urgency_score, need.funding_gap_cents) != old:
         need.gap_set_at = at
         fields.append("gap_set_at")
         _record(need, old=old, by=changed_by, source=source, at=at, note=note)
+    elif need.description != old_description:
+        # Figures unchanged (the gap keeps counting from its report), but who rewrote what
+        # donors read is kept too.
+        _record(
+            need, old=old, by=changed_by, source=source, at=at, note=note or "description changed"
+        )
     need.save(update_fields=fields)
     return need
 
@@ -176,10 +229,12 @@ def update_need(
     changed_by: User | None = None,
     at: dt.datetime | None = None,
     note: str = "",
+    description=UNSET,
 ) -> Need:
     require_instance(need, "need", Need)
     check_need_editable(need)
     urgency_score, funding_gap_cents = _clean_values(urgency_score, funding_gap_cents)
+    description = _clean_description(description)
     if metadata is not UNSET:
         metadata = _clean_metadata(metadata)
     if changed_by is not None:
@@ -195,8 +250,39 @@ def update_need(
         source=need.source,
         at=at,
         note=note,
+        description=description,
     )
     return need
+
+
+@transaction.atomic
+def confirm_need(need: Need, *, changed_by: User | None = None, at: dt.datetime | None = None):
+    """The charity says this need is still current: last_updated is refreshed (and the
+    stale reminder cleared), the figures and gap_set_at are kept, so what it received since
+    its report still counts against the gap. Recorded as a NeedChange whose old and new
+    figures are equal, so the history says who vouched for it and when."""
+    require_instance(need, "need", Need)
+    check_need_editable(need)
+    if changed_by is not None:
+        require_instance(changed_by, "changed_by", User)
+    at = timezone.now() if at is None else require_aware_datetime(at, "at")
+    need = Need.objects.select_for_update().get(pk=need.pk)
+    need.last_updated = at
+    need.stale_reminder_sent_at = None
+    need.save(update_fields=["last_updated", "stale_reminder_sent_at"])
+    figures = (need.urgency_score, need.funding_gap_cents)
+    _record(need, old=figures, by=changed_by, source=need.source, at=at,
+            note="confirmed still current")  # fmt: skip
+    return need
+
+
+def close_need(need: Need, *, changed_by: User | None = None, at: dt.datetime | None = None):
+    """Close a need: urgency 0 and gap 0, so it weighs nothing from now on, while the row,
+    its history and what it received stay (deleting would drop its NeedChange history).
+    Like a feed's closed category; reopening is reporting new figures."""
+    return update_need(
+        need, urgency_score=0, funding_gap_cents=0, changed_by=changed_by, at=at, note="closed"
+    )
 
 
 @transaction.atomic
@@ -422,3 +508,77 @@ def refresh_needs(*, charity_ids=None) -> RefreshResult:
     result.by_source = count_needs_by_source(now=timezone.now())
     logger.info("needs refresh: %s", result.as_dict())
     return result
+
+
+# --- stale-need reminders ------------------------------------------------------------------
+
+
+def stale_at(need: Need) -> dt.datetime:
+    """When this report stops counting (needs.selectors: NEEDS_MAX_AGE_DAYS after it)."""
+    return need.last_updated + dt.timedelta(days=settings.NEEDS_MAX_AGE_DAYS)
+
+
+def remind_stale_needs(*, now: dt.datetime) -> int:
+    """Email each charity's members about its staff-or-member-entered (manual) needs that
+    go stale within STALE_WARNING_DAYS of `now`: once per report. A need is claimed by
+    setting stale_reminder_sent_at in the same transaction that queues the mail
+    (on_commit), so a rerun or an overlapping run never sends twice; a new report or a
+    confirm clears it (services._update, confirm_need). Feed needs are left out: the feed
+    refreshes them, and members cannot confirm them in the portal. Closed needs (urgency
+    0, gap 0) are left out too. Returns how many needs were claimed."""
+    now = require_aware_datetime(now, "now")
+    warn_before = now - dt.timedelta(days=settings.NEEDS_MAX_AGE_DAYS - STALE_WARNING_DAYS)
+    due = (
+        Need.objects.filter(
+            source=Source.MANUAL,
+            stale_reminder_sent_at__isnull=True,
+            last_updated__lte=warn_before,
+            last_updated__gte=freshness_cutoff(now),
+        )
+        .exclude(urgency_score=0, funding_gap_cents=0)
+        .exclude(charity__verification_status=CharityStatus.REJECTED)
+    )
+    charity_ids = sorted(set(due.values_list("charity_id", flat=True)))
+    claimed = 0
+    for charity_id in charity_ids:
+        with transaction.atomic():
+            ids = list(
+                due.filter(charity_id=charity_id)
+                .select_for_update(skip_locked=True, of=("self",))
+                .values_list("pk", flat=True)
+            )
+            if not ids:
+                continue
+            Need.objects.filter(pk__in=ids).update(stale_reminder_sent_at=now)
+            claimed += len(ids)
+            transaction.on_commit(lambda c=charity_id, i=ids: _send_stale_reminder(c, i, now))
+    return claimed
+
+
+def _send_stale_reminder(charity_id: int, need_ids: list[int], stamp: dt.datetime) -> None:
+    charity = Charity.objects.get(pk=charity_id)
+    needs = list(
+        Need.objects.filter(pk__in=need_ids, stale_reminder_sent_at=stamp).order_by("category")
+    )
+    emails = sorted(charity.members.select_related("user").values_list("user__email", flat=True))
+    if not needs or not emails:
+        return
+    context = {
+        "charity": charity,
+        "needs": [(need, stale_at(need)) for need in needs],
+        "portal_url": settings.SITE_URL + reverse("portal:needs", args=[charity.pk]),
+        "max_age_days": settings.NEEDS_MAX_AGE_DAYS,
+    }
+    try:
+        send_mail(
+            f"{charity.name}: confirm your needs before they go stale",
+            render_to_string("needs/email/stale_reminder.txt", context),
+            None,
+            emails,
+        )
+    except Exception:
+        # Released, so the next daily run tries again (still within the week's warning).
+        logger.exception("stale-needs reminder for charity %s failed", charity_id)
+        Need.objects.filter(pk__in=need_ids, stale_reminder_sent_at=stamp).update(
+            stale_reminder_sent_at=None
+        )

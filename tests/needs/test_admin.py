@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from needs.models import MAX_GAP_CENTS, MoneyReceived, Need, NeedChange
+from needs.models import MoneyReceived, Need, NeedChange
 from needs.services import record_money_received
 from tests.factories import CharityFactory, NeedFactory, UserFactory
 
@@ -54,7 +54,7 @@ def _need_form(need, changes, **values):
         "charity": need.charity_id,
         "category": need.category,
         "urgency_score": need.urgency_score,
-        "funding_gap_cents": need.funding_gap_cents,
+        "funding_gap": f"{need.funding_gap_cents // 100}.{need.funding_gap_cents % 100:02d}",
         "changes-TOTAL_FORMS": len(changes),
         "changes-INITIAL_FORMS": len(changes),
         "changes-MIN_NUM_FORMS": 0,
@@ -71,7 +71,7 @@ def test_an_admin_edit_keeps_who_when_old_and_new(admin_client, staff):
     need = NeedFactory(urgency_score=30, funding_gap_cents=5000)
     response = admin_client.post(
         f"/admin/needs/need/{need.pk}/change/",
-        _need_form(need, [], urgency_score=95, funding_gap_cents=7000),
+        _need_form(need, [], urgency_score=95, funding_gap="70.00"),
     )
     assert response.status_code == 302, response.content[:2000]
     change = NeedChange.objects.get(need=need)
@@ -157,7 +157,7 @@ def _add_form(charity, **values):
         "charity": charity.pk,
         "category": "food",
         "urgency_score": 50,
-        "funding_gap_cents": 1000,
+        "funding_gap": "10.00",
         "changes-TOTAL_FORMS": 0,
         "changes-INITIAL_FORMS": 0,
         "changes-MIN_NUM_FORMS": 0,
@@ -184,20 +184,20 @@ def test_a_gap_over_the_maximum_is_a_form_error_on_the_need_change_page(admin_cl
     before = _snapshot()
     response = admin_client.post(
         f"/admin/needs/need/{need.pk}/change/",
-        _need_form(need, [], funding_gap_cents=MAX_GAP_CENTS + 1),
+        _need_form(need, [], funding_gap="100,000,000,000.01"),
     )
     assert response.status_code == 200
-    assert "funding_gap_cents" in response.context["adminform"].form.errors
+    assert "funding_gap" in response.context["adminform"].form.errors
     assert _snapshot() == before
 
 
 def test_a_gap_over_the_maximum_is_a_form_error_on_the_need_add_page(admin_client):
     charity = CharityFactory()
     response = admin_client.post(
-        "/admin/needs/need/add/", _add_form(charity, funding_gap_cents=MAX_GAP_CENTS + 1)
+        "/admin/needs/need/add/", _add_form(charity, funding_gap="100,000,000,000.01")
     )
     assert response.status_code == 200
-    assert "funding_gap_cents" in response.context["adminform"].form.errors
+    assert "funding_gap" in response.context["adminform"].form.errors
     assert _snapshot() == ([], 0)
 
 
@@ -210,15 +210,15 @@ def test_a_gap_over_the_maximum_is_a_form_error_in_the_needs_inline(admin_client
         data = _change_form_data(admin_client.get(url))
         if row == "existing":
             index = next(k for k, v in data.items() if k.endswith("-id") and v == need.pk)
-            data[index.replace("-id", "-funding_gap_cents")] = MAX_GAP_CENTS + 1
+            data[index.replace("-id", "-funding_gap")] = "100,000,000,000.01"
         else:
             _add_inline_row(
-                data, category="youth", urgency_score=10, funding_gap_cents=MAX_GAP_CENTS + 1
+                data, category="youth", urgency_score=10, funding_gap="100000000000.01"
             )
         response = admin_client.post(url, data)
         assert response.status_code == 200, row
         formset = response.context["inline_admin_formsets"][0].formset
-        assert any("funding_gap_cents" in errors for errors in formset.errors), row
+        assert any("funding_gap" in errors for errors in formset.errors), row
         assert _snapshot() == before, row
 
 
@@ -227,7 +227,7 @@ def test_adding_a_need_that_exists_is_refused_with_a_link_to_it(admin_client):
     before = _snapshot()
     response = admin_client.post(
         "/admin/needs/need/add/",
-        _add_form(existing.charity, category="food", urgency_score=99, funding_gap_cents=7),
+        _add_form(existing.charity, category="food", urgency_score=99, funding_gap="0.07"),
     )
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
@@ -245,7 +245,7 @@ def test_adding_an_existing_category_in_the_needs_inline_is_refused(admin_client
         _change_form_data(admin_client.get(url)),
         category="food",
         urgency_score=99,
-        funding_gap_cents=7,
+        funding_gap="0.07",
     )
     response = admin_client.post(url, data)
     assert response.status_code == 200
@@ -256,7 +256,7 @@ def test_adding_an_existing_category_in_the_needs_inline_is_refused(admin_client
     # Two new rows of one category in one save: refused too.
     data = _change_form_data(admin_client.get(url))
     for _ in range(2):
-        _add_inline_row(data, category="youth", urgency_score=10, funding_gap_cents=100)
+        _add_inline_row(data, category="youth", urgency_score=10, funding_gap="1.00")
     response = admin_client.post(url, data)
     assert response.status_code == 200
     assert _snapshot() == before
@@ -284,3 +284,50 @@ def test_a_needs_charity_and_category_are_shown_read_only_and_never_changed(admi
     formset = charity_page.context["inline_admin_formsets"][0].formset
     existing = next(f for f in formset.forms if f.instance.pk == need.pk)
     assert existing.fields["category"].disabled
+
+
+# --- dollars, the need that counts, plain sentences ---------------------------------------
+
+
+def test_staff_type_the_gap_in_dollars_and_never_see_cents(admin_client):
+    charity = CharityFactory()
+    response = admin_client.post(
+        "/admin/needs/need/add/", _add_form(charity, funding_gap="12,500", urgency_score=70)
+    )
+    assert response.status_code == 302
+    need = Need.objects.get()
+    assert need.funding_gap_cents == 1_250_000
+    page = admin_client.get(f"/admin/needs/need/{need.pk}/change/").content.decode()
+    assert 'value="12500.00"' in page and "Funding gap cents" not in page
+    assert "this is the need the weekly run uses" in page
+
+
+def test_the_need_page_says_which_need_of_its_category_counts(admin_client):
+    charity = CharityFactory()
+    older = timezone.now() - dt.timedelta(days=3)
+    manual = NeedFactory(charity=charity, category="food", last_updated=older)
+    NeedFactory(charity=charity, category="food", source="api", funding_gap_cents=9900)
+    page = admin_client.get(f"/admin/needs/need/{manual.pk}/change/").content.decode()
+    assert "No: the run uses the newer" in page and "$99.00" in page
+    charity_page = admin_client.get(f"/admin/charities/charity/{charity.pk}/change/")
+    assert "counts now?" in charity_page.content.decode().lower()
+
+
+def test_a_constraint_is_told_in_a_plain_sentence(admin_client):
+    charity = CharityFactory()
+    response = admin_client.post("/admin/needs/need/add/", _add_form(charity, urgency_score=150))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Constraint" not in page and "need_urgency_0_100" not in page
+    assert _snapshot() == ([], 0)
+
+
+def test_saving_the_charity_page_unchanged_does_not_confirm_its_needs(admin_client):
+    charity = CharityFactory()
+    older = timezone.now() - dt.timedelta(days=3)
+    need = NeedFactory(charity=charity, funding_gap_cents=1_250_050, last_updated=older)
+    url = f"/admin/charities/charity/{charity.pk}/change/"
+    response = admin_client.post(url, _change_form_data(admin_client.get(url)))
+    assert response.status_code == 302
+    need.refresh_from_db()
+    assert need.last_updated == older and need.funding_gap_cents == 1_250_050
