@@ -32,10 +32,10 @@ def prepare_logo(upload) -> ContentFile:
     try:
         with Image.open(io.BytesIO(data), formats=sorted(LOGO_FORMATS)) as image:
             width, height = image.size
-            if not (LOGO_MIN_SIDE <= min(width, height) and max(width, height) <= LOGO_MAX_SIDE):
+            if not (min(width, height) >= LOGO_MIN_SIDE and max(width, height) <= LOGO_MAX_SIDE):
                 raise ValidationError(
                     {
-                        "logo": f"The logo is {width}×{height} pixels; each side must be "
+                        "logo": f"The logo is {width} x {height} pixels; each side must be "
                         f"between {LOGO_MIN_SIDE} and {LOGO_MAX_SIDE}."
                     }
                 )

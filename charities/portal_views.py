@@ -33,16 +33,20 @@ def _add_errors(form, error: ValidationError) -> None:
         form.add_error(None, error)
 
 
+# What members write directly, then what staff apply (services.REVIEWED_FIELDS).
+PROFILE_FIELDS = ("mission", "gift_line", "website", "contact_email", *services.REVIEWED_FIELDS)
+
+
 @never_cache
 @member_required
 @require_http_methods(["GET", "POST"])
 def profile(request, charity_id):
     charity = request.membership.charity
-    initial = {f: getattr(charity, f) for f in
-               ("mission", "gift_line", "website", "contact_email", "name", "ein", "city", "state")}  # fmt: skip
-    form = ProfileForm(initial={**initial, "logo": charity.logo or None})
+    initial = {f: getattr(charity, f) for f in PROFILE_FIELDS}
+    initial["logo"] = charity.logo or None
+    form = ProfileForm(initial=initial)
     if request.method == "POST":
-        form = ProfileForm(request.POST, request.FILES, initial={**initial, "logo": charity.logo or None})
+        form = ProfileForm(request.POST, request.FILES, initial=initial)
         if form.is_valid():
             try:
                 result = services.update_profile(charity, by=request.user, **form.service_kwargs())
@@ -66,8 +70,8 @@ def profile(request, charity_id):
             "membership": request.membership,
             "charity": charity,
             "form": form,
-            "about_fields": [form[f] for f in ("mission", "gift_line", "website", "contact_email", "logo")],
-            "record_fields": [form[f] for f in ("name", "ein", "city", "state")],
+            "about_fields": [form[f] for f in (*PROFILE_FIELDS[:4], "logo")],
+            "record_fields": [form[f] for f in PROFILE_FIELDS[4:]],
             "requests": get_change_requests(charity),
         },
     )
@@ -175,8 +179,8 @@ def join(request, token):
         try:
             member = services.accept_invitation(token, user=request.user)
         except ValidationError as error:
-            return render(request, "charities/portal/join.html", {"error": error.messages[0]},
-                          status=400)  # fmt: skip
-        messages.success(request, f"You now work for {member.charity.name} on {request.user.email}.")
+            context = {"error": error.messages[0]}
+            return render(request, "charities/portal/join.html", context, status=400)
+        messages.success(request, f"You now work for {member.charity.name}.")
         return redirect("portal:overview", charity_id=member.charity_id)
     return render(request, "charities/portal/join.html", {"token": token})

@@ -4,7 +4,7 @@ Vetting (approve/reject) checks the acting user's permission here as well as in 
 admin, so no other entry point can approve a charity on a donor's behalf.
 """
 
-from dataclasses import dataclass, field
+import dataclasses
 
 from django.conf import settings
 from django.core import signing
@@ -355,12 +355,12 @@ CHANGE_REQUEST_MARK = "Change requested"
 _validate_url = URLValidator(schemes=["http", "https"])
 
 
-@dataclass
+@dataclasses.dataclass
 class ProfileUpdate:
     charity: Charity
-    changed: list[str] = field(default_factory=list)
+    changed: list[str] = dataclasses.field(default_factory=list)
     # (field, current value, requested value) for the edits that wait for staff
-    requested: list[tuple[str, str, str]] = field(default_factory=list)
+    requested: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
 
 
 def _clean_profile_text(value, name, max_length) -> str:
@@ -376,7 +376,9 @@ def _clean_website(value) -> str:
         try:
             _validate_url(value)
         except ValidationError:
-            raise ValidationError({"website": "Enter a web address starting with https://."})
+            raise ValidationError(
+                {"website": "Enter a web address starting with https://."}
+            ) from None
     return value
 
 
@@ -386,7 +388,7 @@ def _clean_contact_email(value) -> str:
         try:
             validate_email(value)
         except ValidationError:
-            raise ValidationError({"contact_email": "Enter an email address."})
+            raise ValidationError({"contact_email": "Enter an email address."}) from None
     return value
 
 
@@ -424,12 +426,16 @@ def update_profile(
     _require_member(charity, by)
     charity = Charity.objects.select_for_update().get(pk=charity.pk)
     result = ProfileUpdate(charity=charity)
-    direct = {
-        "mission": None if mission is UNSET else _clean_profile_text(mission, "mission", MISSION_MAX_LENGTH),
-        "gift_line": None if gift_line is UNSET else _clean_profile_text(gift_line, "gift_line", GIFT_LINE_MAX_LENGTH),
-        "website": None if website is UNSET else _clean_website(website),
-        "contact_email": None if contact_email is UNSET else _clean_contact_email(contact_email),
-    }  # fmt: skip
+    checks = {
+        "mission": lambda v: _clean_profile_text(v, "mission", MISSION_MAX_LENGTH),
+        "gift_line": lambda v: _clean_profile_text(v, "gift_line", GIFT_LINE_MAX_LENGTH),
+        "website": _clean_website,
+        "contact_email": _clean_contact_email,
+    }
+    given = dict(
+        mission=mission, gift_line=gift_line, website=website, contact_email=contact_email
+    )
+    direct = {f: None if v is UNSET else checks[f](v) for f, v in given.items()}
     if "\n" in (direct["gift_line"] or ""):
         raise ValidationError({"gift_line": "The gift line is one line."})
     wanted = {}
@@ -485,12 +491,13 @@ def _normalize_email(email) -> str:
     try:
         validate_email(email)
     except ValidationError:
-        raise ValidationError({"email": f"{email!r} is not an email address."})
+        raise ValidationError({"email": f"{email!r} is not an email address."}) from None
     return email
 
 
 def _mail(template: str, context: dict, to: str) -> None:
-    subject = " ".join(render_to_string(f"charities/email/{template}_subject.txt", context).split())
+    subject = render_to_string(f"charities/email/{template}_subject.txt", context)
+    subject = " ".join(subject.split())
     body = render_to_string(f"charities/email/{template}.txt", context)
     transaction.on_commit(lambda: send_mail(subject, body, None, [to]))
 
@@ -532,9 +539,11 @@ def accept_invitation(token: str, *, user: User) -> CharityMember:
     try:
         data = signing.loads(token, salt=INVITATION_SALT, max_age=INVITATION_MAX_AGE)
     except signing.SignatureExpired:
-        raise ValidationError("This invitation has expired: ask the charity for a new one.")
+        raise ValidationError(
+            "This invitation has expired: ask the charity for a new one."
+        ) from None
     except signing.BadSignature:
-        raise ValidationError("This invitation link is not valid.")
+        raise ValidationError("This invitation link is not valid.") from None
     if user.email.lower() != data["e"]:
         raise ValidationError(
             f"This invitation is for {data['e']}: sign in with that address to accept it."

@@ -57,7 +57,8 @@ def post(client, member, **changes):
 def test_a_member_edits_what_donors_read(client, editor):
     response = post(client, editor, mission="We feed Springfield.\nEvery week.",
                     gift_line="$25 feeds a family for a week.",
-                    website="https://oak.example.org", contact_email="hi@oak.example.org")  # fmt: skip
+                    website="https://oak.example.org",
+                    contact_email="hi@oak.example.org")  # fmt: skip
     assert response.status_code == 302
     charity = Charity.objects.get(pk=editor.charity_id)
     assert charity.mission == "We feed Springfield.\nEvery week."
@@ -162,8 +163,10 @@ def test_metadata_does_not_survive(client, editor, media):
         (lambda: SimpleUploadedFile("logo.png", b"not an image at all" * 10), "PNG, JPEG or WebP"),
         (lambda: image_file("PNG", size=(40, 200)), "between 64 and 4096"),
         (lambda: image_file("PNG", size=(5000, 100)), "between 64 and 4096"),
-        (lambda: SimpleUploadedFile("big.png", b"\x89PNG" + b"0" * (2 * 1024 * 1024 + 1)),
-         "at most 2 MB"),
+        (
+            lambda: SimpleUploadedFile("big.png", b"\x89PNG" + b"0" * (2 * 1024 * 1024 + 1)),
+            "at most 2 MB",
+        ),
     ],
     ids=["gif", "text-named-png", "too-small", "too-large-sides", "too-big-file"],
 )
