@@ -71,6 +71,31 @@ ID_ROUTES = {
     "payouts:statement": ("get", lambda bob: CharityFactory().pk, 302, {}),
     # Members only (tests/web/test_portal_access.py walks every portal URL).
     "portal:overview": ("get", lambda bob: CharityMemberFactory(user=bob).charity_id, 404, {}),
+    "portal:profile": (
+        "post",
+        lambda bob: CharityMemberFactory(user=bob).charity_id,
+        404,
+        {"gift_line": "x"},
+    ),
+    "portal:members": ("get", lambda bob: CharityMemberFactory(user=bob).charity_id, 404, {}),
+    "portal:member_invite": (
+        "post",
+        lambda bob: CharityMemberFactory(user=bob).charity_id,
+        404,
+        {"email": "x@example.org"},
+    ),
+    "portal:member_role": (
+        "post",
+        lambda bob: CharityMemberFactory(user=bob).charity_id,
+        404,
+        {"member": "1", "role": "owner"},
+    ),
+    "portal:member_remove": (
+        "post",
+        lambda bob: CharityMemberFactory(user=bob).charity_id,
+        404,
+        {"member": "1"},
+    ),
 }
 # Integer parameters that are not object ids: the page only ever reads the signed-in
 # donor's own rows (test_the_statement_shows_only_my_money checks it).
