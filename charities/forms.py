@@ -4,6 +4,7 @@ from core.places import STATE_CHOICES, format_place, parse_place
 from core.widgets import FastSelect
 
 from .categories import CATEGORY_CHOICES
+from .models import MemberRole
 from .services import MISSION_MAX_LENGTH
 
 
@@ -92,3 +93,46 @@ class ApplicationForm(EinForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["ein"].widget.attrs["readonly"] = True  # changed by going back a step
+
+
+class ProfileForm(forms.Form):
+    """The portal's profile page. The service (charities.services.update_profile) checks
+    again and decides what is written and what waits for staff (name, EIN, city, state)."""
+
+    mission = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6}), required=False, max_length=2000,
+        help_text="What your charity does, in your words. Plain text, up to 2,000 characters.",
+    )  # fmt: skip
+    gift_line = forms.CharField(
+        label="What a gift does", required=False, max_length=160,
+        help_text='One line donors read, e.g. "$25 feeds a family for a week."',
+    )  # fmt: skip
+    website = forms.URLField(required=False, max_length=300, assume_scheme="https")
+    contact_email = forms.EmailField(required=False, max_length=254)
+    logo = forms.FileField(
+        required=False,
+        help_text="PNG, JPEG or WebP, up to 2 MB, 64 to 4096 pixels a side. "
+        "We store a 512-pixel PNG copy.",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+    )
+    name = forms.CharField(max_length=200)
+    ein = forms.CharField(label="EIN", required=False, max_length=10)
+    city = forms.CharField(max_length=100)
+    state = forms.ChoiceField(choices=STATE_CHOICES, widget=FastSelect)
+
+    def service_kwargs(self) -> dict:
+        data = dict(self.cleaned_data)
+        logo = data.pop("logo")
+        if logo:  # an upload
+            data["logo"] = logo
+        elif logo is False:  # "clear" ticked
+            data["logo"] = None
+        return data
+
+
+class InviteMemberForm(forms.Form):
+    email = forms.EmailField(max_length=254)
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=MemberRole.choices)

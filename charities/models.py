@@ -87,6 +87,8 @@ class Charity(models.Model):
         "what a gift does", max_length=160, blank=True,
         help_text='One line donors read, e.g. "$25 feeds a family for a week."',
     )  # fmt: skip
+    # Re-encoded by charities.images (never the uploaded bytes); stored via default_storage.
+    logo = models.ImageField(upload_to="logos/", blank=True, max_length=200)
     # An application made at /charities/apply/ (a pending charity a user asked for).
     applied_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -1,4 +1,5 @@
 import hashlib
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -160,11 +161,31 @@ def get_approved_places() -> list[tuple[str, str]]:
 
 def get_map_markers() -> list[dict]:
     """The fields a map marker needs, for every approved charity with coordinates."""
-    return list(
+    markers = list(
         get_charities_with_coordinates().values(
-            "id", "name", "city", "state", "category", "latitude", "longitude"
+            "id", "name", "city", "state", "category", "latitude", "longitude",
+            "gift_line", "mission",
         )
-    )
+    )  # fmt: skip
+    for marker in markers:
+        marker["blurb"] = marker.pop("gift_line") or first_sentence(marker.pop("mission"))
+        marker.pop("mission", None)
+    return markers
+
+
+def first_sentence(text: str, *, limit: int = 160) -> str:
+    """The first sentence of a mission when it is short and plain, else "" (a popup
+    shows a cut-off sentence worse than none)."""
+    text = " ".join((text or "").split())
+    match = re.match(r"(.+?[.!?])(\s|$)", text)
+    sentence = match.group(1) if match else text
+    return sentence if len(sentence) <= limit else ""
+
+
+def get_change_requests(charity: Charity) -> list[str]:
+    """A charity's requested changes of name, EIN, city or state that wait for staff
+    (charities.services.update_profile writes them in application_flags)."""
+    return [line for line in charity.application_flags.splitlines() if "Change requested" in line]
 
 
 # --- payout eligibility ----------------------------------------------------------------

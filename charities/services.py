@@ -4,16 +4,21 @@ Vetting (approve/reject) checks the acting user's permission here as well as in 
 admin, so no other entry point can approve a charity on a donor's behalf.
 """
 
+import dataclasses
 import logging
 
 from django.conf import settings
+from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import EmailMessage, get_connection
+from django.core.files.storage import default_storage
+from django.core.mail import EmailMessage, get_connection, send_mail
+from django.core.validators import URLValidator, validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, TextField, Value, When
 from django.db.models.functions import Concat
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
@@ -21,6 +26,7 @@ from core.places import normalize_city, normalize_state
 from core.validation import UNSET, require_choice, require_instance, require_text
 
 from .categories import CATEGORY_CHOICES
+from .images import prepare_logo
 from .models import Charity, CharityMember, CharityStatus, CoordinatesSource, MemberRole
 from .selectors import PLACES_CACHE_KEY, VERSION_CACHE_KEY
 
@@ -529,3 +535,234 @@ def _email_decisions_on_commit(charity_ids: list[int], *, approved: bool, note: 
         transaction.on_commit(
             lambda: _send_decisions(list(charity_ids), approved=approved, note=note)
         )
+
+
+# --- the charity's profile (the portal) ----------------------------------------------------
+
+GIFT_LINE_MAX_LENGTH = 160
+# Who the charity is (what staff vetted and payouts rely on): a member's edit of these is
+# a request that staff apply in the admin, never a direct write. Sending the charity back
+# to pending instead would stop its donations over a typo; a request does not.
+REVIEWED_FIELDS = ("name", "ein", "city", "state")
+CHANGE_REQUEST_MARK = "Change requested"
+_validate_url = URLValidator(schemes=["http", "https"])
+
+
+@dataclasses.dataclass
+class ProfileUpdate:
+    charity: Charity
+    changed: list[str] = dataclasses.field(default_factory=list)
+    # (field, current value, requested value) for the edits that wait for staff
+    requested: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
+
+
+def _clean_profile_text(value, name, max_length) -> str:
+    value = require_text(value, name, max_length=max_length, required=False)
+    if "\x00" in value:
+        raise ValidationError({name: "Plain text only, please."})
+    return value.replace("\r\n", "\n")
+
+
+def _clean_website(value) -> str:
+    value = require_text(value, "website", max_length=300, required=False)
+    if value:
+        try:
+            _validate_url(value)
+        except ValidationError:
+            raise ValidationError(
+                {"website": "Enter a web address starting with https://."}
+            ) from None
+    return value
+
+
+def _clean_contact_email(value) -> str:
+    value = require_text(value, "contact_email", max_length=254, required=False)
+    if value:
+        try:
+            validate_email(value)
+        except ValidationError:
+            raise ValidationError({"contact_email": "Enter an email address."}) from None
+    return value
+
+
+def _require_member(charity: Charity, by, *, owner: bool = False) -> User:
+    require_instance(by, "by", User)
+    members = CharityMember.objects.filter(charity=charity, user=by)
+    if owner:
+        members = members.filter(role=MemberRole.OWNER)
+    if not (by.is_active and members.exists()):
+        raise PermissionDenied(f"{by} is not {'an owner' if owner else 'a member'} of {charity}.")
+    return by
+
+
+@transaction.atomic
+def update_profile(
+    charity: Charity,
+    *,
+    by: User,
+    mission=UNSET,
+    gift_line=UNSET,
+    website=UNSET,
+    contact_email=UNSET,
+    name=UNSET,
+    ein=UNSET,
+    city=UNSET,
+    state=UNSET,
+    logo=UNSET,
+) -> ProfileUpdate:
+    """A member edits the charity's profile. mission, gift line, website, contact email
+    and logo (an upload, or None to remove it) are written; a different name, EIN, city
+    or state is recorded as a change request in application_flags for staff to apply.
+    Everything is checked before anything is written: on ValidationError nothing changed.
+    """
+    require_instance(charity, "charity", Charity)
+    _require_member(charity, by)
+    charity = Charity.objects.select_for_update().get(pk=charity.pk)
+    result = ProfileUpdate(charity=charity)
+    checks = {
+        "mission": lambda v: _clean_profile_text(v, "mission", MISSION_MAX_LENGTH),
+        "gift_line": lambda v: _clean_profile_text(v, "gift_line", GIFT_LINE_MAX_LENGTH),
+        "website": _clean_website,
+        "contact_email": _clean_contact_email,
+    }
+    given = dict(
+        mission=mission, gift_line=gift_line, website=website, contact_email=contact_email
+    )
+    direct = {f: None if v is UNSET else checks[f](v) for f, v in given.items()}
+    if "\n" in (direct["gift_line"] or ""):
+        raise ValidationError({"gift_line": "The gift line is one line."})
+    wanted = {}
+    if name is not UNSET:
+        wanted["name"] = require_text(name, "name", max_length=200)
+    if ein is not UNSET:
+        wanted["ein"] = _clean_ein(ein)
+        if wanted["ein"] != charity.ein:
+            _check_ein_free(wanted["ein"], exclude_pk=charity.pk)
+    if city is not UNSET:
+        wanted["city"] = normalize_city(city)
+    if state is not UNSET:
+        wanted["state"] = normalize_state(state)
+    new_logo = None if logo is UNSET or logo is None else prepare_logo(logo)
+
+    for name_, value in direct.items():
+        if value is not None and value != getattr(charity, name_):
+            setattr(charity, name_, value)
+            result.changed.append(name_)
+    for name_ in REVIEWED_FIELDS:
+        if name_ in wanted and wanted[name_] != getattr(charity, name_):
+            result.requested.append((name_, getattr(charity, name_), wanted[name_]))
+    if result.requested:
+        asked = "; ".join(f'{f} "{old}" -> "{new}"' for f, old, new in result.requested)
+        line = _note_line(by, CHANGE_REQUEST_MARK, asked, at=timezone.now())
+        charity.application_flags = f"{charity.application_flags}\n{line}".strip()
+        result.changed.append("application_flags")
+    old_logo = charity.logo.name if charity.logo else ""
+    if new_logo is not None or (logo is None and old_logo):
+        if new_logo is not None:
+            # The stored name is ours (the upload's name is never used).
+            charity.logo.save(f"charity-{charity.pk}.png", new_logo, save=False)
+        else:
+            charity.logo = ""
+        result.changed.append("logo")
+        if old_logo:
+            transaction.on_commit(lambda: default_storage.delete(old_logo))
+    if result.changed:
+        charity.full_clean(validate_unique=False)
+        charity.save(update_fields=[*result.changed, "updated_at"])
+        forget_places()  # public pages show the profile
+    return result
+
+
+# --- members, by the charity's owners ----------------------------------------------------
+
+INVITATION_SALT = "charities.invitation"
+INVITATION_MAX_AGE = 14 * 24 * 3600  # seconds
+
+
+def _normalize_email(email) -> str:
+    email = require_text(email, "email", max_length=254)
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": f"{email!r} is not an email address."}) from None
+    return email
+
+
+def _mail(template: str, context: dict, to: str) -> None:
+    subject = render_to_string(f"charities/email/{template}_subject.txt", context)
+    subject = " ".join(subject.split())
+    body = render_to_string(f"charities/email/{template}.txt", context)
+    transaction.on_commit(lambda: send_mail(subject, body, None, [to]))
+
+
+@transaction.atomic
+def invite_member(charity: Charity, *, email: str, by: User, role: str = MemberRole.EDITOR) -> str:
+    """An owner adds someone by email. A user with that email becomes a member at once and
+    is told so ("added"); anyone else is emailed a signed invitation ("invited"): a link
+    that, once they have signed up (or in) with that email, makes them a member
+    (accept_invitation). Invitations live in the link itself (no table): they expire
+    after INVITATION_MAX_AGE and are void once the inviter is no longer an owner."""
+    require_instance(charity, "charity", Charity)
+    _require_member(charity, by, owner=True)
+    email = _normalize_email(email)
+    role = require_choice(role, "role", MemberRole.choices)
+    context = {"charity": charity, "by": by, "role": MemberRole(role).label.lower(),
+               "portal_url": f"{settings.SITE_URL}{reverse('portal:home')}"}  # fmt: skip
+    user = User.objects.filter(email__iexact=email).first()
+    if user is not None:
+        if CharityMember.objects.filter(charity=charity, user=user).exists():
+            raise ValidationError({"email": f"{user.email} is already a member."})
+        add_member(charity, user=user, role=role, by=by)
+        _mail("added", context, user.email)
+        return "added"
+    token = signing.dumps(
+        {"c": charity.pk, "e": email.lower(), "r": role, "b": by.pk}, salt=INVITATION_SALT
+    )
+    join = reverse("portal:join", kwargs={"token": token})
+    context["join_url"] = f"{settings.SITE_URL}{join}"
+    context["signup_url"] = f"{settings.SITE_URL}{reverse('account_signup')}?next={join}"
+    _mail("invitation", context, email)
+    return "invited"
+
+
+@transaction.atomic
+def accept_invitation(token: str, *, user: User) -> CharityMember:
+    """The invited person, signed in as the invited email, becomes a member."""
+    require_instance(user, "user", User)
+    try:
+        data = signing.loads(token, salt=INVITATION_SALT, max_age=INVITATION_MAX_AGE)
+    except signing.SignatureExpired:
+        raise ValidationError(
+            "This invitation has expired: ask the charity for a new one."
+        ) from None
+    except signing.BadSignature:
+        raise ValidationError("This invitation link is not valid.") from None
+    if user.email.lower() != data["e"]:
+        raise ValidationError(
+            f"This invitation is for {data['e']}: sign in with that address to accept it."
+        )
+    owner = CharityMember.objects.filter(
+        charity_id=data["c"], user_id=data["b"], role=MemberRole.OWNER
+    ).select_related("charity", "user").first()  # fmt: skip
+    if owner is None:
+        raise ValidationError("This invitation is no longer valid: ask the charity for a new one.")
+    existing = CharityMember.objects.filter(charity_id=data["c"], user=user).first()
+    if existing is not None:
+        return existing  # a second click changes nothing (not even a role)
+    return add_member(owner.charity, user=user, role=data["r"], by=owner.user)
+
+
+@transaction.atomic
+def change_member_role(member: CharityMember, *, role: str, by: User) -> CharityMember:
+    """An owner changes a member's role; the last owner stays one (ValidationError)."""
+    require_instance(member, "member", CharityMember)
+    _require_member(member.charity, by, owner=True)
+    return add_member(member.charity, user=member.user, role=role, by=by)
+
+
+@transaction.atomic
+def remove_member_by_owner(member: CharityMember, *, by: User) -> None:
+    """An owner removes a member (themselves included, unless the last owner)."""
+    require_instance(member, "member", CharityMember)
+    _require_member(member.charity, by, owner=True)
+    remove_member(member)

@@ -185,6 +185,11 @@ STORAGES = {
         )
     },
 }
+# Uploaded files (charity logos, re-encoded by charities.images) go through default_storage:
+# files under MEDIA_ROOT. With DEBUG, config/urls.py serves them; in production the web
+# server (or a storage backend set in STORAGES["default"]) must serve MEDIA_URL.
+MEDIA_URL = "/media/"
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 # Tests and `runserver` without collectstatic still find files through the finders.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_MANIFEST_STRICT = False

@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path
@@ -22,6 +24,10 @@ urlpatterns = [
     path("admin/", include("payouts.admin_urls")),  # /admin/payouts/summary/
     path("admin/", admin.site.urls),
 ]
+
+# Uploaded logos (MEDIA_ROOT) in development; static() adds nothing unless DEBUG. Not
+# whitenoise: it indexes files at start-up and would not see a logo uploaded afterwards.
+urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 handler404 = "web.views.page_not_found"
 handler500 = "web.views.server_error"

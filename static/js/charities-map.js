@@ -19,6 +19,12 @@
     meta.textContent = marker.place + " · " + marker.category;
     box.appendChild(strong);
     box.appendChild(meta);
+    if (marker.blurb) {  /* the charity's gift line, or its mission's first sentence */
+      var blurb = document.createElement("p");
+      blurb.className = "map-popup-blurb";
+      blurb.textContent = marker.blurb;
+      box.appendChild(blurb);
+    }
     return box;
   }
 
