@@ -40,9 +40,9 @@ from accounts.selectors import get_user_by_email
 from accounts.services import create_user
 from charities.imports import import_charities
 from charities.irs import parse_bmf, read_rows
-from charities.models import Charity, CharityStatus
+from charities.models import Charity, CharityStatus, MemberRole
 from charities.selectors import get_all_charities, get_pending_charities
-from charities.services import approve_charity
+from charities.services import add_member, approve_charity
 from core.months import previous_period
 from core.places import place_key
 from core.weeks import last_completed_week, week_bounds
@@ -62,6 +62,8 @@ DEMO_CSV = Path(settings.BASE_DIR) / "charities" / "data" / "irs_bmf_demo.csv"
 DEMO_PASSWORD = "hometown-demo"  # noqa: S105 -- printed on purpose; demo data only
 ADMIN_EMAIL = "admin@example.org"
 ALICE_EMAIL = "alice@example.org"
+# A charity member (owner of the first approved charity of Springfield, VT): the portal.
+MEMBER_EMAIL = "charity@example.org"
 SEED = "hometown-demo-v1"
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://hometown.example.org/demo")
 DEMO_WEEKS = 4
@@ -320,8 +322,26 @@ def seed_demo(*, now: dt.datetime | None = None) -> SeedResult:
     _charities(admin, result, now)
     donors = _donors(result)
     _subscriptions_and_payments(donors, result.weeks, result)
+    _charity_member(result)
     _set_demo_passwords(result)
     return result
+
+
+def _charity_member(result: SeedResult) -> None:
+    """charity@example.org, owner of one approved demo charity (the portal's login)."""
+    charity = (
+        Charity.objects.filter(
+            city="Springfield", state="VT", verification_status=CharityStatus.APPROVED
+        )
+        .order_by("ein")
+        .first()
+    )
+    if charity is None:
+        return
+    member = _ensure_user(MEMBER_EMAIL, result=result, name="Demo Charity Owner")
+    if not charity.members.filter(user=member).exists():
+        add_member(charity, user=member, role=MemberRole.OWNER)
+        result.add("charity members")
 
 
 def distribute_demo_weeks(weeks: list[dt.date], result: SeedResult) -> None:

@@ -5,6 +5,7 @@ from web.demo import (
     ADMIN_EMAIL,
     ALICE_EMAIL,
     DEMO_PASSWORD,
+    MEMBER_EMAIL,
     demo_counts,
     distribute_demo_weeks,
     pay_demo_month,
@@ -46,6 +47,7 @@ class Command(BaseCommand):
         self.stdout.write("Now: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
         self.stdout.write(f"Payments cover the weeks starting {weeks}.")
         self.stdout.write(
-            f"Log in at /admin/ as {ADMIN_EMAIL} or at /accounts/login/ as {ALICE_EMAIL}, "
-            f"password {DEMO_PASSWORD!r}."
+            f"Log in at /admin/ as {ADMIN_EMAIL}, at /accounts/login/ as {ALICE_EMAIL} (a "
+            f"donor) or {MEMBER_EMAIL} (a charity's owner: /portal/), password "
+            f"{DEMO_PASSWORD!r}."
         )
