@@ -6,7 +6,10 @@ REDIS_URL pass through from the real environment: that is how CI runs the same s
 PostgreSQL and Redis.
 """
 
+import atexit
 import os
+import shutil
+import tempfile
 
 HERMETIC = {
     "READ_DOT_ENV_FILE": "0",
@@ -30,6 +33,10 @@ HERMETIC = {
 
 for _name, _value in HERMETIC.items():
     os.environ[_name] = _value
+# Uploaded files (logos, the demo's among them) go to a directory of this run, never into
+# the checkout's media/; removed when the run ends.
+os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix="hometown-test-media-")
+atexit.register(shutil.rmtree, os.environ["MEDIA_ROOT"], ignore_errors=True)
 # Celery runs tasks in-process in tests; tests that need a real worker start one
 # against TEST_REDIS_URL themselves.
 os.environ["CELERY_BROKER_URL"] = ""

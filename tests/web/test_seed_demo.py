@@ -2,6 +2,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from PIL import Image
 
 from accounts.models import User
 from charities.models import Charity
@@ -14,10 +15,19 @@ pytestmark = pytest.mark.django_db
 def _snapshot():
     return {
         "users": sorted(User.objects.values_list("email", "city", "state", "password")),
-        "charities": sorted(Charity.objects.values_list("ein", "verification_status")),
+        "charities": sorted(
+            Charity.objects.values_list(
+                "ein", "verification_status", "mission", "gift_line", "logo", "applied_by"
+            )
+        ),
         "needs": sorted(
             Need.objects.values_list(
-                "charity__ein", "category", "urgency_score", "funding_gap_cents", "last_updated"
+                "charity__ein",
+                "category",
+                "urgency_score",
+                "funding_gap_cents",
+                "last_updated",
+                "description",
             )
         ),
         "subscriptions": sorted(
@@ -35,10 +45,16 @@ def _seed(*args) -> str:
     return out.getvalue()
 
 
-def test_it_builds_the_demo_world_and_a_second_run_changes_nothing(settings):
+def _media_files(root):
+    return {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+
+
+def test_it_builds_the_demo_world_and_a_second_run_changes_nothing(settings, tmp_path):
     settings.DEBUG = True
+    settings.MEDIA_ROOT = tmp_path
     out = _seed()
     first = _snapshot()
+    files = _media_files(tmp_path)
 
     cities = set(
         Charity.objects.filter(verification_status="approved").values_list("city", "state")
@@ -82,6 +98,55 @@ def test_it_builds_the_demo_world_and_a_second_run_changes_nothing(settings):
     again = _seed()
     assert "nothing changed" in again
     assert _snapshot() == first
+    assert _media_files(tmp_path) == files  # no logo written again, none added
+
+
+def test_the_demo_charities_have_a_profile_a_logo_and_described_needs(settings, tmp_path):
+    settings.DEBUG = True
+    settings.MEDIA_ROOT = tmp_path
+    out = _seed()
+
+    approved = Charity.objects.filter(verification_status="approved")
+    assert approved.count() == 40
+    for charity in approved:
+        assert charity.city in charity.mission, charity.mission
+        assert charity.gift_line and "\n" not in charity.gift_line
+        assert charity.logo.name == f"logos/demo-{charity.ein}.png"
+        with charity.logo.open("rb") as stream, Image.open(stream) as image:
+            assert image.format == "PNG"
+            assert image.size == (256, 256)
+    assert len(set(approved.values_list("mission", flat=True))) > 12
+    assert {p.name for p in (tmp_path / "logos").iterdir()} == {
+        f"demo-{ein}.png" for ein in approved.values_list("ein", flat=True)
+    }
+    assert not Need.objects.filter(description="").exists()
+    assert len(set(Need.objects.values_list("description", flat=True))) > 12
+
+    # One application waits for staff, made the way the site makes them.
+    applicant = User.objects.get(email="applicant@example.org")
+    assert applicant.check_password("hometown-demo")
+    applied = Charity.objects.get(applied_by__isnull=False)
+    assert applied.applied_by == applicant and applied.applied_at is not None
+    assert applied.verification_status == "pending" and applied.city == "Burlington"
+    assert applied.members.get().user == applicant
+    assert applied.application_flags.startswith("Name: applicant wrote")
+    assert "applicant@example.org" in out and "charity@example.org" in out
+
+
+def test_a_members_profile_is_kept_and_a_decided_application_is_not_made_again(settings, tmp_path):
+    settings.DEBUG = True
+    settings.MEDIA_ROOT = tmp_path
+    _seed()
+    charity = Charity.objects.filter(verification_status="approved").order_by("ein").first()
+    Charity.objects.filter(pk=charity.pk).update(mission="Our own words.", logo="")
+    Charity.objects.filter(applied_by__isnull=False).update(verification_status="rejected")
+
+    _seed()
+    charity.refresh_from_db()
+    assert charity.mission == "Our own words."
+    assert charity.logo.name == f"logos/demo-{charity.ein}.png"  # the stored file, again
+    assert len(list((tmp_path / "logos").iterdir())) == 40
+    assert Charity.objects.filter(applied_by__isnull=False).count() == 1
 
 
 def test_it_refuses_to_seed_a_production_site(settings):

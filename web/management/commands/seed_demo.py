@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from web.demo import (
     ADMIN_EMAIL,
     ALICE_EMAIL,
+    APPLICANT_EMAIL,
     DEMO_PASSWORD,
     MEMBER_EMAIL,
     demo_counts,
@@ -16,8 +17,9 @@ from web.demo import (
 class Command(BaseCommand):
     help = (
         "Build the deterministic demo world on real IRS data: four cities (two of them "
-        "named Springfield), vetted charities with needs, a few pending ones, about 200 "
-        "donors and a few weeks of payments. Running it again changes nothing."
+        "named Springfield), vetted charities with missions, logos and needs, a few "
+        "pending ones (one applied for), about 200 donors and a few weeks of payments. "
+        "Running it again changes nothing."
     )
 
     def add_arguments(self, parser):
@@ -48,6 +50,6 @@ class Command(BaseCommand):
         self.stdout.write(f"Payments cover the weeks starting {weeks}.")
         self.stdout.write(
             f"Log in at /admin/ as {ADMIN_EMAIL}, at /accounts/login/ as {ALICE_EMAIL} (a "
-            f"donor) or {MEMBER_EMAIL} (a charity's owner: /portal/), password "
-            f"{DEMO_PASSWORD!r}."
+            f"donor), {MEMBER_EMAIL} (a charity's owner: /portal/) or {APPLICANT_EMAIL} "
+            f"(whose application waits in the admin), password {DEMO_PASSWORD!r}."
         )
