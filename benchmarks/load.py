@@ -76,8 +76,9 @@ def load_env(database_url: str, redis_url: str) -> dict:
         "CELERY_RESULT_BACKEND": redis_url,
         "STRIPE_SECRET_KEY": "sk_test_load_0123456789",
         "STRIPE_WEBHOOK_SECRET": SECRET,
-        # Every subscription the webhooks name is known locally; should the site ever
-        # call Stripe, this closed local port makes it fail at once, never leave the box.
+        # Replaced by the fake Stripe's address once it runs (main): a paid invoice makes
+        # the site read its fee from Stripe. Until then, a closed local port: never the
+        # network.
         "STRIPE_API_BASE": "http://127.0.0.1:9",
         "EMAIL_URL": "dummymail://",
         "EXPLAINER": "template",
@@ -105,11 +106,14 @@ def flush_redis(url: str) -> None:
 
 
 def build_world(*, donors: int, cities: int, per_city: int, browsers: int, week: dt.date):
-    """Migrate and fill the database; returns (session keys, charity ids, subscription ids)."""
+    """Migrate and fill the database; returns (session keys, charity ids, and each
+    subscription's (Stripe id, weekly charge, Stripe customer))."""
     from importlib import import_module
 
     from django.conf import settings
     from django.core.management import call_command
+    from django.db.models import Value
+    from django.db.models.functions import Concat
 
     call_command("migrate", verbosity=0)
     from benchmarks.distribution import populate  # after setup: it only sets defaults
@@ -129,8 +133,14 @@ def build_world(*, donors: int, cities: int, per_city: int, browsers: int, week:
         session.create()
         keys.append(session.session_key)
     charity_ids = list(Charity.objects.values_list("pk", flat=True))
-    sub_ids = list(Subscription.objects.values_list("stripe_subscription_id", flat=True))
-    return keys, charity_ids, sub_ids
+    # Each subscription its own Stripe customer: a paid invoice must come from it.
+    Subscription.objects.update(stripe_customer_id=Concat(Value("cus_load_"), "id"))
+    subs = list(
+        Subscription.objects.values_list(
+            "stripe_subscription_id", "amount_cents", "stripe_customer_id"
+        )
+    )
+    return keys, charity_ids, subs
 
 
 class Recorder:
@@ -147,12 +157,17 @@ class Recorder:
 
 
 class Webhooks:
-    """Signed invoice.paid deliveries; a fifth are redeliveries of an earlier event."""
+    """Signed invoice.paid deliveries; a fifth are redeliveries of an earlier event. Each
+    pays its subscription's weekly charge from its customer (the webhook refuses anything
+    else), and the fake Stripe learns the invoice with its payment and fee first."""
 
-    def __init__(self, sub_ids: list[str], week: dt.date, rng: random.Random):
+    FEE_CENTS = 59
+
+    def __init__(self, subs: list[tuple[str, int, str]], week: dt.date, rng, fake):
         from core.weeks import week_bounds
 
-        self.sub_ids = sub_ids
+        self.subs = subs
+        self.fake = fake
         self.last_week_paid = int(week_bounds(week)[1].timestamp()) - 3600  # Sunday night
         self.rng = rng
         self.lock = threading.Lock()
@@ -169,33 +184,20 @@ class Webhooks:
             else:
                 self.counter += 1
                 n = self.counter
-                amount = self.rng.randrange(100, 5001)
+                sub_id, amount, customer = self.rng.choice(self.subs)
                 paid_at = self.last_week_paid if n % 2 else int(time.time()) - 5
                 invoice_id = f"in_load_{n:07d}"
+                self.fake.add_invoice(
+                    id=invoice_id, subscription=sub_id, customer=customer,
+                    amount_paid=amount, paid_at=paid_at, payment={"fee": self.FEE_CENTS},
+                )  # fmt: skip
                 event = {
                     "id": f"evt_load_{n:07d}",
                     "object": "event",
                     "type": "invoice.paid",
                     "created": int(time.time()),
                     "livemode": False,
-                    "data": {
-                        "object": {
-                            "id": invoice_id,
-                            "object": "invoice",
-                            "customer": "cus_load",
-                            "currency": "usd",
-                            "status": "paid",
-                            "amount_paid": amount,
-                            "amount_due": amount,
-                            "status_transitions": {"paid_at": paid_at},
-                            "parent": {
-                                "type": "subscription_details",
-                                "subscription_details": {
-                                    "subscription": self.rng.choice(self.sub_ids)
-                                },
-                            },
-                        }
-                    },
+                    "data": {"object": self.fake.invoices[invoice_id]},
                 }
                 self.events.append(event)
                 self.invoices[invoice_id] = amount
@@ -285,27 +287,28 @@ def check_money(week: dt.date, hooks: Webhooks) -> list[tuple[str, bool, str]]:
     def total(qs, field="amount_cents") -> int:
         return qs.aggregate(s=Sum(field))["s"] or 0
 
+    # The engine gives the net (what the card processor left); the ledger rows add up to it.
     distributed = Contribution.objects.filter(distributed_week__isnull=False)
     rows = Distribution.objects.all()
     world = Contribution.objects.filter(stripe_invoice_id__startswith="in_bench_")
     load = Contribution.objects.filter(stripe_invoice_id__startswith="in_load_")
     per_week_ok = all(
         total(Distribution.objects.filter(week_start=w["distributed_week"]))
-        == total(distributed.filter(distributed_week=w["distributed_week"]))
+        == total(distributed.filter(distributed_week=w["distributed_week"]), "net_cents")
         for w in distributed.values("distributed_week").annotate(n=Count("id"))
     )
     events = StripeEvent.objects
     checks = [
         (
             "sum(Distribution) == sum(distributed contributions)",
-            total(rows) == total(distributed) and per_week_ok,
-            f"{total(rows)} == {total(distributed)} cents",
+            total(rows) == total(distributed, "net_cents") and per_week_ok,
+            f"{total(rows)} == {total(distributed, 'net_cents')} cents",
         ),
         (
             "last week's world distributed in full, once",
             world.filter(distributed_week=week).count() == world.count()
             and total(rows.filter(week_start=week, subscription__in=world.values("subscription")))
-            >= total(world),
+            >= total(world, "net_cents"),
             f"{world.filter(distributed_week=week).count()}/{world.count()} contributions",
         ),
         (
@@ -368,13 +371,18 @@ def main() -> int:
     recreate_database(database_url)
     flush_redis(redis_url)
     t = time.perf_counter()
-    session_keys, charity_ids, sub_ids = build_world(
+    session_keys, charity_ids, subs = build_world(
         donors=donors, cities=cities, per_city=per_city, browsers=50, week=week
     )
     connections.close_all()
     os.environ.update(env)  # benchmarks.distribution blanks a few variables on import
     print(f"built in {time.perf_counter() - t:.1f} s")
 
+    # Stripe for the site's fee look-ups: the suite's fake, on 127.0.0.1, in this process.
+    from tests.subscriptions.fake_stripe import FakeStripe
+
+    fake = FakeStripe().start()
+    env["STRIPE_API_BASE"] = fake.url
     logs = Path(tempfile.mkdtemp(prefix="hometown-load-"))
     port = free_port()
     bin_dir = Path(sys.executable).parent
@@ -390,7 +398,7 @@ def main() -> int:
         cwd=ROOT, env=env, stdout=(logs / "celery.log").open("w"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     recorder, stop = Recorder(), threading.Event()
-    hooks = Webhooks(sub_ids, week, rng)
+    hooks = Webhooks(subs, week, rng, fake)
     try:
         wait_for_port(port)
         deadline = time.time() + 60
@@ -448,6 +456,7 @@ def main() -> int:
                 process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 process.kill()
+        fake.stop()
 
     checks = check_money(week, hooks)
     fivexx = sum(n for k in recorder.statuses.values() for s, n in k.items() if s >= 500)

@@ -10,6 +10,12 @@ signed invoice.paid events (each creates one Contribution), then the same N agai
 (redeliveries: stored, answered 200, no effect), checks the ledger holds exactly N rows,
 prints a Markdown table row for BENCHMARKS.md and drops the database. Without
 DATABASE_URL it runs on SQLite and says so (the published figure is PostgreSQL's).
+
+Since issue 13 a new invoice.paid reads its processing fee from Stripe (the invoice's
+payment, then its balance transaction: two API calls). Here they go to the suite's fake
+Stripe on 127.0.0.1 (tests/subscriptions/fake_stripe.py), which knows every invoice
+posted, so the figure includes two local HTTP round trips per new event (Stripe's own
+latency is not modelled). Redeliveries make no call.
 """
 
 import argparse
@@ -64,24 +70,20 @@ def install_urls():
     settings.ROOT_URLCONF = "bench_urls"
 
 
-def signed_events(n: int, subscription_id: str, tag: str) -> list[tuple[str, str]]:
+def signed_events(n: int, subscription_id: str, tag: str, fake) -> list[tuple[str, str]]:
+    """n signed invoice.paid events for the subscription; the fake Stripe learns each
+    invoice, with its payment and a balance transaction (a $0.59 fee)."""
     now = int(time.time())
     out = []
     for i in range(n):
-        invoice = {
-            "id": f"in_bench_{tag}_{i:07d}",
-            "object": "invoice",
-            "customer": "cus_bench",
-            "currency": "usd",
-            "status": "paid",
-            "amount_paid": 1000,
-            "amount_due": 1000,
-            "status_transitions": {"paid_at": now - 60},
-            "parent": {
-                "type": "subscription_details",
-                "subscription_details": {"subscription": subscription_id},
-            },
-        }
+        invoice = fake.add_invoice(
+            id=f"in_bench_{tag}_{i:07d}",
+            subscription=subscription_id,
+            customer="cus_bench",
+            amount_paid=1000,
+            paid_at=now - 60,
+            payment={"fee": 59},
+        )
         event = {
             "id": f"evt_bench_{tag}_{i:07d}",
             "object": "event",
@@ -135,7 +137,11 @@ def main():
     if args.events < 1:
         parser.error("--events must be at least 1")
 
-    settings.STRIPE_SECRET_KEY = "sk_test_benchmark"  # noqa: S105 - never sent anywhere
+    from tests.subscriptions.fake_stripe import FakeStripe
+
+    fake = FakeStripe().start()
+    settings.STRIPE_SECRET_KEY = "sk_test_benchmark"  # noqa: S105 - sent only to the fake
+    settings.STRIPE_API_BASE = fake.url
     settings.STRIPE_WEBHOOK_SECRET = SECRET
     settings.DEMO_BILLING = False
     install_urls()
@@ -151,22 +157,29 @@ def main():
         from tests.factories import SubscriptionFactory, UserFactory
 
         sub = SubscriptionFactory(
-            user=UserFactory(email="bench@example.org"), stripe_subscription_id="sub_bench"
+            user=UserFactory(email="bench@example.org"),
+            stripe_subscription_id="sub_bench",
+            stripe_customer_id="cus_bench",
+            amount_cents=1000,
         )
         client = Client()
-        warmup = signed_events(20, "sub_bench", "warm")
+        warmup = signed_events(20, "sub_bench", "warm", fake)
         timed(client, "/bench/noop/", warmup, 200)
         timed(client, "/stripe/webhook/", warmup, 200)
 
-        deliveries = signed_events(args.events, "sub_bench", "run")
+        deliveries = signed_events(args.events, "sub_bench", "run", fake)
         floor = timed(client, "/bench/noop/", deliveries, 200)
         fresh = timed(client, "/stripe/webhook/", deliveries, 200)
         again = timed(client, "/stripe/webhook/", deliveries, 200)
         recorded = Contribution.objects.filter(subscription=sub).count()
         if recorded != args.events + len(warmup):
             raise SystemExit(f"ledger holds {recorded} rows, expected {args.events + 20}")
+        unread = Contribution.objects.filter(subscription=sub).exclude(fee_cents=59).count()
+        if unread:
+            raise SystemExit(f"{unread} contributions without the fee Stripe reported")
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
+        fake.stop()
 
     print(
         f"database: {vendor} (CONN_MAX_AGE={connection.settings_dict.get('CONN_MAX_AGE')}); "
