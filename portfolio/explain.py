@@ -42,6 +42,7 @@ class CharityFacts:
     rank: int  # 1 = the largest need (weight) in the city
     charities: int  # how many charities took part in the city
     reported_gap_cents: int = 0  # the gaps as reported (what is left is part of it)
+    need: str = ""  # the charity's own line about its most pressing need, if it wrote one
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,15 +86,22 @@ def _money(cents: int) -> str:
     return f"${cents // 100:,}" if cents % 100 == 0 else format_cents(cents)
 
 
+def _urgency(c: CharityFacts) -> str:
+    """'urgency 90/100', quoting the charity's own words about its need when it wrote
+    them: 'urgency 90/100 for "Winter coats for 40 children"'."""
+    line = " ".join(c.need.split()).rstrip(".")
+    return f'urgency {c.urgency}/100 for "{line}"' if line else f"urgency {c.urgency}/100"
+
+
 @lru_cache(maxsize=4096)
 def _charity_clause(c: CharityFacts) -> str:
     """The part of the sentence that is the same for every donor of a city."""
     if c.gap_cents == 0 and c.reported_gap_cents > 0:
         return (
-            f"urgency {c.urgency}/100 and a {_money(c.reported_gap_cents)} funding gap, "
+            f"{_urgency(c)} and a {_money(c.reported_gap_cents)} funding gap, "
             f"already met; every gap in {c.place} is met, so what is left is shared by need."
         )
-    return f"urgency {c.urgency}/100 and a {_money(c.gap_cents)} funding gap, {_standing(c)}."
+    return f"{_urgency(c)} and a {_money(c.gap_cents)} funding gap, {_standing(c)}."
 
 
 def template_sentence(facts: AllocationFacts) -> str:

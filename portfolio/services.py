@@ -112,6 +112,7 @@ class NeedShare:
     source: str = ""
     reported_at: str = ""  # ISO time its figures were set
     received_cents: int = 0  # since then
+    description: str = ""  # the charity's one line about it (donors read it)
 
     def published(self, credited: int) -> dict:
         return {
@@ -166,6 +167,16 @@ class CharityShare:
 
     def candidate(self) -> Candidate:
         return Candidate(self.charity_id, self.weight, self.gap_cents, spread=self.spread)
+
+    @property
+    def need_line(self) -> str:
+        """The charity's own line about its most pressing need (highest urgency, then
+        the largest remaining gap) that has one: the explanation quotes it."""
+        described = [n for n in self.needs if n.description and n.urgency]
+        if not described:
+            return ""
+        top = max(described, key=lambda n: (n.urgency, n.remaining_gap_cents, -n.need_id))
+        return top.description
 
     def credit_needs(self) -> dict[int, int]:
         """This charity's amount over its needs: each up to its remaining gap by urgency x
@@ -318,6 +329,7 @@ def _candidates(city: str, state: str, now: dt.datetime) -> tuple[list[CharitySh
                 source=need.source,
                 reported_at=need.gap_set_at.isoformat(),
                 received_cents=need.received_cents,
+                description=need.description,
             )
         )
     shares = [
@@ -394,6 +406,7 @@ def _plan(
                 s.rank,
                 len(shares),
                 reported_gap_cents=s.reported_gap_cents,
+                need=s.need_line,
             )
             for s in shares
         ]

@@ -1,13 +1,16 @@
 """Explanations: the deterministic template and the pluggable explainer's fallback."""
 
+import dataclasses
 import threading
 
 import pytest
 
 from distributions.models import Distribution
+from needs.models import Need
 from portfolio.explain import AllocationFacts, CharityFacts, Explainer, get_explainer
 from portfolio.explain import template_sentence as sentence
 from portfolio.services import distribute_funds
+from tests.factories import NeedFactory
 from tests.portfolio.scenario import NOW, WEEK, charity, donor, paid
 
 FOOD = CharityFacts(charity_id=1, name="Food Shelf", place="Springfield, VT", urgency=90,
@@ -51,6 +54,27 @@ def test_the_template_says_share_amount_urgency_gap_and_rank_in_plain_words():
         "Food Shelf got $4.20, 42% of your $10.00: urgency 90/100 and a $12,500 funding "
         "gap, the largest need in Springfield, VT."
     )
+
+
+def test_the_template_quotes_the_charitys_own_line_about_its_need():
+    coats = dataclasses.replace(FOOD, need="Winter coats for 40 children.")
+    assert sentence(AllocationFacts(coats, 420, 1000)) == (
+        'Food Shelf got $4.20, 42% of your $10.00: urgency 90/100 for "Winter coats for 40 '
+        'children" and a $12,500 funding gap, the largest need in Springfield, VT.'
+    )
+
+
+@pytest.mark.django_db
+def test_the_run_quotes_the_most_urgent_described_need():
+    shelf = charity(name="Shelf", urgency=40, gap=500_000)
+    Need.objects.filter(charity=shelf).update(description="Rent for the pantry")
+    NeedFactory(charity=shelf, category="housing", urgency_score=85, funding_gap_cents=200_000,
+                description="Beds for the night shelter", last_updated=NOW)  # fmt: skip
+    paid(donor())
+    distribute_funds(WEEK, now=NOW)
+    reason = Distribution.objects.get().reason
+    assert 'urgency 85/100 for "Beds for the night shelter"' in reason
+    assert "Rent for the pantry" not in reason
 
 
 @pytest.mark.parametrize(
