@@ -306,3 +306,14 @@ def get_membership(user, charity_id, *, owner: bool = False) -> CharityMember | 
     if owner:
         members = members.filter(role=MemberRole.OWNER)
     return members.first()
+
+
+def get_gift_lines(charity_ids) -> dict[int, str]:
+    """Each charity's "what a gift does" line (charity id -> line), for those that wrote
+    one; one query."""
+    ids = [int(i) for i in charity_ids if i]
+    if not ids:
+        return {}
+    return dict(
+        Charity.objects.filter(pk__in=ids).exclude(gift_line="").values_list("pk", "gift_line")
+    )

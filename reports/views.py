@@ -20,7 +20,7 @@ from django.utils.functional import SimpleLazyObject
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from charities.selectors import get_place_label
+from charities.selectors import get_gift_lines, get_place_label
 from core.charts import split_bar_chart, weekly_bar_chart
 from core.places import format_place
 from core.templatetags.money import format_cents, percentages
@@ -235,6 +235,12 @@ def report_detail(request, pk):
         ],
         title=f"Where your money went in the week of {report.week_start:%b %-d, %Y}",
     )
+    # The charity's own "what a gift does" line beside the ledger's sentence (live: what
+    # it says now, from its portal profile).
+    lines = get_gift_lines(
+        row.get("charity_id") for row in breakdown if isinstance(row.get("charity_id"), int)
+    )
+    breakdown = [{**row, "gift_line": lines.get(row.get("charity_id"), "")} for row in breakdown]
     return render(
         request,
         "reports/detail.html",

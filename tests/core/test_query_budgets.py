@@ -44,8 +44,9 @@ PAGES = {
     "dashboard": (lambda ctx: "/dashboard/", 11 + 2),
     # count, one page
     "reports": (lambda ctx: "/reports/", 2 + 2),
-    # the report, what was paid for it and the fees (one aggregate)
-    "report": (lambda ctx: f"/reports/{ctx['report'].pk}/", 2 + 2),
+    # the report, what was paid for it and the fees (one aggregate), the charities' own
+    # "what a gift does" lines (one query)
+    "report": (lambda ctx: f"/reports/{ctx['report'].pk}/", 2 + 3),
     # the weeks whose gift includes money that waited, paid and fees per week and
     # subscription (one aggregate), every row (streamed in chunks)
     "history": (lambda ctx: "/dashboard/history.csv", 3 + 2),

@@ -63,3 +63,23 @@ def test_another_donors_report_is_not_found(client, alice, bob):
 
 def test_anonymous_visitors_are_sent_to_log_in(client):
     assert client.get("/reports/")["Location"].startswith("/accounts/login/")
+
+
+def test_the_detail_shows_each_charitys_own_line_about_a_gift(client, alice):
+    from tests.factories import CharityFactory
+
+    shelf = CharityFactory(name="Food Shelf", gift_line="$25 feeds a family for a week.")
+    club = CharityFactory(name="Youth Club")  # wrote no line
+    report = ReportFactory(
+        user=alice,
+        total_distributed_cents=1000,
+        distribution_breakdown=[
+            {"charity_id": c.pk, "charity_name": c.name, "amount_cents": cents,
+             "reason": f"{c.name} got a share."}
+            for c, cents in ((shelf, 600), (club, 400))
+        ],
+    )  # fmt: skip
+    client.force_login(alice)
+    page = client.get(f"/reports/{report.pk}/").content.decode()
+    assert page.count("In its words:") == 1
+    assert "In its words: $25 feeds a family for a week." in page
