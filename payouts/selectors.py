@@ -322,27 +322,22 @@ def get_money_summary(period: dt.date) -> MoneySummary:
         held_cents=held,
         owed_cents=rows["owed"],
     )
+
+    def collected(label: str, figures) -> Identity:
+        return Identity(
+            label,
+            "gross",
+            figures.gross_cents,
+            [
+                ("fees", figures.fees_cents),
+                ("net", figures.net_cents),
+                ("gross with fee not read yet", figures.pending_gross_cents),
+            ],
+        )
+
     identities = [
-        Identity(
-            "Collected in the month",
-            "gross",
-            in_period.gross_cents,
-            [
-                ("fees", in_period.fees_cents),
-                ("net", in_period.net_cents),
-                ("gross with fee not read yet", in_period.pending_gross_cents),
-            ],
-        ),
-        Identity(
-            "Collected to the end",
-            "gross",
-            to_end.gross_cents,
-            [
-                ("fees", to_end.fees_cents),
-                ("net", to_end.net_cents),
-                ("gross with fee not read yet", to_end.pending_gross_cents),
-            ],
-        ),
+        collected("Collected in the month", in_period),
+        collected("Collected to the end", to_end),
         Identity(
             "Net given or held",
             "net",
