@@ -311,9 +311,33 @@ HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")
 if HEALTH_TOKEN and len(HEALTH_TOKEN) < 32:
     raise ImproperlyConfigured("HEALTH_TOKEN must be at least 32 characters long.")
 
-# Explanations: "template" (deterministic) or a dotted path to a model-backed explainer.
-EXPLAINER = env.str("EXPLAINER", default="template")
+# Explanations (portfolio.explain): "template" (deterministic), "openai" (or "model": any
+# OpenAI-compatible chat-completions server, portfolio.explain_chat) or a dotted path to a
+# backend. The model is asked once per week, place and charity; the template stands in
+# for any answer it refuses, after EXPLAINER_TIMEOUT seconds, and for the rest of a run
+# once the model timed out or failed; a place asks for at most EXPLAINER_BUDGET seconds.
+EXPLAINER = env.str("EXPLAINER", default="template").strip()
+EXPLAINER_BASE_URL = env.str("EXPLAINER_BASE_URL", default="https://api.openai.com/v1").strip()
+EXPLAINER_MODEL = env.str("EXPLAINER_MODEL", default="").strip()
+EXPLAINER_API_KEY = env.str("EXPLAINER_API_KEY", default="")
 EXPLAINER_TIMEOUT = env.float("EXPLAINER_TIMEOUT", default=5.0)
+EXPLAINER_BUDGET = env.float("EXPLAINER_BUDGET", default=60.0)
+if not (EXPLAINER_TIMEOUT > 0 and EXPLAINER_BUDGET > 0):
+    raise ImproperlyConfigured("EXPLAINER_TIMEOUT and EXPLAINER_BUDGET must be positive seconds.")
+if EXPLAINER.lower() in ("openai", "model"):
+    if not re.match(r"https?://[^/\s]+", EXPLAINER_BASE_URL):
+        raise ImproperlyConfigured(
+            f"EXPLAINER_BASE_URL must be an http(s) URL such as https://api.openai.com/v1; "
+            f"got {EXPLAINER_BASE_URL!r}."
+        )
+    if not EXPLAINER_MODEL:
+        raise ImproperlyConfigured(
+            f"EXPLAINER={EXPLAINER} needs EXPLAINER_MODEL (e.g. gpt-4o-mini)."
+        )
+elif EXPLAINER not in ("", "template") and not re.fullmatch(r"[\w.]+\.\w+", EXPLAINER):
+    raise ImproperlyConfigured(
+        f"EXPLAINER must be template, openai or a dotted path to a backend; got {EXPLAINER!r}."
+    )
 
 # Maps: Leaflet's assets are served from this site; only tiles come from a tile server.
 MAP_TILES_URL = env.str("MAP_TILES_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")

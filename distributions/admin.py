@@ -5,9 +5,10 @@ from django.utils.html import format_html, format_html_join
 from core.admin import ReadOnlyAdmin
 from core.templatetags.money import format_cents
 
-from .models import Distribution, DistributionRun, RunCity
+from .models import Distribution, DistributionRun, RunCity, explanations_words
 
-SUMMARY_COLUMNS = ("City", "Status", "Pooled", "Distributed", "Held", "Contributions", "Why")
+SUMMARY_COLUMNS = ("City", "Status", "Pooled", "Distributed", "Held", "Contributions", "Why",
+                   "Sentences")  # fmt: skip
 
 
 @admin.register(DistributionRun)
@@ -87,7 +88,7 @@ class DistributionRunAdmin(ReadOnlyAdmin):
         body = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-            "<td>{}</td></tr>",
+            "<td>{}</td><td>{}</td></tr>",
             (
                 (
                     line.place,
@@ -97,6 +98,7 @@ class DistributionRunAdmin(ReadOnlyAdmin):
                     format_cents(line.held_cents),
                     line.contributions_count + line.held_contributions,
                     line.why,
+                    explanations_words(line.explained_by_model, line.explainer_fallbacks),
                 )
                 for line in lines
             ),
@@ -122,7 +124,12 @@ class DistributionAdmin(ReadOnlyAdmin):
 class RunCityAdmin(ReadOnlyAdmin):
     """Every place's line of every run, to filter across weeks (e.g. all held money)."""
 
-    list_display = ["run", "place", "status", "pooled_cents", "distributed_cents", "held_cents"]
+    list_display = ["run", "place", "status", "pooled_cents", "distributed_cents", "held_cents",
+                    "sentences"]  # fmt: skip
     list_filter = ["status", "run__week_start"]
     search_fields = ["city", "state", "why"]
     list_select_related = ["run"]
+
+    @admin.display(description="Sentences", ordering="explained_by_model")
+    def sentences(self, line):
+        return explanations_words(line.explained_by_model, line.explainer_fallbacks)

@@ -14,6 +14,21 @@ def new_salt() -> str:
     return secrets.token_hex(16)
 
 
+def explanations_words(by_model: int, fallbacks: dict[str, int]) -> str:
+    """How a place's sentences were written, for staff (admin, run_distribution):
+    "template", or "2 by the model, 1 by the template (wrong number 1)"."""
+    by_template = sum(fallbacks.values())
+    if not by_model and not by_template:
+        return "template"
+    text = f"{by_model} by the model"
+    if by_template:
+        why = ", ".join(
+            f"{reason.replace('_', ' ')} {n}" for reason, n in sorted(fallbacks.items())
+        )
+        text += f", {by_template} by the template ({why})"
+    return text
+
+
 class RunStatus(models.TextChoices):
     RUNNING = "running", "Running"
     COMPLETED = "completed", "Completed"
@@ -121,6 +136,12 @@ class RunCity(models.Model):
     hold_reason = models.CharField(
         max_length=20, choices=HoldReason.choices, default=HoldReason.NONE, blank=True
     )
+    # The sentences of the place's rows (portfolio.explain), per charity that received
+    # money, summed over the week's passes: how many a model wrote, and why the others
+    # are the template's ({"wrong_number": 1, "timeout": 2, ...}: reason -> charities,
+    # each count > 0). Both stay 0 and {} when no model is configured.
+    explained_by_model = models.IntegerField(default=0)
+    explainer_fallbacks = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -157,6 +178,10 @@ class RunCity(models.Model):
             models.CheckConstraint(
                 condition=Q(pooled_cents=F("distributed_cents") + F("held_cents")),
                 name="run_city_pooled_is_distributed_plus_held",
+            ),
+            models.CheckConstraint(
+                condition=Q(explained_by_model__gte=0),
+                name="run_city_explained_by_model_not_negative",
             ),
             # A place is a city and a state, or neither (donors with no city yet).
             models.CheckConstraint(

@@ -143,6 +143,8 @@ def record_city(
     why: str,
     hold_reason: str = "",
     inputs: dict | None = None,
+    explained_by_model: int = 0,
+    explainer_fallbacks: dict[str, int] | None = None,
 ) -> RunCity:
     """Write one place's line of the run (city and state empty for donors with no city)
     and recompute the run's totals from its lines, in the caller's transaction.
@@ -154,7 +156,17 @@ def record_city(
     still true), this pass adds to it; what is held is only what is held now. The run
     row is locked for the few statements this takes, so places finishing at once (one
     Celery task each) never lose each other's lines or totals.
+
+    explained_by_model, explainer_fallbacks ({reason: count}): how this pass's sentences
+    were written (portfolio.explain), added to what earlier passes recorded.
     """
+    fallbacks = dict(explainer_fallbacks or {})
+    if not (
+        isinstance(explained_by_model, int)
+        and explained_by_model >= 0
+        and all(isinstance(k, str) and isinstance(v, int) and v > 0 for k, v in fallbacks.items())
+    ):
+        raise ValueError("explanation counts must be whole numbers, not negative")
     run = DistributionRun.objects.select_for_update().get(pk=run_id)
     key_city, key_state = place_key(city, state) if city else ("", "")
     values = {field: int(line.get(field, 0)) for field in LINE_FIELDS}
@@ -166,6 +178,9 @@ def record_city(
     if row is None:
         row = RunCity(run=run, city=city, state=state)
     else:
+        explained_by_model += row.explained_by_model
+        for reason, count in row.explainer_fallbacks.items():
+            fallbacks[reason] = fallbacks.get(reason, 0) + count
         row.city = city  # the place's label now (a charity approved since may spell it)
         for field in ("distributed_cents", "contributions_count", "distributions_count"):
             values[field] += getattr(row, field)
@@ -175,6 +190,8 @@ def record_city(
         setattr(row, field, value)
     row.status = status
     row.why = why
+    row.explained_by_model = explained_by_model
+    row.explainer_fallbacks = dict(sorted(fallbacks.items()))
     if inputs is not None:
         row.inputs = [*row.inputs, inputs]
     row.hold_reason = hold_reason if row.held_cents else ""

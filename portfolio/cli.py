@@ -5,7 +5,7 @@ invocation's own summary."""
 from __future__ import annotations
 
 from core.templatetags.money import format_cents
-from distributions.models import CityStatus
+from distributions.models import CityStatus, explanations_words
 
 
 def plan_line(plan) -> str:
@@ -35,9 +35,26 @@ def outcome_line(outcome) -> str:
     if outcome.status == CityStatus.HELD:
         extra = f" ({given} given)" if outcome.given_cents else ""
         return f"{outcome.place}: {held} held, {outcome.why}{extra}."
-    return (
-        f"{outcome.place}: {given} given in {outcome.rows} rows to {outcome.charities} charities."
+    line = (
+        f"{outcome.place}: {given} given in {outcome.rows} rows to {outcome.charities} charities"
     )
+    if outcome.explained_by_model or outcome.explainer_fallbacks:
+        words = explanations_words(outcome.explained_by_model, outcome.explainer_fallbacks)
+        line += f"; sentences: {words}"
+    return line + "."
+
+
+def explanations_line(invocation) -> str:
+    """How this invocation's sentences were written, when a model is configured ("" when
+    every sentence is the template's by choice)."""
+    by_model = sum(p.explained_by_model for p in invocation.places)
+    fallbacks: dict[str, int] = {}
+    for p in invocation.places:
+        for reason, n in p.explainer_fallbacks.items():
+            fallbacks[reason] = fallbacks.get(reason, 0) + n
+    if not by_model and not fallbacks:
+        return ""
+    return f"Sentences, per charity given to: {explanations_words(by_model, fallbacks)}."
 
 
 def invocation_line(invocation, *, week_has_lines: bool) -> str:

@@ -90,6 +90,7 @@ from distributions.models import (
     RunStatus,
 )
 from distributions.selectors import get_run_cities
+from needs.models import NEED_CATEGORY_CHOICES
 from needs.selectors import get_needs_by_city
 from needs.services import record_money_received
 from subscriptions.models import Contribution
@@ -97,7 +98,7 @@ from subscriptions.selectors import get_demo_charges_due
 from subscriptions.services import bill_demo_week
 
 from .allocation import Candidate, allocate_pool, split_rows
-from .explain import CharityFacts, Explainer, get_explainer
+from .explain import CharityFacts, Explainer, get_explainer, reset_breaker
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +138,9 @@ class NeedShare:
         )
 
 
+CATEGORY_WORDS = dict(NEED_CATEGORY_CHOICES)
+
+
 @dataclass
 class CharityShare:
     charity_id: int
@@ -169,14 +173,34 @@ class CharityShare:
         return Candidate(self.charity_id, self.weight, self.gap_cents, spread=self.spread)
 
     @property
-    def need_line(self) -> str:
-        """The charity's own line about its most pressing need (highest urgency, then
-        the largest remaining gap) that has one: the explanation quotes it."""
-        described = [n for n in self.needs if n.description and n.urgency]
-        if not described:
-            return ""
-        top = max(described, key=lambda n: (n.urgency, n.remaining_gap_cents, -n.need_id))
-        return top.description
+    def top_need(self) -> NeedShare | None:
+        """The need the explanation names: the most urgent, one the charity described
+        before one it did not, then the largest remaining gap. The sentence quotes its
+        line (the charity's own words) or names its category, beside its urgency."""
+        counted = [n for n in self.needs if n.urgency]
+        if not counted:
+            return None
+        return max(
+            counted,
+            key=lambda n: (n.urgency, bool(n.description), n.remaining_gap_cents, -n.need_id),
+        )
+
+    def facts(self, place: str, charities: int) -> CharityFacts:
+        """What the explanation says of this charity (the same for every donor)."""
+        top = self.top_need
+        return CharityFacts(
+            self.charity_id,
+            self.name,
+            place,
+            self.urgency,
+            self.gap_cents,
+            self.rank,
+            charities,
+            reported_gap_cents=self.reported_gap_cents,
+            need=top.description if top else "",
+            need_category=CATEGORY_WORDS.get(top.category, "") if top else "",
+            week_cents=self.amount_cents,
+        )
 
     def credit_needs(self) -> dict[int, int]:
         """This charity's amount over its needs: each up to its remaining gap by urgency x
@@ -199,6 +223,12 @@ class CityPlan:
     contributions: int = 0
     # (subscription_id, charity_id, amount_cents, reason); only when asked for.
     rows: list[tuple[int, int, int, str]] = field(default_factory=list)
+    # What the sentences say of each charity taking part (rank order not implied).
+    facts: list[CharityFacts] = field(default_factory=list)
+    # Charities whose sentence a model wrote, and why the others fell back to the
+    # template ({reason: charities}); both empty with the template alone.
+    explained_by_model: int = 0
+    explainer_fallbacks: dict[str, int] = field(default_factory=dict)
     # need id -> cents credited to it (what needs records as received).
     need_credits: dict[int, int] = field(default_factory=dict)
     # subscription id -> cents it paid into this pass's pool
@@ -357,11 +387,10 @@ def _plan(
     contributions: list[tuple[int | None, int, int]],
     *,
     now: dt.datetime,
-    explainer: Explainer | None,
 ) -> CityPlan:
     """contributions: (contribution id or None for a demo one not yet recorded,
-    subscription id, net amount: what the processor left, the only money pooled). With
-    an explainer the plan has its rows."""
+    subscription id, net amount: what the processor left, the only money pooled). The
+    rows are _fill_rows' to add."""
     per_sub: dict[int, int] = {}
     for _, sub_id, amount in contributions:
         per_sub[sub_id] = per_sub.get(sub_id, 0) + amount
@@ -393,32 +422,47 @@ def _plan(
     plan.charities = shares
     plan.distributed_cents = plan.pooled_cents
     plan.why = f"split over {sum(1 for s in shares if s.amount_cents)} charities by need"
-    if explainer is not None:
-        plan.subscription_ids = sorted(per_sub)
-        amounts = [per_sub[s] for s in plan.subscription_ids]
-        facts = [
-            CharityFacts(
-                s.charity_id,
-                s.name,
-                plan.place,
-                s.urgency,
-                s.gap_cents,
-                s.rank,
-                len(shares),
-                reported_gap_cents=s.reported_gap_cents,
-                need=s.need_line,
-            )
-            for s in shares
-        ]
-        matrix = split_rows(amounts, [s.amount_cents for s in shares])
-        rows = plan.rows
-        for sub_id, paid, cells in zip(plan.subscription_ids, amounts, matrix, strict=True):
-            shares = percentages(cells)
-            for fact, cents, share in zip(facts, cells, shares, strict=True):
-                if cents:
-                    reason = explainer(fact, cents, paid, share)
-                    rows.append((sub_id, fact.charity_id, cents, reason))
+    plan.facts = [s.facts(plan.place, len(shares)) for s in shares]
     return plan
+
+
+def _fill_rows(plan: CityPlan, explainer: Explainer) -> None:
+    """The plan's rows, each subscription's money split over the charities with controlled
+    rounding (portfolio.allocation.split_rows) and a sentence per row: one frame per
+    charity (explainer.frame, counted), its slots filled per row. Asks no model."""
+    plan.rows = []
+    if not plan.distributed_cents:
+        return
+    plan.subscription_ids = sorted(plan.per_subscription)
+    amounts = [plan.per_subscription[s] for s in plan.subscription_ids]
+    facts = plan.facts
+    frames = [explainer.frame(f) if f.week_cents else None for f in facts]
+    plan.explained_by_model, plan.explainer_fallbacks = explainer.tally()
+    matrix = split_rows(amounts, [f.week_cents for f in facts])
+    rows = plan.rows
+    sentence = explainer.sentence
+    for sub_id, paid, cells in zip(plan.subscription_ids, amounts, matrix, strict=True):
+        shares = percentages(cells)
+        for fact, frame, cents, share in zip(facts, frames, cells, shares, strict=True):
+            if cents:
+                rows.append((sub_id, fact.charity_id, cents,
+                             sentence(fact, frame, cents, paid, share)))  # fmt: skip
+
+
+def _ask_model_first(week_start, city, state, *, now, run_id, explainer: Explainer) -> None:
+    """Ask the explainer's model about the place's charities before the place's
+    transaction, from its figures read without locks: no ledger row is locked while a
+    model thinks. The locked pass works the plan out again and uses an answer only for a
+    charity whose figures are still exactly those (portfolio.explain)."""
+    contributions = list(
+        _in_place(_claimable(week_start), city, state, "subscription__user__")
+        .order_by("id")
+        .values_list("id", "subscription_id", "net_cents")
+    )
+    if not contributions:
+        return
+    preview = _plan(city, state, week_start, contributions, now=now)
+    explainer.prepare([f for f in preview.facts if f.week_cents], run_id=run_id)
 
 
 def calculate_distribution(city, state, week_start, *, now=None) -> CityPlan:
@@ -440,7 +484,10 @@ def calculate_distribution(city, state, week_start, *, now=None) -> CityPlan:
                           due.order_by("id").values_list("id", "amount_cents")]  # fmt: skip
     explainer = get_explainer()
     try:
-        return _plan(city, state, week_start, contributions, now=now, explainer=explainer)
+        plan = _plan(city, state, week_start, contributions, now=now)
+        explainer.prepare([f for f in plan.facts if f.week_cents])
+        _fill_rows(plan, explainer)
+        return plan
     finally:
         explainer.close()
 
@@ -474,7 +521,7 @@ def get_distribution_preview(week_start, *, now=None) -> list[CityPlan]:
         city, state = canonical_place(min(item[0] for item in items), state)
         # One entry per subscription is enough for totals; the count is kept aside.
         contributions = [(None, sid, total) for _, sid, total, _n in items]
-        plan = _plan(city, state, week_start, contributions, now=now, explainer=None)
+        plan = _plan(city, state, week_start, contributions, now=now)
         plan.contributions = sum(item[3] for item in items)
         plans.append(plan)
     return plans
@@ -500,6 +547,8 @@ class PlaceOutcome:
     rows: int = 0
     charities: int = 0
     why: str = ""
+    explained_by_model: int = 0
+    explainer_fallbacks: dict[str, int] = field(default_factory=dict)
 
 
 ELSEWHERE = "elsewhere"
@@ -539,6 +588,7 @@ def _open_week(week_start, *, city, state, now):
     else:
         bill_demo_week(week_start, city=place[0], state=place[1])
     run = ledger.get_or_start_run(week_start=week_start, now=now)
+    reset_breaker(run.pk)
     places = _pending_places(week_start)
     if place is not None:
         places = [p for p in places if place_key(*p) == place_key(*place)]
@@ -600,6 +650,8 @@ def _distribute_place(week_start, city, state, *, run_id, now, explainer) -> Pla
         rows=len(plan.rows),
         charities=sum(1 for c in plan.charities if c.amount_cents),
         why=plan.why,
+        explained_by_model=plan.explained_by_model,
+        explainer_fallbacks=plan.explainer_fallbacks,
     )
 
 
@@ -651,7 +703,10 @@ def _distribute_city_plan(
     now = _now(now)
     own_explainer = explainer is None
     explainer = get_explainer() if own_explainer else explainer
+    explainer.start_place()
     try:
+        if explainer.asks_model:
+            _ask_model_first(week_start, city, state, now=now, run_id=run_id, explainer=explainer)
         with transaction.atomic():
             contributions = list(
                 _in_place(_claimable(week_start), city, state, "subscription__user__")
@@ -661,7 +716,8 @@ def _distribute_city_plan(
             )
             if not contributions:
                 return None
-            plan = _plan(city, state, week_start, contributions, now=now, explainer=explainer)
+            plan = _plan(city, state, week_start, contributions, now=now)
+            _fill_rows(plan, explainer)
             if plan.distributed_cents:
                 day = timezone.localdate(now)
                 ledger.write_rows(
@@ -689,6 +745,8 @@ def _distribute_city_plan(
                 why=plan.why,
                 hold_reason=plan.hold_reason,
                 inputs=plan.inputs(now),
+                explained_by_model=plan.explained_by_model,
+                explainer_fallbacks=plan.explainer_fallbacks,
             )
             _log_city(plan, line, run_id=run_id)
             return plan
@@ -696,7 +754,7 @@ def _distribute_city_plan(
         if own_explainer:
             explainer.close()
         else:
-            explainer.clear_cache()
+            explainer.start_place()
 
 
 def _label(city: str, state: str) -> str:

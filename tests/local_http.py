@@ -24,6 +24,12 @@ class _Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             route(self)
 
+    def do_POST(self):
+        # The request's body, for routes that read it (a fake chat-completions server).
+        self.body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.bodies.append(self.body)
+        self.do_GET()
+
     def log_message(self, format, *args):  # keep test output quiet
         pass
 
@@ -34,6 +40,7 @@ class LocalServer:
         self.httpd.daemon_threads = True
         self.httpd.routes = {}
         self.httpd.requests = []
+        self.httpd.bodies = []
         self.stopping = threading.Event()
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True

@@ -178,6 +178,7 @@ BAD_ROWS = {
         held_cents=0, distributed_cents=100, status="done"
     ),
     "run line reason unknown": lambda: _line(hold_reason="weather"),
+    "run line negative model sentences": lambda: _line(explained_by_model=-1),
     # needs.MoneyReceived
     "money received zero": lambda: _received(amount_cents=0),
     "money received on a tuesday": lambda: _received(week_start=TUESDAY),

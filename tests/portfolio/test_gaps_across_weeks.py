@@ -79,7 +79,8 @@ def test_a_city_whose_gaps_are_all_met_still_gives_by_urgency_and_reported_gap()
     line = lines(run)["Springfield, VT"]
     assert (line.status, line.held_cents) == ("done", 0)
     reason = Distribution.objects.get(charity=food, week_start=week(1)).reason
-    assert "already met" in reason and "$10 funding gap" in reason
+    assert "its $10 gap was already met, as is every gap in Springfield, VT" in reason
+    assert "this week's $30 is shared by need" in reason
 
 
 def test_a_new_report_starts_the_gap_afresh_and_the_same_figures_do_not(alice):

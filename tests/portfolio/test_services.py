@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db.models import Sum
 
+from core.templatetags.money import format_cents, percentages
 from distributions import services as ledger
 from distributions.models import Distribution, DistributionRun
 from portfolio import services
@@ -72,12 +73,19 @@ def test_every_row_carries_a_plain_reason_with_the_numbers():
     distribute_funds(WEEK, now=NOW)
 
     row = Distribution.objects.get(charity__name="Food Shelf")
-    assert row.reason.startswith(f"Food Shelf got ${row.amount_cents // 100}.")
-    assert "of your $10.00" in row.reason
-    assert "urgency 90/100 and a $12,500 funding gap" in row.reason
-    assert "the largest need in Springfield, VT" in row.reason
     other = Distribution.objects.get(charity__name="Book Club")
-    assert "the 2nd largest need of 2 in Springfield, VT" in other.reason
+    share, other_share = percentages([row.amount_cents, other.amount_cents])
+    # The page prints the charity's name and the row's amount beside the sentence: it
+    # says the donor's share, the need, its urgency, the gap and the city's ranking.
+    assert "Food Shelf" not in row.reason
+    assert row.reason == (
+        f"{share}% of your $10.00 goes to its food need, urgency 90/100 (critical); it has "
+        "the largest need of the 2 charities in Springfield, VT, and this week's gifts "
+        f"cover {format_cents(row.amount_cents)} of its $12,500 gap (less than 1%)."
+    )
+    assert other.reason.startswith(f"{other_share}% of your $10.00 goes to its food need, "
+                                    "urgency 10/100 (low); it has the 2nd largest need of "
+                                    "the 2 charities in Springfield, VT")  # fmt: skip
 
 
 def test_rerunning_a_week_creates_no_second_cent():

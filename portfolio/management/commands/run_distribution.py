@@ -6,7 +6,7 @@ from core.commands import city_option, one_line, week_option
 from core.templatetags.money import format_cents
 from distributions.selectors import get_run_cities
 from portfolio import services
-from portfolio.cli import invocation_line, outcome_line, plan_line
+from portfolio.cli import explanations_line, invocation_line, outcome_line, plan_line
 
 
 class Command(BaseCommand):
@@ -59,6 +59,9 @@ class Command(BaseCommand):
             self.stdout.write(f"  {outcome_line(outcome)}")
         week_has_lines = bool(get_run_cities(run))
         self.stdout.write(invocation_line(invocation, week_has_lines=week_has_lines))
+        explained = explanations_line(invocation)
+        if explained:
+            self.stdout.write(explained)
         # The week's totals count every invocation (an earlier one, another process):
         # said as the week's, after what this one did.
         self.stdout.write(
