@@ -325,9 +325,19 @@ def breaker_key(run_id: int) -> str:
     return f"portfolio:explainer-breaker:{run_id}"
 
 
+def _cached(method: str, *args):
+    """A cache call that cannot fail a run: the cache only saves questions, so when it is
+    down the explainer goes on without it."""
+    try:
+        return getattr(cache, method)(*args)
+    except Exception:
+        logger.warning("The cache is unavailable to the explainer", exc_info=True)
+        return None
+
+
 def reset_breaker(run_id: int) -> None:
     """A new invocation of a week's run asks the model afresh."""
-    cache.delete(breaker_key(run_id))
+    _cached("delete", breaker_key(run_id))
 
 
 def _timed_out(exc: BaseException) -> bool:
@@ -381,14 +391,14 @@ class Explainer:
             self._prepared[c.charity_id] = (c, self._ask(c, deadline, run_id))
 
     def _ask(self, c: CharityFacts, deadline: float, run_id: int | None) -> Frame | str:
-        if self._broken or (run_id is not None and cache.get(breaker_key(run_id))):
+        if self._broken or (run_id is not None and _cached("get", breaker_key(run_id))):
             return NOT_ASKED
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return NOT_ASKED
         key = self._cache_key(c)
         if key is not None:
-            kept = cache.get(key)
+            kept = _cached("get", key)
             if kept is not None:
                 return check_frame(kept["text"], c) if "text" in kept else kept["refused"]
         if self._pool is None:
@@ -397,9 +407,12 @@ class Explainer:
         try:
             answer = future.result(timeout=min(self.timeout, remaining))
         except FutureTimeout:
-            return self._give_up(
-                TIMEOUT, f"no answer within {min(self.timeout, remaining):.1f} s", run_id
-            )
+            if remaining < self.timeout:
+                # The place's budget ran out, not the model's time: no breaker, but the
+                # hung call keeps its thread, so the next question gets a fresh one.
+                self._drop_pool()
+                return TIMEOUT
+            return self._give_up(TIMEOUT, f"no answer within {self.timeout} s", run_id)
         except ExplainerGarbage as exc:
             frame: Frame | str = GARBAGE
             logger.warning("Explainer answered garbage for charity %s: %s", c.charity_id, exc)
@@ -413,7 +426,7 @@ class Explainer:
                             c.charity_id, frame, answer)  # fmt: skip
         if key is not None:
             kept = {"text": frame.text} if isinstance(frame, Frame) else {"refused": frame}
-            cache.set(key, kept, 8 * 24 * 3600)
+            _cached("set", key, kept, 8 * 24 * 3600)
         return frame
 
     def _cache_key(self, c: CharityFacts) -> str | None:
@@ -428,12 +441,15 @@ class Explainer:
                        self.backend, why)  # fmt: skip
         self._broken = True
         if run_id is not None:
-            cache.set(breaker_key(run_id), reason, BREAKER_SECONDS)
+            _cached("set", breaker_key(run_id), reason, BREAKER_SECONDS)
+        self._drop_pool()
+        return reason
+
+    def _drop_pool(self) -> None:
         if self._pool is not None:
             # A hung call keeps its thread (its own socket timeout ends it); nobody waits.
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
-        return reason
 
     # -- using (cheap: inside the transaction, per charity and per row) --
 
@@ -478,9 +494,7 @@ class Explainer:
         return self._tally[MODEL], fallbacks
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        self._drop_pool()
 
 
 # settings.EXPLAINER names a backend: "openai" (or "model") is the shipped one.

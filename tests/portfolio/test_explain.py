@@ -3,6 +3,7 @@ the Explainer's fallbacks (the model-backed explainer against a fake server is
 test_explain_model.py)."""
 
 import dataclasses
+import threading
 
 import pytest
 from hypothesis import given
@@ -317,3 +318,25 @@ def test_a_raising_backend_opens_the_breaker_and_the_rest_is_not_asked():
         template_frame(second),
     ]
     assert explainer.tally() == (0, {"error": 1, NOT_ASKED: 1})
+
+
+def test_a_question_cut_short_by_the_places_budget_does_not_open_the_breaker():
+    release = threading.Event()
+
+    def hung(facts):
+        release.wait(10)
+        return GOOD
+
+    explainer = Explainer(hung, timeout=5, budget=0.2)
+    second = dataclasses.replace(COATS, charity_id=2)
+    try:
+        explainer.prepare([COATS, second])
+        assert explainer.asks_model  # the model was not at fault: the next place asks
+        assert [explainer.frame(f) for f in (COATS, second)] == [
+            template_frame(COATS),
+            template_frame(second),
+        ]
+        assert explainer.tally() == (0, {"timeout": 1, NOT_ASKED: 1})
+    finally:
+        release.set()
+        explainer.close()

@@ -430,3 +430,21 @@ def test_without_a_model_the_run_line_counts_nothing_and_says_template(settings)
     run = distribute_funds(WEEK, now=NOW)
     line = lines(run)["Springfield, VT"]
     assert (line.explained_by_model, line.explainer_fallbacks) == (0, {})
+
+
+class BrokenCache:
+    def __getattr__(self, name):
+        def fail(*args, **kwargs):
+            raise ConnectionError("cache down")
+
+        return fail
+
+
+def test_a_cache_that_is_down_costs_the_run_nothing(model, monkeypatch):
+    monkeypatch.setattr("portfolio.explain.cache", BrokenCache())
+    three_charities(donors=2)
+
+    run = distribute_funds(WEEK, now=NOW)
+
+    line = lines(run)["Springfield, VT"]
+    assert (line.status, line.explained_by_model, line.explainer_fallbacks) == ("done", 3, {})
