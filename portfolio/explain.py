@@ -370,6 +370,7 @@ class Explainer:
     def start_place(self) -> None:
         """Forget the last place: its prepared frames, its sentences, its tally."""
         self._prepared: dict[int, tuple[CharityFacts, Frame | str]] = {}
+        self._asked_here = False  # whether prepare ran for this place
         self._sentences: dict[tuple[int, int, str], str] = {}
         self._tally: Counter[str] = Counter()
 
@@ -383,6 +384,7 @@ class Explainer:
         closed. Must be called outside the place's transaction."""
         if self.backend is None:
             return
+        self._asked_here = True
         deadline = time.monotonic() + self.budget
         for c in facts:
             known = self._prepared.get(c.charity_id)
@@ -466,8 +468,8 @@ class Explainer:
         if self.backend is None:
             return template_frame(c), ""
         known = self._prepared.get(c.charity_id)
-        if known is None and self._broken:
-            return template_frame(c), NOT_ASKED
+        if known is None and not self._asked_here:
+            return template_frame(c), NOT_ASKED  # the breaker was open, or no asking here
         if known is None or known[0] != c:
             return template_frame(c), STALE
         if isinstance(known[1], Frame):

@@ -448,3 +448,14 @@ def test_a_cache_that_is_down_costs_the_run_nothing(model, monkeypatch):
 
     line = lines(run)["Springfield, VT"]
     assert (line.status, line.explained_by_model, line.explainer_fallbacks) == ("done", 3, {})
+
+
+def test_inside_a_callers_transaction_the_model_is_not_asked(model):
+    # seed_demo runs its weeks in one transaction: places already given stay locked.
+    three_charities(donors=2)
+
+    with transaction.atomic():
+        run = distribute_funds(WEEK, now=NOW)
+
+    assert model.asked == []
+    assert lines(run)["Springfield, VT"].explainer_fallbacks == {"not_asked": 3}
