@@ -6,6 +6,7 @@ from django.db import transaction
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
@@ -228,10 +229,6 @@ class CharityAdmin(admin.ModelAdmin):
         ("Dates", {"fields": ["created_at", "updated_at"]}),
     ]
 
-    @admin.display(boolean=True, description="Map")
-    def has_coordinates(self, obj):
-        return obj.has_coordinates
-
     @admin.display(description="Place", ordering="city")
     def place(self, obj):
         return f"{obj.city}, {obj.state}"
@@ -242,7 +239,8 @@ class CharityAdmin(admin.ModelAdmin):
 
     @admin.display(description="Added", ordering="created_at")
     def added(self, obj):
-        return f"{obj.created_at:%b} {obj.created_at.day}, {obj.created_at.year}"
+        day = timezone.localtime(obj.created_at)
+        return f"{day:%b} {day.day}, {day.year}"
 
     def get_changelist_instance(self, request):
         """Judge the page's charities at once (one query for the IRS imports), so the
