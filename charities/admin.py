@@ -1,8 +1,14 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.db import transaction
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.text import Truncator
 
 from core.admin import ReadOnlyAdmin
 
@@ -11,9 +17,25 @@ from .models import Charity, CharityMember, CharityStatus, CoordinatesSource, Ir
 from .widgets import MapPickerWidget
 
 GEOCODE_ACTION_LIMIT = 50
+# The vetting confirmation's field: approve although the admin warned (approval_warnings).
+APPROVE_ANYWAY = "approve_anyway"
+PAYOUTS_COLUMN_CHARS = 16
+# reject_charity takes a charity of any status; rejecting a rejected one again only adds
+# a note, so the change page offers Reject where it changes something.
+REJECTABLE = (CharityStatus.PENDING, CharityStatus.APPROVED)
 # Fields of the change form that charities.services.create_charity/update_charity set.
 SERVICE_FIELDS = ("name", "ein", "category", "description", "website", "contact_email",
                   "city", "state", "zip_code", "admin_notes", "needs_feed_url")  # fmt: skip
+
+
+def payouts_word(reason: str) -> str:
+    """The list's short word for why a charity may not be paid (the reason in full is
+    the cell's title): "not approved", "needs review", "no IRS import"."""
+    for start, word in (("not approved", "not approved"), ("needs review", "needs review"),
+                        ("no IRS", "no IRS import")):  # fmt: skip
+        if reason.startswith(start):
+            return word
+    return Truncator(reason).chars(PAYOUTS_COLUMN_CHARS)
 
 
 class HasCoordinatesFilter(admin.SimpleListFilter):
@@ -113,21 +135,35 @@ class RejectForm(forms.Form):
     )
 
 
+class RejectOneForm(RejectForm):
+    """The change page's Reject: the same note as the list action's, for one charity."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["note"].help_text = (
+            "Why this charity is rejected. Kept in its admin notes, and emailed to the "
+            "applicant when someone applied for it."
+        )
+
+
 class CharityAdmin(admin.ModelAdmin):
     """Vetting, details and the map of a charity. Registered by web.admin, which adds
     the needs (the charity page shows charities and needs together)."""
 
     form = CharityAdminForm
+    change_form_template = "admin/charities/charity/change_form.html"
+    # Short labels and compact values, so the list fits a 1280 px screen beside its
+    # filters (static/css/admin.css): the place in one column, the status in a word,
+    # the payout reason in a word (in full in its title), the date without the time;
+    # coordinates are a filter ("coordinates") and the charity's page, not a column.
     list_display = [
         "name",
-        "city",
-        "state",
+        "place",
         "category",
-        "verification_status",
-        "has_coordinates",
+        "status",
         "ein_display",
         "payout_eligibility",
-        "created_at",
+        "added",
     ]
     list_filter = [
         ApplicationsFilter,
@@ -193,9 +229,18 @@ class CharityAdmin(admin.ModelAdmin):
         ("Dates", {"fields": ["created_at", "updated_at"]}),
     ]
 
-    @admin.display(boolean=True, description="Coordinates")
-    def has_coordinates(self, obj):
-        return obj.has_coordinates
+    @admin.display(description="Place", ordering="city")
+    def place(self, obj):
+        return f"{obj.city}, {obj.state}"
+
+    @admin.display(description="Status", ordering="verification_status")
+    def status(self, obj):
+        return obj.verification_status
+
+    @admin.display(description="Added", ordering="created_at")
+    def added(self, obj):
+        day = timezone.localtime(obj.created_at)
+        return f"{day:%b} {day.day}, {day.year}"
 
     def get_changelist_instance(self, request):
         """Judge the page's charities at once (one query for the IRS imports), so the
@@ -212,7 +257,11 @@ class CharityAdmin(admin.ModelAdmin):
         verdict = getattr(obj, "payout_verdict", None)
         if verdict is None:
             verdict = selectors.get_payout_eligibility([obj])[obj.pk]
-        return "eligible" if verdict.eligible else verdict.reason
+        if verdict.eligible:
+            return "eligible"
+        return format_html(
+            '<span title="{}">{}</span>', verdict.reason, payouts_word(verdict.reason)
+        )
 
     @admin.display(description="EIN", ordering="ein")
     def ein_display(self, obj):
@@ -255,11 +304,51 @@ class CharityAdmin(admin.ModelAdmin):
                 source=CoordinatesSource.MANUAL,
             )
 
+    # --- vetting: the list's actions and the change page's buttons, one path ----------
+
+    def approval_warnings(self, request, charities) -> list[str]:
+        """Sentences to confirm before approving these charities (none here: the admin
+        that knows about needs, web.admin, warns of a charity with no current need)."""
+        return []
+
+    def _approvable(self, charities) -> list[Charity]:
+        return [c for c in charities if c.verification_status in services.APPROVABLE]
+
+    def _approval_confirmation(self, request, charities, warnings, *, bulk: bool):
+        """The step between Approve and the service when approval_warnings has something
+        to say: "Approve anyway" posts the same request again with APPROVE_ANYWAY."""
+        if bulk:
+            cancel = reverse("admin:charities_charity_changelist")
+        else:
+            cancel = reverse("admin:charities_charity_change", args=[charities[0].pk])
+        return TemplateResponse(
+            request,
+            "admin/charities/approve_confirmation.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Approve anyway?",
+                "opts": self.model._meta,
+                "charities": charities,
+                "warnings": warnings,
+                "bulk": bulk,
+                "action_url": request.get_full_path(),
+                "cancel_url": cancel,
+                "approve_anyway": APPROVE_ANYWAY,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
     @admin.action(description="Approve selected charities", permissions=["vet"])
     def approve_selected(self, request, queryset):
-        done = self._vet(request, queryset, services.approve_charity)
+        if APPROVE_ANYWAY not in request.POST:
+            changing = self._approvable(queryset.order_by("name", "pk"))
+            warnings = self.approval_warnings(request, changing)
+            if warnings:
+                return self._approval_confirmation(request, changing, warnings, bulk=True)
+        done = self._vet(request, queryset, services.approve_charity, log="Approved.")
         if done is not None:
             self.message_user(request, f"Approved {done} charities.", messages.SUCCESS)
+        return None
 
     @admin.action(description="Reject selected charities…", permissions=["vet"])
     def reject_selected(self, request, queryset):
@@ -267,7 +356,10 @@ class CharityAdmin(admin.ModelAdmin):
         if form.is_bound and form.is_valid():
             note = form.cleaned_data["note"]
             done = self._vet(
-                request, queryset, lambda c, by: services.reject_charity(c, by=by, note=note)
+                request,
+                queryset,
+                lambda c, by: services.reject_charity(c, by=by, note=note),
+                log=f"Rejected: {note}",
             )
             if done is not None:
                 self.message_user(request, f"Rejected {done} charities.", messages.SUCCESS)
@@ -307,19 +399,133 @@ class CharityAdmin(admin.ModelAdmin):
         level = messages.WARNING if result.counts[geocoding.NOT_LOCATED] else messages.SUCCESS
         self.message_user(request, f"Geocoded {result.summary()}", level)
 
-    def _vet(self, request, queryset, action):
-        """Apply one vetting service to every selected charity, all or nothing."""
+    def _vet(self, request, queryset, action, *, log: str = ""):
+        """Apply one vetting service to every selected charity, all or nothing; `log`
+        is written to each charity's admin history."""
         try:
             with transaction.atomic():
                 count = 0
                 for charity in queryset:
                     action(charity, by=request.user)
+                    if log:
+                        self.log_change(request, charity, log)
                     count += 1
         except (PermissionDenied, ValidationError) as exc:
             text = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
             self.message_user(request, f"Nothing changed: {text}", messages.ERROR)
             return None
         return count
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/approve/",
+                self.admin_site.admin_view(self.approve_view),
+                name="{}_{}_approve".format(*info),
+            ),
+            path(
+                "<path:object_id>/reject/",
+                self.admin_site.admin_view(self.reject_view),
+                name="{}_{}_reject".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def _may_vet(self, request, charity) -> bool:
+        return self.has_change_permission(request, charity) and self.has_vet_permission(request)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        """The change page's Approve and Reject buttons: for staff who may change and vet
+        charities, each only where its transition is valid."""
+        if obj is not None and obj.pk and self._may_vet(request, obj):
+            context["vetting"] = {
+                "status": obj.get_verification_status_display(),
+                "approve_url": reverse("admin:charities_charity_approve", args=[obj.pk])
+                if obj.verification_status in services.APPROVABLE
+                else "",
+                "reject_url": reverse("admin:charities_charity_reject", args=[obj.pk])
+                if obj.verification_status in REJECTABLE
+                else "",
+            }
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _vetting_target(self, request, object_id):
+        """The charity of a vetting URL, or None (no such charity); PermissionDenied for
+        staff who may not vet it."""
+        charity = self.get_object(request, unquote(object_id))
+        if charity is not None and not self._may_vet(request, charity):
+            raise PermissionDenied
+        if charity is None and not self.has_vet_permission(request):
+            raise PermissionDenied
+        return charity
+
+    def _no_such_charity(self, request):
+        self.message_user(request, "Nothing changed: there is no such charity.", messages.ERROR)
+        return redirect("admin:charities_charity_changelist")
+
+    def approve_view(self, request, object_id):
+        """POST: approve one charity (services.approve_charity, as the list action), after
+        the same warning step; then back to its page with a message."""
+        charity = self._vetting_target(request, object_id)
+        if charity is None:
+            return self._no_such_charity(request)
+        back = reverse("admin:charities_charity_change", args=[charity.pk])
+        if request.method != "POST":
+            return redirect(back)
+        if charity.verification_status not in services.APPROVABLE:
+            self.message_user(
+                request,
+                f"Nothing changed: {charity.name} is already "
+                f"{charity.get_verification_status_display().lower()}.",
+                messages.ERROR,
+            )
+            return redirect(back)
+        if APPROVE_ANYWAY not in request.POST:
+            warnings = self.approval_warnings(request, [charity])
+            if warnings:
+                return self._approval_confirmation(request, [charity], warnings, bulk=False)
+        if self._vet(request, [charity], services.approve_charity, log="Approved.") is not None:
+            self.message_user(request, f"Approved {charity.name}.", messages.SUCCESS)
+        return redirect(back)
+
+    def reject_view(self, request, object_id):
+        """GET: ask why. POST: reject one charity (services.reject_charity, as the list
+        action) with the note; then back to its page with a message."""
+        charity = self._vetting_target(request, object_id)
+        if charity is None:
+            return self._no_such_charity(request)
+        back = reverse("admin:charities_charity_change", args=[charity.pk])
+        if charity.verification_status not in REJECTABLE:
+            self.message_user(
+                request, f"Nothing changed: {charity.name} is already rejected.", messages.ERROR
+            )
+            return redirect(back)
+        form = RejectOneForm(request.POST if request.method == "POST" else None)
+        if form.is_bound and form.is_valid():
+            note = form.cleaned_data["note"]
+            done = self._vet(
+                request,
+                [charity],
+                lambda c, by: services.reject_charity(c, by=by, note=note),
+                log=f"Rejected: {note}",
+            )
+            if done is not None:
+                self.message_user(request, f"Rejected {charity.name}.", messages.SUCCESS)
+                return redirect(back)
+        return TemplateResponse(
+            request,
+            "admin/charities/charity/reject.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"Reject {charity.name}",
+                "opts": self.model._meta,
+                "original": charity,
+                "charity": charity,
+                "form": form,
+                "cancel_url": back,
+            },
+        )
 
 
 @admin.register(IrsImport)

@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("payouts.urls")),  # /payouts/statement/... (staff)
     # Before the admin's own URLs, whose catch-all would answer 404 for it.
     path("admin/", include("payouts.admin_urls")),  # /admin/payouts/summary/
+    path("admin/", include("web.admin_urls")),  # /admin/money/held/, /admin/money/preview-week/
     path("admin/", admin.site.urls),
 ]
 

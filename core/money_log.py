@@ -8,6 +8,8 @@ Events (fields beside `event`):
 - city_held: run_id, week, city, cents, contributions, why
 - city_failed: run_id, week, city, cents (left undistributed), error
 - run_finished: run_id, week, status, pooled_cents, distributed_cents, held_cents, rows
+- run_queued: week, user_id, log_entry_id, pooled_cents, distributed_cents, held_cents
+  (staff queued the week from the admin: web.services.queue_week_run; the preview's cents)
 
 Each line reads as `event=city_distributed run_id=7 week=2026-11-09 city="Springfield, VT"
 cents=12345 ...` (values with spaces or quotes are JSON-quoted), and the same fields ride

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.db.models import Count, Q
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from core.admin import ReadOnlyAdmin
@@ -20,17 +21,17 @@ class DistributionRunAdmin(ReadOnlyAdmin):
     since a city name is donor input.
     """
 
+    # Compact for a 1280 px screen (static/css/admin.css): dates without the year's
+    # repetition of times, places and those holding money in one column.
     list_display = [
-        "week_start",
+        "week",
         "status",
         "pooled",
         "distributed",
         "held",
-        "cities",
-        "cities_holding",
-        "distributions_count",
-        "started_at",
-        "finished_at",
+        "places",
+        "rows",
+        "finished",
     ]
     list_filter = ["status"]
     date_hierarchy = "week_start"
@@ -71,13 +72,26 @@ class DistributionRunAdmin(ReadOnlyAdmin):
             )
         )
 
-    @admin.display(description="Cities", ordering="city_count")
-    def cities(self, run):
-        return run.city_count
+    @admin.display(description="Week", ordering="week_start")
+    def week(self, run):
+        return f"{run.week_start:%b} {run.week_start.day}, {run.week_start.year}"
 
-    @admin.display(description="Cities holding money", ordering="holding_count")
-    def cities_holding(self, run):
-        return run.holding_count
+    @admin.display(description="Places", ordering="city_count")
+    def places(self, run):
+        if not run.holding_count:
+            return run.city_count
+        return f"{run.city_count} ({run.holding_count} holding)"
+
+    @admin.display(description="Rows", ordering="distributions_count")
+    def rows(self, run):
+        return f"{run.distributions_count:,}"
+
+    @admin.display(description="Finished", ordering="finished_at")
+    def finished(self, run):
+        if run.finished_at is None:
+            return "-"
+        at = timezone.localtime(run.finished_at)
+        return f"{at:%b} {at.day}, {at:%H:%M}"
 
     @admin.display(description="Per city")
     def city_table(self, run):

@@ -63,6 +63,11 @@ class DistributionRun(models.Model):
 
     class Meta:
         ordering = ["-week_start"]
+        # Queueing a week's run from the admin (web.services.queue_week_run) moves money,
+        # so it is a permission of its own, not implied by seeing or "changing" runs.
+        permissions = [
+            ("run_distribution_week", "Can queue the distribution of a week from the admin")
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(week_start__iso_week_day=MONDAY), name="run_week_start_monday"

@@ -107,6 +107,12 @@ def week_checksum(run) -> str:
     return digest.hexdigest()
 
 
+def get_runs_by_week(weeks) -> dict[dt.date, DistributionRun]:
+    """week_start -> the run record of each of the given weeks that has one. One query."""
+    weeks = [require_week(week) for week in weeks]
+    return {run.week_start: run for run in DistributionRun.objects.filter(week_start__in=weeks)}
+
+
 def get_published_runs() -> QuerySet[DistributionRun]:
     """Runs that have closed, newest week first: what /transparency/ lists."""
     return DistributionRun.objects.exclude(status=DistributionRun.Status.RUNNING).order_by(

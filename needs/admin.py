@@ -8,9 +8,10 @@ from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import Truncator
 
 from core.admin import ReadOnlyAdmin
-from core.templatetags.money import format_cents
+from core.templatetags.money import format_cents, whole_dollars
 
 from . import services
 from .forms import DollarsField, dollars_text, plain_errors
@@ -21,6 +22,8 @@ from .selectors import (
     freshness_cutoff,
     get_active_needs,
 )
+
+LIST_NAME_CHARS = 40
 
 
 def in_use_line(need: Need) -> str:
@@ -275,13 +278,16 @@ class NeedChangeInline(admin.TabularInline):
 
 @admin.register(Need)
 class NeedAdmin(admin.ModelAdmin):
+    # Compact for a 1280 px screen beside the filters (static/css/admin.css): the
+    # charity's name cut short (in full in its title), the gap in whole dollars, the
+    # date without the time.
     list_display = [
-        "charity",
+        "charity_name",
         "category",
-        "urgency_score",
+        "urgency",
         "gap",
         "source",
-        "last_updated",
+        "updated",
     ]
     list_filter = [UrgentFilter, "source", "category"]
     search_fields = ["charity__name", "charity__ein"]
@@ -291,9 +297,24 @@ class NeedAdmin(admin.ModelAdmin):
     form = NeedAdminForm
     readonly_fields = ["source", "last_updated", "gap_set_at", "metadata", "in_use"]
 
-    @admin.display(description="funding gap", ordering="funding_gap_cents")
+    @admin.display(description="gap", ordering="funding_gap_cents")
     def gap(self, obj):
-        return format_cents(obj.funding_gap_cents)
+        return whole_dollars(obj.funding_gap_cents)
+
+    @admin.display(description="charity", ordering="charity__name")
+    def charity_name(self, obj):
+        name = obj.charity.name
+        short = Truncator(name).chars(LIST_NAME_CHARS)
+        return short if short == name else format_html('<span title="{}">{}</span>', name, short)
+
+    @admin.display(description="urgency", ordering="urgency_score")
+    def urgency(self, obj):
+        return obj.urgency_score
+
+    @admin.display(description="updated", ordering="last_updated")
+    def updated(self, obj):
+        day = timezone.localtime(obj.last_updated)
+        return f"{day:%b} {day.day}, {day.year}"
 
     @admin.display(description="counts now?")
     def in_use(self, obj):

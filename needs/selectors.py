@@ -28,7 +28,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from charities.models import Charity, CharityStatus
-from core.places import city_q
+from core.places import city_q, place_key
 from core.validation import id_of, require_aware_datetime, require_int
 
 from .models import (
@@ -191,3 +191,39 @@ def get_portal_needs(charity, *, now: dt.datetime) -> list[PortalNeed]:
             state = "current"
         rows.append(PortalNeed(need=need, used=need.pk in used, stale_at=stale_at, state=state))
     return rows
+
+
+# --- who can take money now (staff's views: the vetting warning, held money) ----------
+
+
+def _giving_needs(needs: QuerySet[Need], *, now: dt.datetime) -> QuerySet[Need]:
+    """Of `needs`, those that count now with an urgency and a gap above 0: what gives a
+    charity a place in the weekly run (its urgency x reported gap, the engine's spread,
+    is above 0). A closed need (0, 0) counts for nothing."""
+    return counted_needs(needs, now=now).filter(urgency_score__gt=0, funding_gap_cents__gt=0)
+
+
+def get_current_need_counts(charity_ids, *, now=None) -> dict[int, int]:
+    """charity id -> how many of its needs count now (one per category; see
+    _giving_needs), whatever the charity's status: what the admin warns about before
+    approving a charity that would receive nothing. Charities with none are absent.
+    One query."""
+    if isinstance(charity_ids, (str, bytes)) or not hasattr(charity_ids, "__iter__"):
+        raise ValidationError({"charity_ids": "charity_ids must be a collection of ids."})
+    needs = Need.objects.filter(charity_id__in=list(charity_ids))
+    counts: dict[int, int] = defaultdict(int)
+    for charity_id in _giving_needs(needs, now=_now(now)).values_list("charity_id", flat=True):
+        counts[charity_id] += 1
+    return dict(counts)
+
+
+def get_places_with_current_need(*, now=None) -> set[tuple[str, str]]:
+    """core.places.place_key of every city where an approved charity has a need that
+    counts now: the cities whose money the weekly run gives rather than holds. One query."""
+    needs = Need.objects.filter(charity__verification_status=CharityStatus.APPROVED)
+    rows = (
+        _giving_needs(needs, now=_now(now))
+        .values_list("charity__city", "charity__state")
+        .distinct()
+    )
+    return {place_key(city, state) for city, state in rows}

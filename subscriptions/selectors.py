@@ -2,7 +2,7 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Lower
 
 from accounts.models import User
 from core.places import city_q
@@ -195,3 +195,45 @@ def get_user_given_payments(user) -> dict[tuple[int, dt.date], tuple[int, int]]:
         .annotate(paid=Sum("amount_cents"), fee=Sum("fee_cents"))
     )
     return {(r["subscription_id"], r["distributed_week"]): (r["paid"], r["fee"]) for r in rows}
+
+
+def get_undistributed_by_place(*, held_before: dt.datetime | None) -> list[dict]:
+    """The net money collected and not distributed yet, per donor's place: the money a
+    run pools (what the processor left; a payment whose fee Stripe has not reported is
+    not here, see get_pending_fee_totals). One query, whatever the size of the ledger.
+
+    One dict per place, by state then city: key (the city lower-cased, "" for donors
+    with no city), state, city (one donor spelling), cents, held_cents (paid before
+    `held_before`, the end of the newest week whose run has closed: a run saw it and
+    could not place it; 0 when None), since (the oldest paid_at), held_since,
+    contributions, donors (distinct users) and subscriptions. Places compare as the
+    engine pools them: the city case-insensitively, with the state.
+    """
+    held = Q(paid_at__lt=held_before) if held_before is not None else Q(pk__in=[])
+    rows = (
+        Contribution.objects.filter(distributed_week__isnull=True, net_cents__isnull=False)
+        .values(key=Lower("subscription__user__city"), st=F("subscription__user__state"))
+        .annotate(
+            city=Min("subscription__user__city"),
+            cents=Sum("net_cents"),
+            held_cents=Coalesce(Sum("net_cents", filter=held), 0),
+            since=Min("paid_at"),
+            held_since=Min("paid_at", filter=held),
+            contributions=Count("id"),
+            donors=Count("subscription__user_id", distinct=True),
+            subscriptions=Count("subscription_id", distinct=True),
+        )
+        .order_by("st", "key")
+    )
+    return [{**row, "state": row.pop("st")} for row in rows]
+
+
+def get_pending_fee_totals() -> dict:
+    """Payments whose processor fee Stripe has not reported yet (count, gross cents,
+    oldest paid_at): collected, but not a run's to give until sync_stripe reads the
+    fee. One query."""
+    return Contribution.objects.filter(net_cents__isnull=True).aggregate(
+        count=Count("id"),
+        gross_cents=Coalesce(Sum("amount_cents"), 0),
+        since=Min("paid_at"),
+    )

@@ -2,7 +2,11 @@
 of charities.admin with the charity's needs (needs.admin) and members (who may use its
 portal) on it: staff vet a charity and
 keep its needs current in one place, and see its money (payouts.selectors): distributed,
-paid out, in payment, owed, the next payout, its IRS standing and its statements."""
+paid out, in payment, owed, the next payout, its IRS standing and its statements.
+Approving a charity with no current need (the list action or the page's button) asks
+first, since the weekly run would give it nothing; the list counts each charity's
+current needs. The staff money pages of several apps (held money, preview a week) are
+web.admin_views."""
 
 import datetime as dt
 
@@ -16,6 +20,7 @@ from charities.admin import CharityMemberInline
 from charities.models import Charity
 from core.months import period_of
 from needs.admin import NeedInline, NeedsFreshnessFilter
+from needs.selectors import get_current_need_counts
 from payouts.selectors import get_charity_money, get_next_payout
 
 ONBOARD_URL_NAME = "admin:payouts_payoutaccount_onboard"
@@ -23,8 +28,41 @@ ONBOARD_URL_NAME = "admin:payouts_payoutaccount_onboard"
 
 @admin.register(Charity)
 class CharityAdmin(CharityVettingAdmin):
+    list_display = [*CharityVettingAdmin.list_display[:4], "current_needs",
+                    *CharityVettingAdmin.list_display[4:]]  # fmt: skip
     list_filter = [*CharityVettingAdmin.list_filter, NeedsFreshnessFilter]
     inlines = [NeedInline, CharityMemberInline]
+
+    def approval_warnings(self, request, charities) -> list[str]:
+        """A charity with no need that counts now (needs.selectors: current, with an
+        urgency and a gap) takes no part in the weekly run: approving it shows it to
+        donors and gives it nothing, so staff confirm first."""
+        charities = list(charities)
+        counts = get_current_need_counts([c.pk for c in charities], now=timezone.now())
+        return [
+            f"{c.name} has no current need; it will receive nothing until a need is added."
+            for c in charities
+            if not counts.get(c.pk)
+        ]
+
+    def get_changelist_instance(self, request):
+        """The page's current-need counts in one query, beside the vetting admin's
+        payout verdicts."""
+        changelist = super().get_changelist_instance(request)
+        counts = get_current_need_counts(
+            [c.pk for c in changelist.result_list], now=timezone.now()
+        )
+        for charity in changelist.result_list:
+            charity.current_need_count = counts.get(charity.pk, 0)
+        return changelist
+
+    @admin.display(description="Needs")
+    def current_needs(self, obj):
+        count = getattr(obj, "current_need_count", None)
+        if count is None:
+            count = get_current_need_counts([obj.pk]).get(obj.pk, 0)
+        return count or "none"
+
     readonly_fields = [*CharityVettingAdmin.readonly_fields, "money"]
     fieldsets = [*CharityVettingAdmin.fieldsets, ("Money and IRS standing", {"fields": ["money"]})]
 

@@ -237,7 +237,11 @@ def test_the_admin_actions_email_applicants_and_nobody_else(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             changelist,
-            {"action": "approve_selected", "_selected_action": [applied.pk, imported.pk]},
+            {
+                "action": "approve_selected",
+                "_selected_action": [applied.pk, imported.pk],
+                "approve_anyway": "1",  # neither has a need yet: past the warning step
+            },
         )
     assert response.status_code == 302
     assert [m.to for m in mail.outbox] == [[alice.email]]

@@ -92,6 +92,10 @@ def approve_in_the_admin(page, charity: Charity) -> None:
     page.locator(f"input.action-select[value='{charity.pk}']").check()
     page.locator("select[name=action]").select_option("approve_selected")
     page.get_by_role("button", name="Go").click()
+    # The new charity has no need yet: the admin warns before approving it.
+    warning = page.locator("#approval-warnings")
+    assert f"{charity.name} has no current need" in warning.inner_text()
+    page.get_by_role("button", name="Approve anyway").click()
     page.wait_for_selector(".messagelist")
     assert "Approved 1 charities." in page.locator(".messagelist").inner_text()
 

@@ -294,9 +294,11 @@ def _vetting() -> list:
     ),
     note=st.one_of(st.none(), st.text(max_size=1200), st.just("\x00")),
     select_across=st.sampled_from([None, "0", "1", "x"]),
+    # Past the "no current need" warning (the charities here have no needs), or not.
+    anyway=st.sampled_from([None, "1", "", "no"]),
 )
 def test_admin_actions_vet_every_selected_charity_or_none(
-    client, carol, action, picks, note, select_across
+    client, carol, action, picks, note, select_across, anyway
 ):
     charities = list(Charity.objects.order_by("pk"))
     if not charities:
@@ -312,6 +314,8 @@ def test_admin_actions_vet_every_selected_charity_or_none(
         data.update(apply="Reject", note=note)
     if select_across is not None:
         data["select_across"] = select_across
+    if anyway is not None:
+        data["approve_anyway"] = anyway
     client.force_login(carol)
     before = _vetting()
     response = client.post(CHANGELIST, data)
