@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('distributions', '0004_public_ledger'),
+        ('distributions', '0005_run_city_explanations'),
     ]
 
     operations = [
