@@ -233,15 +233,16 @@ def change_amount(request, pk):
 
 
 def _link_page(view):
-    """No cache may keep the page (it is one donor's gift), no search engine may index it,
-    and no Referer carries the token anywhere."""
+    """No cache may keep the page (it is one donor's gift) and no search engine may index
+    it. The site's Referrer-Policy (same-origin) already keeps the token in the URL from
+    other sites; "no-referrer" would be stricter but makes browsers send "Origin: null"
+    with the page's own forms, which Django's CSRF check then refuses."""
 
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
         add_never_cache_headers(response)
         response["X-Robots-Tag"] = "noindex, nofollow"
-        response["Referrer-Policy"] = "no-referrer"
         return response
 
     return wrapped
