@@ -90,8 +90,9 @@ class Schedule:
     or a Stripe gift whose period Stripe has not told us). With Stripe it is the day
     Stripe bills; in demo billing, which charges by calendar week, it is the Monday of
     the week the payment is for (the weekly run records it after the week).
-    skip_until: what "skip next week" would set paused_until to (None: not offered):
-    the day after the next Stripe payment, or the Monday after the next demo week.
+    skip_until: what "skip next week" would set paused_until to, for an active gift whose
+    next payment is known (None otherwise): the day after the next Stripe payment, or the
+    Monday after the next demo week. (billing.skip_next_week reads Stripe afresh.)
     pause_over: paused until a date that has come (Stripe resumes by itself and tells us;
     demo billing resumes it at the next weekly run), so it is active again in effect.
     """

@@ -96,6 +96,18 @@ def test_skip_reads_stripe_then_pauses_until_the_day_after_the_next_payment(
     assert midnight(resume_day) < PERIOD_END + 7 * DAY
 
 
+def test_skip_uses_stripes_billing_date_not_the_one_last_recorded(client, alice, remote):
+    stale = SubscriptionFactory(
+        user=alice, stripe_subscription_id="sub_test_alice", stripe_customer_id="cus_test_alice"
+    )
+    page = client.get(f"/manage/{make_token(stale)}/").content.decode()
+    assert "Skip next week" in page  # offered before the period end is known here
+    client.post(f"/manage/{make_token(stale)}/skip/")
+    sub = Subscription.objects.get(pk=stale.pk)
+    assert sub.paused_until == local_date(PERIOD_END) + dt.timedelta(days=1)
+    assert sub.current_period_end == dt.datetime.fromtimestamp(PERIOD_END, tz=dt.UTC)
+
+
 def test_pause_until_sends_resumes_at_the_local_midnight_of_the_date(
     alice_client, stripe_sub, fake_stripe
 ):
