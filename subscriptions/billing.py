@@ -14,7 +14,6 @@ import uuid
 import stripe
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
@@ -23,7 +22,7 @@ from core.templatetags.money import format_cents
 from core.weeks import local_zone
 
 from . import services
-from .emails import VIA_DASHBOARD, send_gift_changed
+from .emails import VIA_DASHBOARD, send_gift_changed, weekly_text
 from .models import StripeStatus, Subscription, SubscriptionStatus
 from .selectors import get_schedule, long_date, next_stripe_charge_at
 from .stripe_client import (
@@ -395,7 +394,7 @@ def change_amount(
     ):
         return subscription
     sub = _change_amount(subscription, amount_cents, covers_fees, gift_cents)
-    weekly = render_to_string("subscriptions/weekly_amount.html", {"sub": sub}).strip()
+    weekly = weekly_text(sub)
     send_gift_changed(
         sub, change=f"Your weekly gift is now {weekly}, from the next payment on.", via=via
     )

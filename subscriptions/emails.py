@@ -20,6 +20,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from core.templatetags.money import format_cents
+
 from .links import manage_url
 from .models import Subscription, SubscriptionStatus
 from .selectors import get_schedule
@@ -35,11 +37,22 @@ def first_name(user) -> str:
     return (user.name or "").split(" ")[0][:40]
 
 
+def weekly_text(subscription: Subscription) -> str:
+    """ "$10.00 a week", or "$10.00 a week + $0.61 fees (you cover the fees)"."""
+    if subscription.covers_fees:
+        return (
+            f"{format_cents(subscription.gift_cents)} a week + "
+            f"{format_cents(subscription.covered_fee_cents)} fees (you cover the fees)"
+        )
+    return f"{format_cents(subscription.amount_cents)} a week"
+
+
 def _context(subscription: Subscription) -> dict:
     live = subscription.status != SubscriptionStatus.CANCELLED
     return {
         "name": first_name(subscription.user),
         "sub": subscription,
+        "weekly": weekly_text(subscription),
         "schedule": get_schedule(subscription, now=timezone.now()),
         "manage_url": manage_url(subscription) if live else "",
         "max_age_days": settings.MANAGE_LINK_MAX_AGE_DAYS,
