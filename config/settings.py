@@ -304,6 +304,14 @@ PAYOUT_MINIMUM_CENTS = env.int("PAYOUT_MINIMUM_CENTS", default=1000)
 if PAYOUT_MINIMUM_CENTS < 1:
     raise ImproperlyConfigured("PAYOUT_MINIMUM_CENTS must be a positive number of cents.")
 
+# Manage links (subscriptions.links): the signed link in every email about a gift opens
+# its management page without a password for this many days after the email was sent.
+MANAGE_LINK_MAX_AGE_DAYS = env.int("MANAGE_LINK_MAX_AGE_DAYS", default=60)
+if not 1 <= MANAGE_LINK_MAX_AGE_DAYS <= 366:
+    raise ImproperlyConfigured(
+        "MANAGE_LINK_MAX_AGE_DAYS must be a whole number of days, 1 to 366."
+    )
+
 # /health/ tells anonymous callers only whether the site is healthy; the components and
 # their details (database vendor, broker, last run) go to staff and to a monitor that
 # sends this token in the X-Health-Token header. Unset: staff only.

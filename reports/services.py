@@ -44,7 +44,9 @@ from distributions.selectors import (
     get_run_cities,
     is_week_closed,
 )
+from subscriptions.links import manage_url
 from subscriptions.selectors import (
+    get_live_subscriptions_by_user,
     get_released_by_user,
     get_user_week_fees,
     get_waiting_by_user,
@@ -304,8 +306,26 @@ def generate_reports(week_start, *, user_ids=None) -> int:
 # --- email --------------------------------------------------------------------------
 
 
-def _message(report: Report, connection, *, corrected: bool = False) -> EmailMultiAlternatives:
+def _manage_links(subscriptions) -> list[dict]:
+    """One signed manage link per gift of the donor's that is not cancelled, with its
+    weekly amount, so the report's reader can pause, skip or change it without signing
+    in (subscriptions.links)."""
+    return [
+        {
+            "weekly_cents": sub.gift_cents if sub.covers_fees else sub.amount_cents,
+            "status": sub.get_status_display(),
+            "url": manage_url(sub),
+        }
+        for sub in subscriptions
+    ]
+
+
+def _message(
+    report: Report, connection, *, corrected: bool = False, subscriptions=None
+) -> EmailMultiAlternatives:
     week_end = report.week_start + dt.timedelta(days=6)
+    if subscriptions is None:
+        subscriptions = get_live_subscriptions_by_user([report.user_id]).get(report.user_id, [])
     context = {
         "user": report.user,
         "report": report,
@@ -318,6 +338,8 @@ def _message(report: Report, connection, *, corrected: bool = False) -> EmailMul
         "week_end": week_end,
         "report_url": f"{settings.SITE_URL}/reports/{report.pk}/",
         "settings_url": f"{settings.SITE_URL}/dashboard/",
+        "manage_links": _manage_links(subscriptions),
+        "manage_link_days": settings.MANAGE_LINK_MAX_AGE_DAYS,
     }
     subject = " ".join(render_to_string("reports/email/subject.txt", context).split())
     message = EmailMultiAlternatives(
@@ -375,12 +397,20 @@ def send_report_emails(week_start, *, user_ids=None) -> int:
 
 def _send(before: dict[int, tuple[int, dt.datetime | None]], stamp: dt.datetime) -> None:
     """before: report id -> (revision emailed, emailed_at) before this claim."""
-    reports = Report.objects.select_related("user").filter(id__in=list(before), emailed_at=stamp)
+    reports = list(
+        Report.objects.select_related("user").filter(id__in=list(before), emailed_at=stamp)
+    )
+    live = get_live_subscriptions_by_user({report.user_id for report in reports})
     connection = get_connection()
     for report in reports:
         emailed_revision, emailed_at = before[report.pk]
         try:
-            _message(report, connection, corrected=emailed_revision > 0).send()
+            _message(
+                report,
+                connection,
+                corrected=emailed_revision > 0,
+                subscriptions=live.get(report.user_id, []),
+            ).send()
         except Exception:
             logger.exception("Report email to user %s failed; it will be retried", report.user_id)
             Report.objects.filter(pk=report.pk, emailed_at=stamp).update(

@@ -34,11 +34,12 @@ from distributions.selectors import (
     get_user_statement,
     get_user_weekly_totals,
 )
+from subscriptions.forms import PauseUntilForm
 from subscriptions.models import MAX_AMOUNT_CENTS, MIN_AMOUNT_CENTS, SubscriptionStatus
 from subscriptions.selectors import (
     get_user_given_payments,
     get_user_payments,
-    get_user_subscriptions,
+    get_user_subscriptions_with_schedule,
     get_user_week_fees,
 )
 
@@ -57,7 +58,8 @@ def dashboard(request):
     # week's split, giving years, newest report: six more queries) is only computed when
     # its cached fragments miss, which happens once per donor per new ledger row.
     user = request.user
-    subscriptions = list(get_user_subscriptions(user))
+    # Each with its schedule (next payment, pause end, what "skip" would do): same query.
+    subscriptions = get_user_subscriptions_with_schedule(user, now=timezone.now())
     version = get_user_ledger_version(user)
     money = get_donor_money(user, version=version)
     return render(
@@ -79,6 +81,7 @@ def dashboard(request):
             "history": SimpleLazyObject(lambda: _history(user)),
             "min_dollars": MIN_AMOUNT_CENTS // 100,
             "max_dollars": MAX_AMOUNT_CENTS // 100,
+            "pause_form": PauseUntilForm(today=timezone.localdate()),
         },
     )
 

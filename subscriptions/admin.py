@@ -26,8 +26,8 @@ class SubscriptionAdmin(ReadOnlyAdmin):
     """Read-only: a subscription changes through the donor's buttons or Stripe's webhook,
     so the platform's state never drifts from what Stripe bills."""
 
-    list_display = ["id", "user", "weekly", "covers_fees", "status", "stripe_status",
-                    "start_date", "last_distribution_date"]  # fmt: skip
+    list_display = ["id", "user", "weekly", "covers_fees", "status", "paused_until",
+                    "stripe_status", "start_date", "last_distribution_date"]  # fmt: skip
     list_filter = ["status", "stripe_status"]
     search_fields = ["user__email", "stripe_subscription_id", "stripe_customer_id"]
     list_select_related = ["user"]

@@ -7,6 +7,7 @@ updated from the object Stripe answers with, only once Stripe has confirmed; if 
 refuses or cannot be reached, nothing local changes and the donor sees why.
 """
 
+import datetime as dt
 import logging
 import uuid
 
@@ -17,9 +18,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from core.templatetags.money import format_cents
+from core.weeks import local_zone
 
 from . import services
+from .emails import VIA_DASHBOARD, send_gift_changed, weekly_text
 from .models import StripeStatus, Subscription, SubscriptionStatus
+from .selectors import get_schedule, long_date, next_stripe_charge_at
 from .stripe_client import (
     CURRENCY,
     INTERVAL,
@@ -190,20 +195,115 @@ def _update(subscription: Subscription, action: str, what: str, params: dict) ->
     return _apply_confirmed(obj)
 
 
-def pause(*, subscription: Subscription) -> Subscription:
-    if subscription.status != SubscriptionStatus.ACTIVE:
+def pause(*, subscription: Subscription, via: str = VIA_DASHBOARD) -> Subscription:
+    """Pause with no end date. A gift paused until a date becomes open-ended."""
+    if not services.can_pause(subscription):
         raise BillingError("Only an active subscription can be paused.")
     if subscription.is_demo:
-        return services.pause_subscription(subscription)
+        sub = services.pause_subscription(subscription)
+    else:
+        _require_stripe_billing(subscription)
+        # "void": weeks while paused are not billed at all (not billed later either). The
+        # whole pause_collection is replaced, so an earlier resumes_at goes with it.
+        sub = _update(
+            subscription, "pause", "pause the subscription",
+            {"pause_collection": {"behavior": "void"}},
+        )  # fmt: skip
+    send_gift_changed(
+        sub, change="Your weekly gift is paused. Nothing is charged until you resume it.", via=via
+    )
+    return sub
+
+
+def pause_until(
+    *, subscription: Subscription, until, via: str = VIA_DASHBOARD, now=None
+) -> Subscription:
+    """Pause until a date: no payment is taken before it, and the gift is active again
+    from it (Stripe: pause_collection with resumes_at at the local midnight that starts
+    the date; Stripe resumes by itself and says so with customer.subscription.updated).
+    Allowed while active or paused; the date must be after today and within a year."""
+    now = now or timezone.now()
+    try:
+        until = services.require_pause_until(until, today=_local_today(now))
+    except ValidationError as exc:
+        raise BillingError(_validation_message(exc)) from exc
+    sub = _pause_until(subscription, until, action="pause_until", now=now)
+    send_gift_changed(
+        sub,
+        change=f"Your weekly gift is paused until {long_date(until)}: nothing is charged "
+        "before then, and it starts again by itself on that day.",
+        via=via,
+    )
+    return sub
+
+
+def skip_next_week(*, subscription: Subscription, via: str = VIA_DASHBOARD, now=None):
+    """Skip the next weekly payment: pause until just after it (selectors.Schedule). With
+    Stripe, the next billing moment is read from Stripe first, so the pause ends after the
+    payment Stripe would really take next, not one we last heard of."""
+    now = now or timezone.now()
+    if subscription.status != SubscriptionStatus.ACTIVE:
+        raise BillingError("Only an active subscription can skip a week.")
+    if subscription.is_demo:
+        schedule = get_schedule(subscription, now=now)
+        skipped, until = schedule.next_charge, schedule.skip_until
+    else:
+        _require_stripe_billing(subscription)
+        state = _read_state(subscription)
+        if state.current_period_end is None:
+            raise BillingError(UNUSABLE)
+        at = next_stripe_charge_at(state.current_period_end, now=now, paused_until=None)
+        skipped = at.astimezone(local_zone()).date()
+        until = skipped + dt.timedelta(days=1)
+    sub = _pause_until(subscription, until, action="skip", now=now)
+    what = f"the week of {long_date(skipped)}" if subscription.is_demo else long_date(skipped)
+    send_gift_changed(
+        sub,
+        change=f"Your weekly gift skips its payment for {what}. It starts again by itself "
+        f"on {long_date(until)}.",
+        via=via,
+    )
+    return sub
+
+
+def _local_today(now) -> dt.date:
+    return now.astimezone(local_zone()).date()
+
+
+def _pause_until(subscription: Subscription, until: dt.date, *, action: str, now):
+    if subscription.status == SubscriptionStatus.CANCELLED:
+        raise BillingError("A cancelled subscription cannot be paused.")
+    if subscription.is_demo:
+        try:
+            return services.pause_subscription_until(
+                subscription, until=until, today=_local_today(now)
+            )
+        except ValidationError as exc:
+            raise BillingError(_validation_message(exc)) from exc
     _require_stripe_billing(subscription)
-    # "void": weeks while paused are not billed at all (not billed later either).
+    if subscription.stripe_status in (StripeStatus.PAUSED, StripeStatus.INCOMPLETE):
+        raise BillingError(
+            "Stripe has stopped this gift itself (a first or renewed payment is missing): "
+            "use Manage billing."
+        )
+    resumes_at = int(dt.datetime.combine(until, dt.time.min, tzinfo=local_zone()).timestamp())
     return _update(
-        subscription, "pause", "pause the subscription",
-        {"pause_collection": {"behavior": "void"}},
+        subscription, action, "pause the subscription",
+        {"pause_collection": {"behavior": "void", "resumes_at": resumes_at}},
     )  # fmt: skip
 
 
-def resume(*, subscription: Subscription) -> Subscription:
+def resume(*, subscription: Subscription, via: str = VIA_DASHBOARD) -> Subscription:
+    sub = _resume(subscription)
+    send_gift_changed(
+        sub,
+        change=f"Your weekly gift of {_weekly_words(sub)} is active again.",
+        via=via,
+    )
+    return sub
+
+
+def _resume(subscription: Subscription) -> Subscription:
     if subscription.status != SubscriptionStatus.PAUSED:
         raise BillingError("Only a paused subscription can be resumed.")
     if subscription.is_demo:
@@ -226,22 +326,46 @@ def resume(*, subscription: Subscription) -> Subscription:
     return _update(subscription, "resume", "resume the subscription", {"pause_collection": ""})
 
 
-def cancel(*, subscription: Subscription) -> Subscription:
+def cancel(*, subscription: Subscription, via: str = VIA_DASHBOARD) -> Subscription:
     if subscription.status == SubscriptionStatus.CANCELLED:
         return subscription
     if subscription.is_demo:
-        return services.cancel_subscription(subscription)
-    _require_stripe_billing(subscription)
-    key = idempotency_key(
-        "cancel", subscription.stripe_subscription_id, subscription.updated_at.isoformat()
+        sub = services.cancel_subscription(subscription)
+    else:
+        _require_stripe_billing(subscription)
+        key = idempotency_key(
+            "cancel", subscription.stripe_subscription_id, subscription.updated_at.isoformat()
+        )
+        obj = _call_stripe(
+            "cancel the subscription",
+            lambda: get_client().v1.subscriptions.cancel(
+                subscription.stripe_subscription_id, options=options(key)
+            ),
+        )
+        sub = _apply_confirmed(obj)
+    send_gift_changed(
+        sub,
+        change=f"Your weekly gift of {_weekly_words(sub)} is cancelled: nothing more is charged.",
+        via=via,
     )
-    obj = _call_stripe(
-        "cancel the subscription",
-        lambda: get_client().v1.subscriptions.cancel(
-            subscription.stripe_subscription_id, options=options(key)
-        ),
+    return sub
+
+
+def _weekly_words(subscription: Subscription) -> str:
+    cents = subscription.gift_cents if subscription.covers_fees else subscription.amount_cents
+    return format_cents(cents)
+
+
+def _read_state(subscription: Subscription):
+    current = _call_stripe(
+        "read the subscription",
+        lambda: get_client().v1.subscriptions.retrieve(subscription.stripe_subscription_id),
     )
-    return _apply_confirmed(obj)
+    try:
+        return parse_subscription(current)
+    except InvalidStripeData as exc:
+        logger.error("Stripe answered with data this site cannot use: %s", exc)
+        raise BillingError(UNUSABLE) from exc
 
 
 def change_amount(
@@ -250,6 +374,7 @@ def change_amount(
     amount_cents: int,
     covers_fees: bool = False,
     gift_cents: int | None = None,
+    via: str = VIA_DASHBOARD,
 ) -> Subscription:
     """A new weekly amount from the next payment on: no proration, so a week already paid
     is neither topped up nor refunded. amount_cents is the charge; covering the fees,
@@ -268,20 +393,21 @@ def change_amount(
         subscription.gift_cents,
     ):
         return subscription
+    sub = _change_amount(subscription, amount_cents, covers_fees, gift_cents)
+    weekly = weekly_text(sub)
+    send_gift_changed(
+        sub, change=f"Your weekly gift is now {weekly}, from the next payment on.", via=via
+    )
+    return sub
+
+
+def _change_amount(subscription, amount_cents, covers_fees, gift_cents) -> Subscription:
     if subscription.is_demo:
         return services.change_subscription_amount(
             subscription, amount_cents=amount_cents, covers_fees=covers_fees, gift_cents=gift_cents
         )
     _require_stripe_billing(subscription)
-    current = _call_stripe(
-        "read the subscription",
-        lambda: get_client().v1.subscriptions.retrieve(subscription.stripe_subscription_id),
-    )
-    try:
-        state = parse_subscription(current)
-    except InvalidStripeData as exc:
-        logger.error("Stripe answered with data this site cannot use: %s", exc)
-        raise BillingError(UNUSABLE) from exc
+    state = _read_state(subscription)
     params = {
         "items": [
             {

@@ -1,12 +1,15 @@
+import datetime as dt
 import re
 from decimal import Decimal
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from core.templatetags.money import format_cents
 
 from . import fees
 from .models import MAX_AMOUNT_CENTS, MIN_AMOUNT_CENTS
+from .services import PAUSE_MAX_DAYS, require_pause_until
 
 # Dollars with at most two decimals; no floats anywhere between the form and the cents.
 _DOLLARS = re.compile(r"^\$?\s*(\d{1,9})(?:\.(\d{1,2}))?$")
@@ -117,3 +120,32 @@ class AmountForm(forms.Form):
         return terms["covers_fees"] and self.cleaned_data.get("confirmed_charge") != str(
             terms["amount_cents"]
         )
+
+
+class PauseUntilForm(forms.Form):
+    """The date a paused gift starts again (`until`, YYYY-MM-DD from a date input): after
+    today and within a year (services.require_pause_until, checked again there). `today`
+    is the local date the view read from the clock."""
+
+    until = forms.DateField(
+        label="Pause until",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={
+            "required": "Choose the date your gift should start again.",
+            "invalid": "Enter a date, like 2027-01-15.",
+        },
+        help_text="Nothing is charged before this date; the gift starts again on it.",
+    )
+
+    def __init__(self, *args, today: dt.date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+        widget = self.fields["until"].widget
+        widget.attrs["min"] = (today + dt.timedelta(days=1)).isoformat()
+        widget.attrs["max"] = (today + dt.timedelta(days=PAUSE_MAX_DAYS)).isoformat()
+
+    def clean_until(self) -> dt.date:
+        try:
+            return require_pause_until(self.cleaned_data["until"], today=self.today)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.message_dict["paused_until"]) from None

@@ -62,6 +62,16 @@ class Subscription(models.Model):
     start_date = models.DateField(default=timezone.localdate)
     last_distribution_date = models.DateField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # A pause with an end: no payment is taken before this date, and the gift is active
+    # again from it (Stripe: pause_collection.resumes_at, Stripe resumes it by itself;
+    # demo billing: bill_demo_week skips the weeks that start before it, then resumes).
+    # Null for an open-ended pause and whenever the gift is not paused.
+    paused_until = models.DateField(
+        null=True, blank=True, help_text="Paused until this date (payments start again on it)."
+    )
+    # When Stripe next bills (the end of the current weekly period), as Stripe last said;
+    # null in demo billing, which bills by calendar week (subscriptions.selectors).
+    current_period_end = models.DateTimeField(null=True, blank=True)
     covers_fees = models.BooleanField(
         default=False, help_text="The donor adds the processing fee to each payment."
     )
@@ -101,6 +111,11 @@ class Subscription(models.Model):
             models.CheckConstraint(
                 condition=~Q(stripe_subscription_id=""),
                 name="subscription_stripe_id_present",
+            ),
+            # Only a paused gift has a date to resume on.
+            models.CheckConstraint(
+                condition=Q(paused_until__isnull=True) | Q(status=SubscriptionStatus.PAUSED),
+                name="subscription_paused_until_only_when_paused",
             ),
         ]
         indexes = [

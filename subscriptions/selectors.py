@@ -1,4 +1,5 @@
 import datetime as dt
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Sum
@@ -7,7 +8,7 @@ from django.db.models.functions import Coalesce, Lower
 from accounts.models import User
 from core.places import city_q
 from core.validation import id_of
-from core.weeks import week_bounds
+from core.weeks import local_zone, week_bounds, week_of, week_start_for
 
 from .models import DEMO_ID_PREFIX, Contribution, FeeSource, Subscription, SubscriptionStatus
 
@@ -37,10 +38,22 @@ def get_active_subscriptions_by_city(city: str, state: str) -> QuerySet[Subscrip
     )
 
 
+def demo_billable_q(week_start: dt.date) -> Q:
+    """Demo billing charges a week at its Monday (the contribution's paid_at): a gift is
+    charged for the week when it is active, or paused until a date on or before that
+    Monday (its pause was over when the week began; bill_demo_week resumes it after
+    billing). A gift paused past the week's Monday is not charged for it: that is how
+    "skip next week" and "pause until" skip weeks without Stripe."""
+    return Q(status=SubscriptionStatus.ACTIVE) | Q(
+        status=SubscriptionStatus.PAUSED, paused_until__lte=week_start
+    )
+
+
 def get_demo_charges_due(
     week_start: dt.date, *, city: str | None = None, state: str | None = None
 ) -> QuerySet[Subscription]:
-    """Demo billing: the active demo subscriptions (of one city, when given) that have
+    """Demo billing: the demo subscriptions (of one city, when given) charged for the week
+    (demo_billable_q: active, or paused until a date no later than its Monday) that have
     started by the end of the week and have no contribution paid in it, i.e. what
     subscriptions.services.bill_demo_week would charge for the week. `week_start` is a
     checked Monday."""
@@ -48,15 +61,170 @@ def get_demo_charges_due(
     paid = Contribution.objects.filter(
         subscription_id=OuterRef("pk"), paid_at__gte=start, paid_at__lt=end
     )
-    subscriptions = (
-        Subscription.objects.filter(status=SubscriptionStatus.ACTIVE)
-        if city is None
-        else get_active_subscriptions_by_city(city, state)
-    )
+    if city is None:
+        subscriptions = Subscription.objects.filter(demo_billable_q(week_start))
+    else:
+        # The city's active gifts come from the seed's lookup; gifts whose pause ended by
+        # the week's Monday are added.
+        subscriptions = Subscription.objects.filter(
+            Q(pk__in=get_active_subscriptions_by_city(city, state).values("pk"))
+            | (
+                Q(status=SubscriptionStatus.PAUSED, paused_until__lte=week_start)
+                & city_q(city, state, prefix="user__")
+            )
+        )
     return subscriptions.filter(
         stripe_subscription_id__startswith=DEMO_ID_PREFIX,
         start_date__lte=week_start + dt.timedelta(days=6),
     ).filter(~Exists(paid))
+
+
+# --- when the next payment is ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When a gift is charged next, for the donor's pages and emails.
+
+    next_charge: the date of the next payment, or None (cancelled, paused with no end,
+    or a Stripe gift whose period Stripe has not told us). With Stripe it is the day
+    Stripe bills; in demo billing, which charges by calendar week, it is the Monday of
+    the week the payment is for (the weekly run records it after the week).
+    skip_until: what "skip next week" would set paused_until to, for an active gift whose
+    next payment is known (None otherwise): the day after the next Stripe payment, or the
+    Monday after the next demo week. (billing.skip_next_week reads Stripe afresh.)
+    pause_over: paused until a date that has come (Stripe resumes by itself and tells us;
+    demo billing resumes it at the next weekly run), so it is active again in effect.
+    """
+
+    status: str
+    next_charge: dt.date | None
+    by_week: bool
+    paused_until: dt.date | None
+    skip_until: dt.date | None
+    pause_over: bool
+
+    @property
+    def next_charge_text(self) -> str:
+        if self.next_charge is None:
+            return ""
+        if self.by_week:
+            return f"Next payment: for the week of {long_date(self.next_charge)}."
+        return f"Next payment: {long_date(self.next_charge)}."
+
+    @property
+    def text(self) -> str:
+        """The state in one or two sentences, as the donor's pages and emails say it."""
+        if self.status == SubscriptionStatus.CANCELLED:
+            return "Cancelled: nothing more is charged."
+        if self.status == SubscriptionStatus.PAUSED and self.paused_until is None:
+            return "Paused: nothing is charged until you resume it."
+        if self.paused_until is not None and not self.pause_over:
+            first = f"Paused until {long_date(self.paused_until)}: nothing is charged before then."
+        elif self.paused_until is not None:
+            first = f"The pause ended on {long_date(self.paused_until)}."
+        else:
+            first = ""
+        return " ".join(t for t in (first, self.next_charge_text) if t)
+
+
+def long_date(day: dt.date) -> str:
+    """'Monday, December 15' (no leading zero, no locale surprises)."""
+    return f"{day:%A}, {day:%B} {day.day}"
+
+
+def with_paid_this_week(queryset: QuerySet[Subscription], *, now: dt.datetime):
+    """Annotate paid_this_week: a contribution paid in the local week of `now` (demo
+    billing then charges next from the following week). No extra query."""
+    start, end = week_bounds(week_of(now))
+    paid = Contribution.objects.filter(
+        subscription_id=OuterRef("pk"), paid_at__gte=start, paid_at__lt=end
+    )
+    return queryset.annotate(paid_this_week=Exists(paid))
+
+
+def _first_monday_on_or_after(day: dt.date) -> dt.date:
+    return day + dt.timedelta(days=(7 - day.weekday()) % 7)
+
+
+def get_schedule(subscription: Subscription, *, now: dt.datetime) -> Schedule:
+    """The Schedule of one gift at `now` (an aware moment; the caller reads the clock). A
+    demo gift needs paid_this_week (with_paid_this_week) or costs one query."""
+    today = now.astimezone(local_zone()).date()
+    status = subscription.status
+    paused_until = subscription.paused_until if status == SubscriptionStatus.PAUSED else None
+    pause_over = paused_until is not None and paused_until <= today
+    open_ended = status == SubscriptionStatus.PAUSED and paused_until is None
+    if status == SubscriptionStatus.CANCELLED or open_ended:
+        return Schedule(status, None, subscription.is_demo, paused_until, None, pause_over)
+    if subscription.is_demo:
+        next_charge = _next_demo_week(subscription, today=today, paused_until=paused_until)
+        skip = next_charge + dt.timedelta(days=7)
+        by_week = True
+    else:
+        next_charge = _next_stripe_charge(subscription, now=now, paused_until=paused_until)
+        skip = next_charge + dt.timedelta(days=1) if next_charge else None
+        by_week = False
+    offered = status == SubscriptionStatus.ACTIVE and skip is not None
+    return Schedule(
+        status, next_charge, by_week, paused_until, skip if offered else None, pause_over
+    )
+
+
+def _next_demo_week(subscription, *, today: dt.date, paused_until) -> dt.date:
+    paid = getattr(subscription, "paid_this_week", None)
+    this_week = week_start_for(today)
+    if paid is None:
+        start, end = week_bounds(this_week)
+        paid = subscription.contributions.filter(paid_at__gte=start, paid_at__lt=end).exists()
+    week = this_week + dt.timedelta(days=7) if paid else this_week
+    if paused_until is not None:
+        week = max(week, _first_monday_on_or_after(paused_until))
+    return max(week, week_start_for(subscription.start_date))
+
+
+def next_stripe_charge_at(
+    period_end: dt.datetime, *, now: dt.datetime, paused_until: dt.date | None
+) -> dt.datetime:
+    """The first weekly billing moment from period_end on that is not before now and not
+    before the local midnight that starts paused_until (Stripe voids the invoices of a
+    paused collection, and resumes at that midnight)."""
+    not_before = now
+    if paused_until is not None:
+        not_before = max(now, dt.datetime.combine(paused_until, dt.time.min, tzinfo=local_zone()))
+    if period_end >= not_before:
+        return period_end
+    weeks = -(-(not_before - period_end) // dt.timedelta(days=7))
+    return period_end + weeks * dt.timedelta(days=7)
+
+
+def _next_stripe_charge(subscription, *, now, paused_until) -> dt.date | None:
+    if subscription.current_period_end is None:
+        return None
+    at = next_stripe_charge_at(subscription.current_period_end, now=now, paused_until=paused_until)
+    return at.astimezone(local_zone()).date()
+
+
+def get_user_subscriptions_with_schedule(user, *, now: dt.datetime) -> list[Subscription]:
+    """A donor's subscriptions, newest first, each with its `schedule` (one query)."""
+    subscriptions = list(with_paid_this_week(get_user_subscriptions(user), now=now))
+    for subscription in subscriptions:
+        subscription.schedule = get_schedule(subscription, now=now)
+    return subscriptions
+
+
+def get_live_subscriptions_by_user(user_ids) -> dict[int, list[Subscription]]:
+    """user id -> their subscriptions that are not cancelled, oldest first (what an email
+    to the donor offers to manage). One query for any number of donors."""
+    by_user: dict[int, list[Subscription]] = {}
+    rows = (
+        Subscription.objects.filter(user_id__in=list(user_ids))
+        .exclude(status=SubscriptionStatus.CANCELLED)
+        .order_by("created_at", "id")
+    )
+    for subscription in rows:
+        by_user.setdefault(subscription.user_id, []).append(subscription)
+    return by_user
 
 
 def _by_user(contributions, user_ids):

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from core.money_log import log_money_on_commit
+from core.places import city_q
 from core.validation import (
     UNSET,
     require_aware_datetime,
@@ -26,6 +27,7 @@ from core.validation import (
 )
 from core.weeks import local_zone, require_week, week_bounds
 
+from .emails import send_gift_started
 from .models import (
     DEMO_ID_PREFIX,
     MAX_AMOUNT_CENTS,
@@ -128,9 +130,12 @@ def update_subscription(
     last_distribution_date=UNSET,
     covers_fees=UNSET,
     gift_cents=UNSET,
+    paused_until=UNSET,
+    current_period_end=UNSET,
 ) -> Subscription:
     """Change the given fields together. The fee terms (covers_fees, gift_cents) are
-    checked against the new charge; give both when either changes."""
+    checked against the new charge; give both when either changes. A gift that is no
+    longer paused loses its paused_until (a date is only ever kept beside "paused")."""
     require_instance(subscription, "subscription", Subscription)
     fields = []
     if amount_cents is not UNSET:
@@ -172,7 +177,25 @@ def update_subscription(
             else require_date(last_distribution_date, "last_distribution_date")
         )
         fields.append("last_distribution_date")
+    if paused_until is not UNSET:
+        subscription.paused_until = (
+            None if paused_until is None else require_date(paused_until, "paused_until")
+        )
+        fields.append("paused_until")
+    if subscription.status != SubscriptionStatus.PAUSED and subscription.paused_until:
+        if paused_until is not UNSET and paused_until is not None:
+            raise ValidationError({"paused_until": "Only a paused gift has a date to resume on."})
+        subscription.paused_until = None
+        fields.append("paused_until")
+    if current_period_end is not UNSET:
+        subscription.current_period_end = (
+            None
+            if current_period_end is None
+            else require_aware_datetime(current_period_end, "current_period_end")
+        )
+        fields.append("current_period_end")
     if fields:
+        fields = list(dict.fromkeys(fields))
         subscription.full_clean(validate_unique=False)
         subscription.save(update_fields=[*fields, "updated_at"])
     return subscription
@@ -187,10 +210,52 @@ def cancel_subscription(subscription: Subscription) -> Subscription:
 
 
 def pause_subscription(subscription: Subscription) -> Subscription:
+    """Pause with no end date: nothing is charged until the donor resumes. A gift paused
+    until a date may be made open-ended this way too."""
     require_instance(subscription, "subscription", Subscription)
-    if subscription.status != SubscriptionStatus.ACTIVE:
+    if not can_pause(subscription):
         raise ValidationError({"status": "Only an active subscription can be paused."})
-    return update_subscription(subscription, status=SubscriptionStatus.PAUSED)
+    return update_subscription(subscription, status=SubscriptionStatus.PAUSED, paused_until=None)
+
+
+def can_pause(subscription: Subscription) -> bool:
+    """Active, or paused until a date (which pausing makes open-ended)."""
+    return subscription.status == SubscriptionStatus.ACTIVE or (
+        subscription.status == SubscriptionStatus.PAUSED and subscription.paused_until is not None
+    )
+
+
+# How far ahead a pause may end: a year of weeks. Longer is better done by cancelling
+# (and the donor would long have forgotten the gift by the time it charged again).
+PAUSE_MAX_DAYS = 365
+
+
+def require_pause_until(value, *, today: dt.date, field: str = "paused_until") -> dt.date:
+    """A date to resume on: after today and at most PAUSE_MAX_DAYS ahead (ValidationError
+    naming the field otherwise). `today` is the local date the caller read from its clock."""
+    day = require_date(value, field)
+    if day <= today:
+        raise ValidationError({field: "Choose a date after today."})
+    latest = today + dt.timedelta(days=PAUSE_MAX_DAYS)
+    if day > latest:
+        raise ValidationError(
+            {field: f"Choose a date within a year, by {latest:%B} {latest.day}, {latest.year}."}
+        )
+    return day
+
+
+def pause_subscription_until(
+    subscription: Subscription, *, until: dt.date, today: dt.date
+) -> Subscription:
+    """Pause until a date (demo billing's local change; with Stripe, billing.pause_until
+    asks Stripe and records its answer): no payment is taken before `until`, and the gift
+    is active again from it. Allowed while active or paused (a new date replaces the old,
+    an open-ended pause gets an end)."""
+    require_instance(subscription, "subscription", Subscription)
+    until = require_pause_until(until, today=today)
+    if subscription.status not in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED):
+        raise ValidationError({"status": "A cancelled subscription cannot be paused."})
+    return update_subscription(subscription, status=SubscriptionStatus.PAUSED, paused_until=until)
 
 
 def resume_subscription(subscription: Subscription) -> Subscription:
@@ -355,6 +420,8 @@ def start_demo_subscription(
         fee_cents=0,
         fee_source=FeeSource.DEMO,
     )
+    # Checkout's webhook sends the receipt of a Stripe gift; this is its demo twin.
+    send_gift_started(subscription)
     return subscription
 
 
@@ -367,9 +434,18 @@ def bill_demo_week(week_start, *, city: str | None = None, state: str | None = N
     rerun: the invoice id demo_<subscription id>_<week> is unique).
 
     Without demo billing it records nothing: real money only comes from Stripe.
+
+    Pauses with an end date (paused_until) are kept here, lazily: a gift paused past the
+    week's Monday is not charged for the week (selectors.demo_billable_q), and once the
+    week is billed every demo gift whose pause ends by the next Monday is resumed, since
+    every week from then on is to be charged. Resuming here rather than on the date
+    itself is what keeps the skipped week skipped: a gift resumed at Monday 00:00 would
+    otherwise be charged by the run at 06:00 for the week it skipped. Until that run the
+    donor's pages show the pause as over (selectors.Schedule.pause_over).
     """
     week_start = require_week(week_start)
     if not settings.DEMO_BILLING:
+        _resume_demo_pauses_ended(week_start, city=city, state=state)
         return 0
     start = week_bounds(week_start)[0]
     zone = local_zone()
@@ -398,4 +474,21 @@ def bill_demo_week(week_start, *, city: str | None = None, state: str | None = N
             count=len(objs),
             cents=sum(o.amount_cents for o in objs),
         )
+    _resume_demo_pauses_ended(week_start, city=city, state=state)
     return len(created)
+
+
+def _resume_demo_pauses_ended(week_start: dt.date, *, city, state) -> int:
+    """Resume the demo gifts (of the city, when given) whose pause ends by the Monday after
+    the week: one conditional UPDATE, so a second run finds nothing to do. The run for a
+    week happens after it has ended, so no pause is ever cut short."""
+    ended = Subscription.objects.filter(
+        stripe_subscription_id__startswith=DEMO_ID_PREFIX,
+        status=SubscriptionStatus.PAUSED,
+        paused_until__lte=week_start + dt.timedelta(days=7),
+    )
+    if city is not None:
+        ended = ended.filter(city_q(city, state, prefix="user__"))
+    return ended.update(
+        status=SubscriptionStatus.ACTIVE, paused_until=None, updated_at=timezone.now()
+    )

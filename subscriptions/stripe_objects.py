@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import get_user_by_id
+from core.weeks import local_zone
 
 from .models import (
     MAX_AMOUNT_CENTS,
@@ -25,6 +26,7 @@ from .models import (
     FeeSource,
     StripeStatus,
     Subscription,
+    SubscriptionStatus,
 )
 from .services import create_subscription, record_contribution, update_subscription
 from .stripe_client import CURRENCY, get_client
@@ -168,6 +170,19 @@ class SubscriptionState:
     product_id: str
     covers_fees: bool = False
     gift_cents: int | None = None
+    paused_until: dt.date | None = None
+    current_period_end: dt.datetime | None = None
+
+
+def _optional_timestamp(obj: dict, key: str, field: str) -> dt.datetime | None:
+    value = obj.get(key)
+    return None if value is None else timestamp(value, field)
+
+
+def resumes_on(resumes_at: dt.datetime) -> dt.date:
+    """The local date a pause with Stripe's resumes_at ends on (the site sets resumes_at
+    to the local midnight that starts the date the donor chose)."""
+    return resumes_at.astimezone(local_zone()).date()
 
 
 def parse_subscription(obj) -> SubscriptionState:
@@ -178,8 +193,12 @@ def parse_subscription(obj) -> SubscriptionState:
     if stripe_status not in StripeStatus.values or not stripe_status:
         raise InvalidStripeData(f"subscription.status {stripe_status!r} is not a Stripe status.")
     pause_collection = obj.get("pause_collection")
+    resumes_at = None
     if pause_collection is not None:
         require_object(pause_collection, "subscription.pause_collection")
+        resumes_at = _optional_timestamp(
+            pause_collection, "resumes_at", "subscription.pause_collection.resumes_at"
+        )
     items = require_object(obj.get("items"), "subscription.items").get("data")
     if not isinstance(items, list) or len(items) != 1:
         raise InvalidStripeData("subscription.items must hold exactly one weekly price.")
@@ -198,11 +217,22 @@ def parse_subscription(obj) -> SubscriptionState:
     metadata = require_object(obj.get("metadata") or {}, "subscription.metadata")
     user_id = metadata.get("user_id")
     covers_fees, gift_cents = parse_fee_terms(metadata, amount, sub_id)
+    status = to_local_status(stripe_status, pause_collection=pause_collection)
+    # Since API version 2025-03-31 the billing period is the item's; older versions kept
+    # it on the subscription.
+    period_end = _optional_timestamp(
+        item, "current_period_end", "subscription item current_period_end"
+    ) or _optional_timestamp(obj, "current_period_end", "subscription.current_period_end")
     return SubscriptionState(
         stripe_subscription_id=sub_id,
         stripe_customer_id=customer,
         stripe_status=stripe_status,
-        status=to_local_status(stripe_status, pause_collection=pause_collection),
+        status=status,
+        # Only a paused gift keeps a date (a canceled one with a stale pause does not).
+        paused_until=resumes_on(resumes_at)
+        if resumes_at is not None and status == SubscriptionStatus.PAUSED
+        else None,
+        current_period_end=period_end,
         amount_cents=amount,
         # isascii: "²".isdigit() is True, yet int("²") raises.
         user_id=int(user_id)
@@ -286,7 +316,11 @@ def apply_subscription(
                         gift_cents=state.gift_cents,
                     )
                     sub.stripe_state_at = at
-                    sub.save(update_fields=["stripe_state_at"])
+                    sub.paused_until = state.paused_until
+                    sub.current_period_end = state.current_period_end
+                    sub.save(
+                        update_fields=["stripe_state_at", "paused_until", "current_period_end"]
+                    )
                     return sub, [f"created {state.stripe_subscription_id} ({state.status})"]
             except (IntegrityError, ValidationError):
                 # Another delivery created it a moment ago: fall through to an update.
@@ -311,7 +345,7 @@ def apply_subscription(
         changes = {}
         for field in (
             "amount_cents", "status", "stripe_status", "stripe_customer_id",
-            "covers_fees", "gift_cents",
+            "covers_fees", "gift_cents", "paused_until",
         ):  # fmt: skip
             if getattr(sub, field) != getattr(state, field):
                 changes[field] = getattr(state, field)
@@ -319,6 +353,11 @@ def apply_subscription(
         if "covers_fees" in changes or "gift_cents" in changes:
             # The fee terms are checked together against the charge.
             changes["covers_fees"], changes["gift_cents"] = state.covers_fees, state.gift_cents
+        if "status" in changes or "paused_until" in changes:
+            changes["status"], changes["paused_until"] = state.status, state.paused_until
+        # Not drift: Stripe moves the period every week.
+        if sub.current_period_end != state.current_period_end:
+            changes["current_period_end"] = state.current_period_end
         if changes:
             update_subscription(sub, **changes)
         sub.stripe_state_at = at

@@ -31,7 +31,9 @@ from .stripe_objects import (
 )
 
 PAGE_SIZE = 100
-COMPARED_FIELDS = ("status", "stripe_status", "amount_cents", "stripe_customer_id")
+COMPARED_FIELDS = (
+    "status", "stripe_status", "amount_cents", "stripe_customer_id", "paused_until",
+)  # fmt: skip
 
 
 @dataclass

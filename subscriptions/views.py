@@ -1,19 +1,24 @@
+import functools
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core.templatetags.money import format_cents
 
-from . import billing, fees, services, webhooks
-from .forms import AmountForm
-from .models import Subscription, SubscriptionStatus
-from .selectors import get_user_subscriptions
+from . import billing, fees, links, services, webhooks
+from .emails import VIA_LINK, first_name
+from .forms import AmountForm, PauseUntilForm
+from .models import MAX_AMOUNT_CENTS, MIN_AMOUNT_CENTS, Subscription, SubscriptionStatus
+from .selectors import get_schedule, get_user_subscriptions, long_date
 
 DASHBOARD_URL = "/dashboard/"
 
@@ -119,30 +124,75 @@ def _self_service(request, pk, action, done_message):
     return _back(request)
 
 
+# What each action says once done; the dashboard and the manage page say the same.
+def _paused_message(s) -> str:
+    return "Your weekly gift is paused. Nothing is charged until you resume it."
+
+
+def _resumed_message(s) -> str:
+    return f"Your weekly gift of {format_cents(_weekly_cents(s))} is active again."
+
+
+def _cancelled_message(s) -> str:
+    return "Your weekly gift is cancelled. Money already given is still distributed."
+
+
+def _paused_until_message(s) -> str:
+    return f"Your weekly gift is paused until {long_date(s.paused_until)}. " + (
+        get_schedule(s, now=timezone.now()).next_charge_text
+    )
+
+
+def _skipped_message(s) -> str:
+    return (
+        f"Next week's payment is skipped. Your gift starts again by itself on "
+        f"{long_date(s.paused_until)}. " + get_schedule(s, now=timezone.now()).next_charge_text
+    )
+
+
+def _weekly_cents(s) -> int:
+    return s.gift_cents if s.covers_fees else s.amount_cents
+
+
 @login_required
 @require_POST
 def pause(request, pk):
-    return _self_service(
-        request, pk, lambda s: billing.pause(subscription=s),
-        lambda s: "Your weekly gift is paused. Nothing is charged until you resume it.",
-    )  # fmt: skip
+    return _self_service(request, pk, lambda s: billing.pause(subscription=s), _paused_message)
 
 
 @login_required
 @require_POST
 def resume(request, pk):
-    return _self_service(
-        request, pk, lambda s: billing.resume(subscription=s),
-        lambda s: f"Your weekly gift of {format_cents(s.amount_cents)} is active again.",
-    )  # fmt: skip
+    return _self_service(request, pk, lambda s: billing.resume(subscription=s), _resumed_message)
 
 
 @login_required
 @require_POST
 def cancel(request, pk):
+    return _self_service(request, pk, lambda s: billing.cancel(subscription=s), _cancelled_message)
+
+
+@login_required
+@require_POST
+def skip(request, pk):
     return _self_service(
-        request, pk, lambda s: billing.cancel(subscription=s),
-        lambda s: "Your weekly gift is cancelled. Money already given is still distributed.",
+        request, pk, lambda s: billing.skip_next_week(subscription=s), _skipped_message
+    )
+
+
+@login_required
+@require_POST
+def pause_until(request, pk):
+    subscription = _get_subscription_for_user(request, pk)
+    form = PauseUntilForm(request.POST, today=timezone.localdate())
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["until"]))
+        return _back(request)
+    until = form.cleaned_data["until"]
+    return _self_service(
+        request, subscription.pk,
+        lambda s: billing.pause_until(subscription=s, until=until),
+        _paused_until_message,
     )  # fmt: skip
 
 
@@ -172,6 +222,174 @@ def change_amount(request, pk):
         request, subscription.pk,
         lambda s: billing.change_amount(subscription=s, **terms),
         lambda s: f"Your weekly gift is now {_weekly_text(terms)}, from the next payment on.",
+    )  # fmt: skip
+
+
+# --- manage from any email -------------------------------------------------------------
+# /manage/<token>/: the gift a signed link names (subscriptions.links), without a password
+# and without signing anyone in. GET only shows (mail scanners open links); each action is
+# a POST with a CSRF token that redirects back to the page, which says what happened. A
+# refused link (altered, expired, cancelled gift) gets a page saying so, never a 500.
+
+
+def _link_page(view):
+    """No cache may keep the page (it is one donor's gift) and no search engine may index
+    it. The site's Referrer-Policy (same-origin) already keeps the token in the URL from
+    other sites; "no-referrer" would be stricter but makes browsers send "Origin: null"
+    with the page's own forms, which Django's CSRF check then refuses."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        add_never_cache_headers(response)
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        return response
+
+    return wrapped
+
+
+def _refused(request, exc: links.LinkRefused):
+    return render(
+        request,
+        "subscriptions/manage_refused.html",
+        {"reason": exc.reason, "max_age_days": settings.MANAGE_LINK_MAX_AGE_DAYS},
+        status=exc.status,
+    )
+
+
+def _manage_page(request, token, subscription, *, status=200, **forms):
+    now = timezone.now()
+    today = timezone.localdate(now)
+    subscription.schedule = get_schedule(subscription, now=now)
+    context = {
+        "token": token,
+        "sub": subscription,
+        "name": first_name(subscription.user),
+        "pause_form": forms.get("pause_form") or PauseUntilForm(today=today),
+        "amount_form": forms.get("amount_form"),
+        "amount_value": _weekly_cents(subscription),
+        "min_dollars": MIN_AMOUNT_CENTS // 100,
+        "max_dollars": MAX_AMOUNT_CENTS // 100,
+        "demo_billing": subscription.is_demo,
+    }
+    return render(request, "subscriptions/manage.html", context, status=status)
+
+
+@_link_page
+@require_safe
+def manage(request, token):
+    try:
+        subscription = links.read_token(token)
+    except links.LinkRefused as exc:
+        return _refused(request, exc)
+    return _manage_page(request, token, subscription)
+
+
+def _manage_post(request, token, action, done_message):
+    try:
+        subscription = links.read_token(token)
+    except links.LinkRefused as exc:
+        return _refused(request, exc)
+    try:
+        subscription = action(subscription)
+    except billing.BillingError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, done_message(subscription))
+    return redirect("subscriptions:manage", token)
+
+
+@_link_page
+@require_POST
+def manage_pause(request, token):
+    return _manage_post(
+        request, token, lambda s: billing.pause(subscription=s, via=VIA_LINK), _paused_message
+    )
+
+
+@_link_page
+@require_POST
+def manage_resume(request, token):
+    return _manage_post(
+        request, token, lambda s: billing.resume(subscription=s, via=VIA_LINK), _resumed_message
+    )
+
+
+@_link_page
+@require_POST
+def manage_skip(request, token):
+    return _manage_post(
+        request, token,
+        lambda s: billing.skip_next_week(subscription=s, via=VIA_LINK),
+        _skipped_message,
+    )  # fmt: skip
+
+
+@_link_page
+@require_POST
+def manage_pause_until(request, token):
+    try:
+        subscription = links.read_token(token)
+    except links.LinkRefused as exc:
+        return _refused(request, exc)
+    form = PauseUntilForm(request.POST, today=timezone.localdate())
+    if not form.is_valid():
+        return _manage_page(request, token, subscription, status=400, pause_form=form)
+    until = form.cleaned_data["until"]
+    return _manage_post(
+        request, token,
+        lambda s: billing.pause_until(subscription=s, until=until, via=VIA_LINK),
+        _paused_until_message,
+    )  # fmt: skip
+
+
+@_link_page
+@require_POST
+def manage_amount(request, token):
+    try:
+        subscription = links.read_token(token)
+    except links.LinkRefused as exc:
+        return _refused(request, exc)
+    form = AmountForm(request.POST)
+    if not form.is_valid():
+        return _manage_page(request, token, subscription, status=400, amount_form=form)
+    if form.needs_review():
+        return render(
+            request,
+            "subscriptions/confirm_amount.html",
+            {
+                "subscription": subscription,
+                "form": form,
+                "review": form.breakdown(),
+                "demo_billing": subscription.is_demo,
+                "confirm_url": reverse("subscriptions:manage_amount", args=[token]),
+                "back_url": reverse("subscriptions:manage", args=[token]),
+            },
+        )
+    terms = form.terms()
+    return _manage_post(
+        request, token,
+        lambda s: billing.change_amount(subscription=s, via=VIA_LINK, **terms),
+        lambda s: f"Your weekly gift is now {_weekly_text(terms)}, from the next payment on.",
+    )  # fmt: skip
+
+
+@_link_page
+@require_http_methods(["GET", "POST"])
+def manage_cancel(request, token):
+    """GET asks to confirm (and changes nothing); POST cancels."""
+    try:
+        subscription = links.read_token(token)
+    except links.LinkRefused as exc:
+        return _refused(request, exc)
+    if request.method == "GET":
+        return render(
+            request, "subscriptions/manage_cancel.html", {"token": token, "sub": subscription}
+        )
+    return _manage_post(
+        request, token,
+        lambda s: billing.cancel(subscription=s, via=VIA_LINK),
+        _cancelled_message,
     )  # fmt: skip
 
 

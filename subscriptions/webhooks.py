@@ -38,7 +38,9 @@ from django.utils import timezone
 
 from core.templatetags.money import format_cents
 
-from .models import StripeEvent, StripeEventStatus
+from .emails import send_gift_started
+from .links import manage_url
+from .models import StripeEvent, StripeEventStatus, SubscriptionStatus
 from .stripe_client import BillingNotConfigured
 from .stripe_objects import (
     InvalidStripeData,
@@ -337,7 +339,10 @@ def handle_checkout_completed(session: dict, context: EventContext) -> None:
         obj = session["subscription"]
     else:
         obj = fetch_subscription(sub_id)
-    apply_subscription(obj, at=timezone.now(), user=user, current=True)
+    sub, _ = apply_subscription(obj, at=timezone.now(), user=user, current=True)
+    # The receipt of the new gift, once: a redelivered event is never processed again.
+    if sub.status != SubscriptionStatus.CANCELLED:
+        send_gift_started(sub)
 
 
 def handle_subscription_event(subscription: dict, context: EventContext) -> None:
@@ -376,6 +381,10 @@ def handle_invoice_payment_failed(invoice: dict, context: EventContext) -> None:
         "invoice_url": invoice.get("hosted_invoice_url")
         if isinstance(invoice.get("hosted_invoice_url"), str)
         else "",
+        # The gift's manage link (or, for a gift Stripe has stopped, how to start again).
+        "manage_url": manage_url(sub) if sub.status != SubscriptionStatus.CANCELLED else "",
+        "max_age_days": settings.MANAGE_LINK_MAX_AGE_DAYS,
+        "subscribe_url": settings.SITE_URL + reverse("subscriptions:subscribe"),
     }
     subject = render_to_string("subscriptions/email/payment_failed_subject.txt", context_vars)
     body = render_to_string("subscriptions/email/payment_failed.txt", context_vars)

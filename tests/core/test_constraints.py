@@ -104,6 +104,12 @@ BAD_ROWS = {
         SubscriptionFactory(stripe_subscription_id="sub_1"),
         SubscriptionFactory(stripe_subscription_id="sub_1"),
     ),
+    "subscription active with a pause end": lambda: SubscriptionFactory(
+        status="active", paused_until=dt.date(2027, 1, 4)
+    ),
+    "subscription cancelled with a pause end": lambda: SubscriptionFactory(
+        status="cancelled", paused_until=dt.date(2027, 1, 4)
+    ),
     # subscriptions.Contribution
     "contribution amount zero": lambda: ContributionFactory(amount_cents=0),
     "contribution amount negative": lambda: ContributionFactory(amount_cents=-5),

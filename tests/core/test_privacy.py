@@ -3,6 +3,11 @@
 - Every URL pattern that takes an object id is listed in ID_ROUTES, with how another
   donor's object is made and what the answer must be; a new id route that is not listed
   fails test_every_id_route_is_covered, so nobody adds one without a privacy check.
+- Every URL pattern that takes a text parameter is listed too: a signed token route
+  (TOKEN_ROUTES: the manage link, whose token is the credential) or a public one
+  (PUBLIC_TEXT_ROUTES); a new one fails test_every_text_route_is_covered. A token route
+  refuses a token that is not ours and changes nothing, and shows only the gift its
+  token names.
 - Anonymous visitors are sent to log in; every form posts a CSRF token and a post without
   one is refused; user-supplied text is escaped everywhere it is shown.
 """
@@ -10,10 +15,13 @@
 import datetime as dt
 
 import pytest
+from django.core import signing
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from charities.models import CharityStatus
+from subscriptions.links import make_token
 from tests.factories import (
     CharityFactory,
     DistributionFactory,
@@ -59,6 +67,8 @@ ID_ROUTES = {
     "subscriptions:resume": ("post", _bob_subscription, 404, {}),
     "subscriptions:cancel": ("post", _bob_subscription, 404, {}),
     "subscriptions:change_amount": ("post", _bob_subscription, 404, {"amount": "20"}),
+    "subscriptions:skip": ("post", _bob_subscription, 404, {}),
+    "subscriptions:pause_until": ("post", _bob_subscription, 404, {"until": "2099-01-05"}),
     "reports:detail": ("get", lambda bob: ReportFactory(user=bob).pk, 404, {}),
     # Public by design: an approved charity is for everyone; an unapproved one for no one.
     "charities:detail": (
@@ -91,11 +101,91 @@ def test_another_donors_object_id_gives_404(client, alice, bob, name):
 def test_another_donors_subscription_is_left_unchanged(client, alice, bob):
     sub = SubscriptionFactory(user=bob, amount_cents=1000)
     client.force_login(alice)
-    for name in ("subscriptions:pause", "subscriptions:cancel"):
+    for name in ("subscriptions:pause", "subscriptions:skip", "subscriptions:cancel"):
         client.post(reverse(name, args=[sub.pk]))
     client.post(reverse("subscriptions:change_amount", args=[sub.pk]), {"amount": "99"})
+    until = (timezone.localdate() + dt.timedelta(days=20)).isoformat()
+    client.post(reverse("subscriptions:pause_until", args=[sub.pk]), {"until": until})
     sub.refresh_from_db()
-    assert (sub.status, sub.amount_cents) == ("active", 1000)
+    assert (sub.status, sub.amount_cents, sub.paused_until) == ("active", 1000, None)
+
+
+# --- routes with a text parameter ------------------------------------------------------
+
+
+def text_routes() -> set[str]:
+    """Names of the site's own URL patterns with a parameter that is not an integer
+    (admin and portal excluded, as for id_routes)."""
+    names = set()
+    for name, pattern in _walk(get_resolver()):
+        if name.startswith(("admin:", "portal:")):
+            continue
+        converters = getattr(pattern.pattern, "converters", {})
+        if any(type(c).__name__ != "IntConverter" for c in converters.values()):
+            names.add(name)
+    return names
+
+
+# The manage link (subscriptions.links): the signed token is the only credential, so
+# these answer anyone holding it, signed in or not, and nobody else.
+# name -> (HTTP method, POST data)
+TOKEN_ROUTES = {
+    "subscriptions:manage": ("get", {}),
+    "subscriptions:manage_pause": ("post", {}),
+    "subscriptions:manage_resume": ("post", {}),
+    "subscriptions:manage_skip": ("post", {}),
+    "subscriptions:manage_pause_until": ("post", {"until": "2099-01-05"}),
+    "subscriptions:manage_amount": ("post", {"amount": "20"}),
+    "subscriptions:manage_cancel": ("post", {}),
+}
+# Public by design: a week of the public ledger, named by its Monday.
+PUBLIC_TEXT_ROUTES = {
+    "web:transparency_week",
+    "web:transparency_json",
+    "web:transparency_needs_csv",
+    "web:transparency_rows",
+}
+
+
+def test_every_text_route_is_covered():
+    assert text_routes() == set(TOKEN_ROUTES) | PUBLIC_TEXT_ROUTES
+
+
+def _not_ours(token: str) -> list[str]:
+    """Tokens a visitor could try: altered, cut short, another salt's, garbage."""
+    payload, rest = token.split(":", 1)
+    flipped = payload[:-1] + ("A" if payload[-1] != "A" else "B")
+    return [
+        f"{flipped}:{rest}",
+        token[:-2],
+        signing.dumps({"s": 1, "v": "0" * 16}, salt="another.salt"),
+        "1",
+        "x" * 600,
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(TOKEN_ROUTES))
+def test_a_token_route_refuses_a_token_that_is_not_ours_and_changes_nothing(client, alice, name):
+    sub = SubscriptionFactory(user=alice, amount_cents=1111)
+    method, data = TOKEN_ROUTES[name]
+    for token in _not_ours(make_token(sub)):
+        response = getattr(client, method)(reverse(name, args=[token]), data)
+        assert response.status_code == 400, (name, token)
+        assert "11.11" not in response.content.decode()
+    sub.refresh_from_db()
+    assert (sub.status, sub.amount_cents, sub.paused_until) == ("active", 1111, None)
+
+
+def test_a_token_shows_its_own_gift_and_nothing_else(client, alice, bob):
+    mine = SubscriptionFactory(user=alice, amount_cents=1111)
+    SubscriptionFactory(user=alice, amount_cents=3333)  # alice's other gift
+    SubscriptionFactory(user=bob, amount_cents=2222)
+    make_giving_history(alice, weeks=2, charities=1, amount_cents=4444)
+    client.force_login(bob)  # whoever holds the link, signed in as anyone
+    html = client.get(reverse("subscriptions:manage", args=[make_token(mine)])).content.decode()
+    assert "$11.11" in html
+    for other in ("33.33", "22.22", "44.44", "alice@example.org", "bob@example.org"):
+        assert other not in html
 
 
 def test_the_statement_shows_only_my_money(client, alice, bob):
@@ -132,6 +222,8 @@ DONOR_POSTS = [
     "/subscriptions/1/resume/",
     "/subscriptions/1/cancel/",
     "/subscriptions/1/amount/",
+    "/subscriptions/1/skip/",
+    "/subscriptions/1/pause-until/",
     "/billing/portal/",
 ]
 

@@ -61,9 +61,13 @@ def subscription_object(
     created=None,
     currency="usd",
     quantity=1,
+    current_period_end=None,
 ) -> dict:
     """A subscription shaped like Stripe's (API version 2026-10-28)."""
     sub_id = id or new_id("sub")
+    created = created or int(time.time())
+    # Since API version 2025-03-31 the billing period is the item's (weekly from creation).
+    period_end = current_period_end if current_period_end is not None else created + 7 * 24 * 3600
     return {
         "id": sub_id,
         "object": "subscription",
@@ -71,7 +75,7 @@ def subscription_object(
         "status": status,
         "pause_collection": pause_collection,
         "metadata": {"user_id": str(user_id)} if user_id is not None else {},
-        "created": created or int(time.time()),
+        "created": created,
         "canceled_at": None,
         "currency": currency,
         "items": {
@@ -81,6 +85,8 @@ def subscription_object(
                     "id": new_id("si"),
                     "object": "subscription_item",
                     "quantity": quantity,
+                    "current_period_start": period_end - 7 * 24 * 3600,
+                    "current_period_end": period_end,
                     "price": {
                         "id": new_id("price"),
                         "object": "price",
@@ -362,7 +368,11 @@ class FakeStripe:
         if sub["status"] == "canceled":
             return self._error(400, "A canceled subscription can only update its metadata.")
         if "pause_collection" in params:
+            # The whole hash is replaced (an earlier resumes_at goes unless sent again);
+            # an empty value unsets it. Stripe answers resumes_at as an integer.
             value = params["pause_collection"]
+            if value and value.get("resumes_at") not in (None, ""):
+                value = {**value, "resumes_at": int(value["resumes_at"])}
             sub["pause_collection"] = value if value else None
         for item_params in params.get("items", []):
             item = next(
