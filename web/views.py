@@ -20,6 +20,7 @@ from django.http import (
     HttpResponse,
     HttpResponseServerError,
     JsonResponse,
+    QueryDict,
     StreamingHttpResponse,
 )
 from django.shortcuts import render
@@ -27,6 +28,7 @@ from django.template import loader
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
+from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -37,8 +39,8 @@ from charities.selectors import (
     PUBLIC_PAGE_CACHE_SECONDS,
     get_all_charities,
     get_approved_charity,
-    get_approved_places,
     get_charities_version,
+    get_filter_choices,
     get_map_markers,
 )
 from core.charts import weekly_bar_chart
@@ -95,12 +97,17 @@ def _may_see_health_details(request, *, database_up: bool) -> bool:
     return database_up and request.user.is_staff
 
 
+FILTER_PARAMS = ("q", "place", "state", "category", "page")
+
+
 @require_safe
 def charity_list(request):
     # The listing is the same for everyone who asks the same question, and changes only
     # when charities do: the template caches it under (charities version, query), so a
-    # hit costs no query at all; a miss costs city choices (cached), count and one page.
-    params = sorted((k, v) for k, values in request.GET.lists() for v in values)
+    # hit costs no query at all; a miss costs the filter choices (cached), count and one
+    # page. Only the parameters the page reads make the question, so junk added to a URL
+    # does not make new cache entries.
+    params = sorted((k, v) for k in FILTER_PARAMS for v in request.GET.getlist(k))
     query_key = hashlib.sha256(repr(params).encode()).hexdigest()[:32]
     return render(
         request,
@@ -115,14 +122,25 @@ def charity_list(request):
 
 
 def _listing(params) -> dict:
-    form = CharityFilterForm(params or None, places=get_approved_places())
-    charities = get_all_charities(status=CharityStatus.APPROVED, **form.filters()).only(
-        "id", "name", "description", "city", "state", "category"
-    )
+    form = CharityFilterForm(params or None, choices=get_filter_choices())
+    if form.answerable:
+        charities = get_all_charities(status=CharityStatus.APPROVED, **form.filters())
+    else:
+        charities = get_all_charities(status=CharityStatus.APPROVED).none()
+    charities = charities.only("id", "name", "description", "city", "state", "category")
     page = Paginator(charities, PAGE_SIZE).get_page(params.get("page"))
-    query = params.copy()
-    query.pop("page", None)
-    return {"form": form, "page": page, "query": query.urlencode()}
+    query = QueryDict(mutable=True)
+    for key in FILTER_PARAMS[:-1]:
+        if params.get(key):
+            query[key] = params.get(key)
+    problems = [
+        {
+            "message": problem.message,
+            "links": [(label, urlencode(args)) for label, args in problem.suggestions],
+        }
+        for problem in form.problems
+    ]
+    return {"form": form, "page": page, "query": query.urlencode(), "problems": problems}
 
 
 @require_safe
