@@ -12,7 +12,14 @@ from core.places import city_q, normalize_city, normalize_state, place_key, titl
 from core.validation import id_of, require_choice
 
 from .categories import CATEGORY_CHOICES
-from .models import Charity, CharityMember, CharityStatus, IrsImport, MemberRole
+from .models import (
+    Charity,
+    CharityMember,
+    CharityStatus,
+    CoordinatesSource,
+    IrsImport,
+    MemberRole,
+)
 
 
 def get_charity(charity_id) -> Charity | None:
@@ -209,10 +216,12 @@ def get_map_markers() -> list[dict]:
     markers = list(
         get_charities_with_coordinates().values(
             "id", "name", "city", "state", "category", "latitude", "longitude",
-            "gift_line", "mission",
+            "gift_line", "mission", "coordinates_source",
         )
     )  # fmt: skip
     for marker in markers:
+        # Placed at its ZIP code's centre, not at its door: the popup says so.
+        marker["approximate"] = marker.pop("coordinates_source") == CoordinatesSource.ZIP
         marker["blurb"] = marker.pop("gift_line") or first_sentence(marker.pop("mission"))
         marker.pop("mission", None)
     return markers

@@ -33,7 +33,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from charities.categories import CATEGORY_LABELS
-from charities.forms import CharityFilterForm
+from charities.forms import CharityFilterForm, resolve_place
 from charities.models import CharityStatus
 from charities.selectors import (
     PUBLIC_PAGE_CACHE_SECONDS,
@@ -44,7 +44,7 @@ from charities.selectors import (
     get_map_markers,
 )
 from core.charts import weekly_bar_chart
-from core.places import place_key
+from core.places import format_place, place_key
 from distributions.selectors import (
     get_charity_total_received,
     get_charity_weekly_totals,
@@ -171,14 +171,26 @@ def charity_detail(request, pk):
 
 @require_safe
 def charity_map(request):
+    """Every approved charity with coordinates: markers clustered on a Leaflet map
+    (static/js/charities-map.js) and, beside it, the same charities as a list of links that
+    needs no script. `?place=City, ST` shows one city (the script switches cities without
+    a reload); a place with no charity on the map is told, with the cities of that name."""
     markers = get_map_markers()
+    pairs: dict[tuple[str, str], tuple[str, str]] = {}  # one spelling per city
     for marker in markers:
         marker["category"] = CATEGORY_LABELS.get(marker["category"], marker["category"])
-        marker["place"] = f"{marker['city']}, {marker['state']}"
-    places = sorted({m["place"] for m in markers}, key=lambda p: (p[-2:], p))
+        pair = pairs.setdefault(place_key(marker["city"], marker["state"]),
+                                (marker["city"], marker["state"]))  # fmt: skip
+        marker["place"] = format_place(*pair)
+    places = sorted((format_place(*pair) for pair in pairs.values()), key=lambda p: (p[-2:], p))
+    chosen, problem = "", None
+    asked = request.GET.get("place", "")
+    if asked.strip():
+        pair, problem = resolve_place(asked, list(pairs.values()))
+        chosen = format_place(*pair) if pair else ""
     centre = None
     user = request.user
-    if user.is_authenticated and user.city:
+    if user.is_authenticated and user.city and not chosen:
         # The donor's city: the mean position of its charities.
         home = place_key(user.city, user.state)
         mine = [m for m in markers if place_key(m["city"], m["state"]) == home]
@@ -188,16 +200,25 @@ def charity_map(request):
                 "lng": sum(m["longitude"] for m in mine) / len(mine),
                 "zoom": 12,
             }
+    shown = [m for m in markers if not chosen or m["place"] == chosen]
     return render(
         request,
         "charities/map.html",
         {
             "markers": markers,
+            "shown_count": len(shown),
             "places": places,
+            "chosen": chosen,
+            "problem": problem
+            and {
+                "message": problem.message,
+                "links": [(label, urlencode(args)) for label, args in problem.suggestions],
+            },
             "map_config": {
                 "tilesUrl": settings.MAP_TILES_URL,
                 "tilesAttribution": settings.MAP_TILES_ATTRIBUTION,
                 "centre": centre,
+                "place": chosen,
                 # The JS swaps the 0 for each charity's id (one reverse() for all markers).
                 "detailUrl": reverse("charities:detail", args=[0]),
             },
