@@ -245,3 +245,11 @@ def test_without_javascript_the_list_still_has_every_charity(browser, live_serve
 def _shot(name: str):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS / f"{name}.png"
+
+
+def test_a_charitys_own_small_map_says_so_when_tiles_do_not_load(page):
+    charity = CharityFactory(name="Corner Pantry")
+    page.goto(reverse("charities:detail", args=[charity.pk]))
+    page.locator("#charity-map-tiles-notice").wait_for(state="visible")
+    assert page.blocked_requests
+    assert page.csp_errors == []
