@@ -52,13 +52,13 @@ def resolve_place(
     elsewhere = [known for known in places if place_key(*known)[0] == key[0]]
     if elsewhere:
         return None, FilterProblem(
-            f"We list no charities in {city}, {state}: {elsewhere[0][0]} is in "
+            f"We list no charities in {_shown(city)}, {state}: {elsewhere[0][0]} is in "
             f"{_and_list([US_STATES[s] for _, s in elsewhere])}.",
             tuple((format_place(*p), {"place": format_place(*p)}) for p in elsewhere),
         )
     in_state = [known for known in places if known[1] == state]
     return None, FilterProblem(
-        f"We list no charities in {city}, {state}.",
+        f"We list no charities in {_shown(city)}, {state}.",
         ((f"Every city in {US_STATES[state]}", {"state": state}),) if in_state else (),
     )
 

@@ -212,7 +212,12 @@ def charity_map(request):
             "problem": problem
             and {
                 "message": problem.message,
-                "links": [(label, urlencode(args)) for label, args in problem.suggestions],
+                # The map filters by city only: its links are the places to show.
+                "links": [
+                    (label, urlencode(args))
+                    for label, args in problem.suggestions
+                    if set(args) == {"place"}
+                ],
             },
             "map_config": {
                 "tilesUrl": settings.MAP_TILES_URL,
