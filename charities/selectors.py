@@ -12,7 +12,14 @@ from core.places import city_q, normalize_city, normalize_state, place_key, titl
 from core.validation import id_of, require_choice
 
 from .categories import CATEGORY_CHOICES
-from .models import Charity, CharityMember, CharityStatus, IrsImport, MemberRole
+from .models import (
+    Charity,
+    CharityMember,
+    CharityStatus,
+    CoordinatesSource,
+    IrsImport,
+    MemberRole,
+)
 
 
 def get_charity(charity_id) -> Charity | None:
@@ -210,15 +217,62 @@ def get_charities_by_place(places) -> dict[tuple[str, str], PlaceCharities]:
     return out
 
 
+@dataclass(frozen=True)
+class FilterChoices:
+    """What the public filters may offer: only what approved charities have."""
+
+    places: list[tuple[str, str]]  # (city, state), one spelling per city, by state then city
+    states: list[str]  # USPS codes, sorted
+    categories: list[str]  # category values, in CATEGORY_CHOICES order
+
+
+def get_filter_choices() -> FilterChoices:
+    """The cities, states and categories of approved charities, for /charities/'s filters
+    (a filter that offers 56 states when charities exist in 3 leads nowhere).
+
+    One query, cached under the charities version: every write through the charities
+    services moves the version (forget_places), so a newly approved charity's city, state
+    and category are offered at once."""
+    key = f"charities:filter-choices:{get_charities_version()}"
+    choices = cache.get(key)
+    if choices is None:
+        choices = _filter_choices()
+        cache.set(key, choices, PUBLIC_PAGE_CACHE_SECONDS * 10)
+    return choices
+
+
+def _filter_choices() -> FilterChoices:
+    rows = (
+        Charity.objects.filter(verification_status=CharityStatus.APPROVED)
+        .values_list("city", "state", "category")
+        .distinct()
+        .order_by("state", "city", "category")
+    )
+    places: dict[tuple[str, str], tuple[str, str]] = {}
+    states, categories = set(), set()
+    for city, state, category in rows:
+        places.setdefault(place_key(city, state), (city, state))
+        states.add(state)
+        categories.add(category)
+    order = {value: n for n, (value, _) in enumerate(CATEGORY_CHOICES)}
+    return FilterChoices(
+        places=list(places.values()),
+        states=sorted(states),
+        categories=sorted(categories, key=lambda c: (order.get(c, len(order)), c)),
+    )
+
+
 def get_map_markers() -> list[dict]:
     """The fields a map marker needs, for every approved charity with coordinates."""
     markers = list(
         get_charities_with_coordinates().values(
             "id", "name", "city", "state", "category", "latitude", "longitude",
-            "gift_line", "mission",
+            "gift_line", "mission", "coordinates_source",
         )
     )  # fmt: skip
     for marker in markers:
+        # Placed at its ZIP code's centre, not at its door: the popup says so.
+        marker["approximate"] = marker.pop("coordinates_source") == CoordinatesSource.ZIP
         marker["blurb"] = marker.pop("gift_line") or first_sentence(marker.pop("mission"))
         marker.pop("mission", None)
     return markers

@@ -20,6 +20,7 @@ from django.http import (
     HttpResponse,
     HttpResponseServerError,
     JsonResponse,
+    QueryDict,
     StreamingHttpResponse,
 )
 from django.shortcuts import render
@@ -27,22 +28,23 @@ from django.template import loader
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
+from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from charities.categories import CATEGORY_LABELS
-from charities.forms import CharityFilterForm
+from charities.forms import CharityFilterForm, resolve_place
 from charities.models import CharityStatus
 from charities.selectors import (
     PUBLIC_PAGE_CACHE_SECONDS,
     get_all_charities,
     get_approved_charity,
-    get_approved_places,
     get_charities_version,
+    get_filter_choices,
     get_map_markers,
 )
 from core.charts import weekly_bar_chart
-from core.places import place_key
+from core.places import format_place, place_key
 from distributions.selectors import (
     get_charity_total_received,
     get_charity_weekly_totals,
@@ -95,12 +97,17 @@ def _may_see_health_details(request, *, database_up: bool) -> bool:
     return database_up and request.user.is_staff
 
 
+FILTER_PARAMS = ("q", "place", "state", "category", "page")
+
+
 @require_safe
 def charity_list(request):
     # The listing is the same for everyone who asks the same question, and changes only
     # when charities do: the template caches it under (charities version, query), so a
-    # hit costs no query at all; a miss costs city choices (cached), count and one page.
-    params = sorted((k, v) for k, values in request.GET.lists() for v in values)
+    # hit costs no query at all; a miss costs the filter choices (cached), count and one
+    # page. Only the parameters the page reads make the question, so junk added to a URL
+    # does not make new cache entries.
+    params = sorted((k, v) for k in FILTER_PARAMS for v in request.GET.getlist(k))
     query_key = hashlib.sha256(repr(params).encode()).hexdigest()[:32]
     return render(
         request,
@@ -115,14 +122,25 @@ def charity_list(request):
 
 
 def _listing(params) -> dict:
-    form = CharityFilterForm(params or None, places=get_approved_places())
-    charities = get_all_charities(status=CharityStatus.APPROVED, **form.filters()).only(
-        "id", "name", "description", "city", "state", "category"
-    )
+    form = CharityFilterForm(params or None, choices=get_filter_choices())
+    if form.answerable:
+        charities = get_all_charities(status=CharityStatus.APPROVED, **form.filters())
+    else:
+        charities = get_all_charities(status=CharityStatus.APPROVED).none()
+    charities = charities.only("id", "name", "description", "city", "state", "category")
     page = Paginator(charities, PAGE_SIZE).get_page(params.get("page"))
-    query = params.copy()
-    query.pop("page", None)
-    return {"form": form, "page": page, "query": query.urlencode()}
+    query = QueryDict(mutable=True)
+    for key in FILTER_PARAMS[:-1]:
+        if params.get(key):
+            query[key] = params.get(key)
+    problems = [
+        {
+            "message": problem.message,
+            "links": [(label, urlencode(args)) for label, args in problem.suggestions],
+        }
+        for problem in form.problems
+    ]
+    return {"form": form, "page": page, "query": query.urlencode(), "problems": problems}
 
 
 @require_safe
@@ -153,14 +171,26 @@ def charity_detail(request, pk):
 
 @require_safe
 def charity_map(request):
+    """Every approved charity with coordinates: markers clustered on a Leaflet map
+    (static/js/charities-map.js) and, beside it, the same charities as a list of links that
+    needs no script. `?place=City, ST` shows one city (the script switches cities without
+    a reload); a place with no charity on the map is told, with the cities of that name."""
     markers = get_map_markers()
+    pairs: dict[tuple[str, str], tuple[str, str]] = {}  # one spelling per city
     for marker in markers:
         marker["category"] = CATEGORY_LABELS.get(marker["category"], marker["category"])
-        marker["place"] = f"{marker['city']}, {marker['state']}"
-    places = sorted({m["place"] for m in markers}, key=lambda p: (p[-2:], p))
+        pair = pairs.setdefault(place_key(marker["city"], marker["state"]),
+                                (marker["city"], marker["state"]))  # fmt: skip
+        marker["place"] = format_place(*pair)
+    places = sorted((format_place(*pair) for pair in pairs.values()), key=lambda p: (p[-2:], p))
+    chosen, problem = "", None
+    asked = request.GET.get("place", "")
+    if asked.strip():
+        pair, problem = resolve_place(asked, list(pairs.values()))
+        chosen = format_place(*pair) if pair else ""
     centre = None
     user = request.user
-    if user.is_authenticated and user.city:
+    if user.is_authenticated and user.city and not chosen:
         # The donor's city: the mean position of its charities.
         home = place_key(user.city, user.state)
         mine = [m for m in markers if place_key(m["city"], m["state"]) == home]
@@ -170,16 +200,30 @@ def charity_map(request):
                 "lng": sum(m["longitude"] for m in mine) / len(mine),
                 "zoom": 12,
             }
+    shown = [m for m in markers if not chosen or m["place"] == chosen]
     return render(
         request,
         "charities/map.html",
         {
             "markers": markers,
+            "shown_count": len(shown),
             "places": places,
+            "chosen": chosen,
+            "problem": problem
+            and {
+                "message": problem.message,
+                # The map filters by city only: its links are the places to show.
+                "links": [
+                    (label, urlencode(args))
+                    for label, args in problem.suggestions
+                    if set(args) == {"place"}
+                ],
+            },
             "map_config": {
                 "tilesUrl": settings.MAP_TILES_URL,
                 "tilesAttribution": settings.MAP_TILES_ATTRIBUTION,
                 "centre": centre,
+                "place": chosen,
                 # The JS swaps the 0 for each charity's id (one reverse() for all markers).
                 "detailUrl": reverse("charities:detail", args=[0]),
             },

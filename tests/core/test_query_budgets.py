@@ -31,7 +31,8 @@ def count_queries(client, url) -> int:
 PAGES = {
     # newest week, giving per city, donors per city, charities per city
     "home": (lambda ctx: "/", 4 + 2),
-    # city choices, count, one page
+    # filter choices (cities, states and categories of approved charities: one query,
+    # cached), count, one page
     "charities": (lambda ctx: "/charities/", 3 + 2),
     # charity, current needs, weekly totals, total received
     "charity": (lambda ctx: f"/charities/{ctx['charity'].pk}/", 4 + 2),

@@ -7,6 +7,7 @@ pytest-django's live_server.
   from a thread with a running loop; the tests set up data with the ORM between browser
   steps, which is safe here (one thread talks to the database at a time), so
   DJANGO_ALLOW_ASYNC_UNSAFE is set while the browser is open, and only then.
+- Nothing leaves the machine: requests for any other site (map tiles) are aborted.
 - Screenshots of the main pages, desktop (1280 px) and phone (360 px), go to
   artifacts/screenshots/ (gitignored; CI keeps them as artifacts).
 """
@@ -70,10 +71,29 @@ def _launch(sync_playwright):
         browser.close()
 
 
+def block_other_sites(context, live_server) -> list[str]:
+    """No network in tests: every request that is not for the live server (map tiles
+    above all) is aborted, as a machine without internet would; the aborted URLs are
+    returned (a live list) so a test can assert what the page tried to reach."""
+    blocked: list[str] = []
+
+    def handle(route):
+        url = route.request.url
+        if url.startswith(live_server.url) or url.startswith("data:"):
+            route.continue_()
+        else:
+            blocked.append(url)
+            route.abort()
+
+    context.route("**/*", handle)
+    return blocked
+
+
 @pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(viewport=DESKTOP, base_url=live_server.url)
     page = context.new_page()
+    page.blocked_requests = block_other_sites(context, live_server)
     page.set_default_timeout(15_000)
     page.csp_errors = []
     page.on(

@@ -105,7 +105,7 @@ class TestMoneyPage:
         assert format_cents(window_total + 77_777) in page  # distributed, all time
         assert "$555.55" not in page and "$666.66" not in page and "$99.99" not in page
         assert "Shelbyville" not in page and "OTHER 1" not in page
-        assert '<svg class="chart"' in page and "<script" not in page
+        assert 'class="chart chart-weekly"' in page and "<script" not in page
         assert "style=" not in page
 
     def test_donors_are_counted_never_named(self, client, owner, charity, world):

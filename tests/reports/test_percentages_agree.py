@@ -19,7 +19,7 @@ from reports.models import Report
 from reports.services import generate_reports
 from tests.portfolio.scenario import NOW, WEEK, charity, paid
 
-SHARE = re.compile(r"\((\d+)%\)</text>")
+SHARE = re.compile(r"\((\d+)%\)</span>")
 
 
 @given(st.lists(st.integers(min_value=0, max_value=10**9), max_size=30))
@@ -71,7 +71,10 @@ def test_sentences_chart_and_csv_agree_for_a_donors_week(client, alice):
     page = client.get(f"/reports/{report.pk}/").text
     in_chart = {
         name: int(share)
-        for name, share in re.findall(r"(Charity \d) · \$[\d.]+ \((\d+)%\)</text>", page)
+        for name, share in re.findall(
+            r'chart-name">(Charity \d)</span> <span class="chart-value">· \$[\d.]+ \((\d+)%\)',
+            page,
+        )
     }
     assert in_chart == in_sentences
 

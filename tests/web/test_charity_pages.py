@@ -41,13 +41,6 @@ def test_the_list_filters_by_city_state_category_and_name(client):
     assert names(client.get(url, {"q": "food", "state": "VT"})) == ["VT Food"]
 
 
-def test_an_unknown_filter_value_is_ignored_not_an_error(client):
-    CharityFactory(name="VT Food")
-    response = client.get(reverse("charities:list"), {"category": "nope", "place": "Nowhere"})
-    assert response.status_code == 200
-    assert names(response) == ["VT Food"]
-
-
 def test_the_list_is_paginated_and_keeps_the_filters(client):
     for n in range(25):
         CharityFactory(name=f"Pantry {n:02d}", category="food")
@@ -151,3 +144,26 @@ def test_a_repeated_question_is_answered_from_the_cache(client, django_assert_nu
     with django_assert_num_queries(0):
         response = client.get("/charities/?category=human_services")
     assert "Cached Pantry" in response.content.decode()
+
+
+def test_the_map_tells_a_place_it_has_no_charity_in_and_shows_every_city(client):
+    CharityFactory(name="VT Food", city="Springfield", state="VT")
+    CharityFactory(name="KY Food", city="Springfield", state="KY", latitude=37.7, longitude=-85.2)
+    response = client.get(reverse("charities:map"), {"place": "springfield, ky"})
+    assert response.context["chosen"] == "Springfield, KY"
+    assert response.context["shown_count"] == 1
+    assert 'data-place="Springfield, VT" hidden' in response.content.decode()
+    response = client.get(reverse("charities:map"), {"place": "Springfield, NY"})
+    problem = response.context["problem"]
+    assert problem["message"] == (
+        "We list no charities in Springfield, NY: Springfield is in Kentucky and Vermont."
+    )
+    assert [label for label, _ in problem["links"]] == ["Springfield, KY", "Springfield, VT"]
+    assert response.context["chosen"] == "" and response.context["shown_count"] == 2
+    # A city with no charity, in a state that has some: the map has no state filter, so
+    # it offers no link to one.
+    response = client.get(reverse("charities:map"), {"place": "Nowhere, VT"})
+    assert response.context["problem"] == {
+        "message": "We list no charities in Nowhere, VT.",
+        "links": [],
+    }
