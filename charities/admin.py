@@ -5,6 +5,7 @@ from django.db import transaction
 from django.template.response import TemplateResponse
 
 from core.admin import ReadOnlyAdmin
+from core.text import counted
 
 from . import geocoding, selectors, services
 from .models import Charity, CharityMember, CharityStatus, CoordinatesSource, IrsImport, MemberRole
@@ -259,7 +260,7 @@ class CharityAdmin(admin.ModelAdmin):
     def approve_selected(self, request, queryset):
         done = self._vet(request, queryset, services.approve_charity)
         if done is not None:
-            self.message_user(request, f"Approved {done} charities.", messages.SUCCESS)
+            self.message_user(request, f"Approved {counted(done, 'charity')}.", messages.SUCCESS)
 
     @admin.action(description="Reject selected charities…", permissions=["vet"])
     def reject_selected(self, request, queryset):
@@ -270,7 +271,8 @@ class CharityAdmin(admin.ModelAdmin):
                 request, queryset, lambda c, by: services.reject_charity(c, by=by, note=note)
             )
             if done is not None:
-                self.message_user(request, f"Rejected {done} charities.", messages.SUCCESS)
+                said = f"Rejected {counted(done, 'charity')}."
+                self.message_user(request, said, messages.SUCCESS)
             return None
         return TemplateResponse(
             request,

@@ -78,6 +78,7 @@ from core.places import (
     place_key,
 )
 from core.templatetags.money import percentages
+from core.text import counted
 from core.validation import require_aware_datetime
 from core.weeks import require_ended_week, week_bounds
 from distributions import services as ledger
@@ -392,7 +393,7 @@ def _plan(
             plan.need_credits.update(share.credit_needs())
     plan.charities = shares
     plan.distributed_cents = plan.pooled_cents
-    plan.why = f"split over {sum(1 for s in shares if s.amount_cents)} charities by need"
+    plan.why = f"split over {counted(sum(1 for s in shares if s.amount_cents), 'charity')} by need"
     if explainer is not None:
         plan.subscription_ids = sorted(per_sub)
         amounts = [per_sub[s] for s in plan.subscription_ids]
