@@ -1,6 +1,7 @@
 """run_distribution, generate_reports and setup_schedules, called as staff would."""
 
 import datetime as dt
+import logging
 import os
 import subprocess
 import sys
@@ -294,6 +295,22 @@ def test_run_distribution_help_says_it_writes_the_reports(capsys):
     text = " ".join(Command().create_parser("manage.py", "run_distribution").format_help().split())
     assert "then write that week's donor reports and email them" in text
     assert "--no-reports" in text and "--no-email" in text
+
+
+def test_generate_reports_prints_the_week_a_line_per_city_and_the_totals_only(caplog):
+    places = [("Springfield", "VT"), ("Burlington", "VT"), ("Cheyenne", "WY")]
+    for city, state in places:
+        charity(city, state)
+        paid(donor(city, state), 1000)
+    run("run_distribution", "--week", "2026-11-09", "--no-reports")
+    caplog.clear()
+
+    lines = run("generate_reports", "--week", "2026-11-09").splitlines()
+
+    assert len(lines) == 1 + len(places) + 1, lines
+    assert lines[0].startswith("Week of Monday 2026-11-09")
+    assert lines[-1] == "Wrote 3 reports; emailed 3 donors."
+    assert [r for r in caplog.records if r.levelno < logging.WARNING] == []
 
 
 def test_generate_reports_refuses_a_week_that_has_not_ended():
