@@ -93,7 +93,7 @@ def approve_in_the_admin(page, charity: Charity) -> None:
     page.locator("select[name=action]").select_option("approve_selected")
     page.get_by_role("button", name="Go").click()
     page.wait_for_selector(".messagelist")
-    assert "Approved 1 charities." in page.locator(".messagelist").inner_text()
+    assert "Approved 1 charity." in page.locator(".messagelist").inner_text()
 
 
 def add_a_need(page, charity: Charity) -> None:
