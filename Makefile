@@ -3,6 +3,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
+# Where `make run` / `make serve` listen: `make run PORT=8001`, `make serve HOST=0.0.0.0`.
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# SITE_URL (the address links in emails point at, and the Site's name on the first
+# migrate) follows HOST and PORT, unless it is set: in the environment, on the command line
+# (`make run SITE_URL=https://demo.example.org`) or in .env. Evaluated when used, so a
+# .env written by this very run counts.
+SITE_URL_ENV = $(if $(SITE_URL)$(shell grep -qsE '^[[:space:]]*(export[[:space:]]+)?SITE_URL=' .env && echo set),,SITE_URL=http://$(HOST):$(PORT))
 
 .PHONY: run test lint format install install-dev lock migrate demo serve ci clean
 
@@ -64,13 +72,13 @@ lock: $(LOCK_VENV)/bin/pip-compile
 	@echo "Wrote .env (DEBUG=1 and a random SECRET_KEY); see .env.example for the rest."
 
 migrate: install
-	$(PY) manage.py migrate --noinput
+	$(SITE_URL_ENV) $(PY) manage.py migrate --noinput
 
 demo: install
-	$(PY) manage.py seed_demo
+	$(SITE_URL_ENV) $(PY) manage.py seed_demo
 
 serve: install
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(SITE_URL_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
 
 ci:
 	bash .ci/run

@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from core.admin import ReadOnlyAdmin
+from core.text import counted
 
 from . import geocoding, selectors, services
 from .models import Charity, CharityMember, CharityStatus, CoordinatesSource, IrsImport, MemberRole
@@ -347,7 +348,7 @@ class CharityAdmin(admin.ModelAdmin):
                 return self._approval_confirmation(request, changing, warnings, bulk=True)
         done = self._vet(request, queryset, services.approve_charity, log="Approved.")
         if done is not None:
-            self.message_user(request, f"Approved {done} charities.", messages.SUCCESS)
+            self.message_user(request, f"Approved {counted(done, 'charity')}.", messages.SUCCESS)
         return None
 
     @admin.action(description="Reject selected charities…", permissions=["vet"])
@@ -362,7 +363,8 @@ class CharityAdmin(admin.ModelAdmin):
                 log=f"Rejected: {note}",
             )
             if done is not None:
-                self.message_user(request, f"Rejected {done} charities.", messages.SUCCESS)
+                said = f"Rejected {counted(done, 'charity')}."
+                self.message_user(request, said, messages.SUCCESS)
             return None
         return TemplateResponse(
             request,

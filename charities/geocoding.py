@@ -31,6 +31,7 @@ from geopy.extra.rate_limiter import RateLimiter
 from geopy.geocoders import get_geocoder_for_service
 
 from core import zips
+from core.text import counted
 
 from .models import Charity, CoordinatesSource
 from .services import update_charity_coordinates
@@ -61,16 +62,18 @@ class GeocodeResult:
         parts = [
             f"{self.counts[k]} {label}" for k, label in OUTCOME_LABELS.items() if self.counts[k]
         ]
-        text = f"{sum(self.counts.values())} charities: {', '.join(parts) or 'nothing to do'}."
+        total = counted(sum(self.counts.values()), "charity")
+        text = f"{total}: {', '.join(parts) or 'nothing to do'}."
         if self.geocoder_errors:
-            text += f" The geocoder failed {self.geocoder_errors} times (ZIP centroid used)."
+            failed = counted(self.geocoder_errors, "time")
+            text += f" The geocoder failed {failed} (ZIP centroid used)."
         return text
 
     def summary_lines(self) -> list[str]:
         total = sum(self.counts.values())
         if not total:
             return ["Nothing to geocode: every charity has coordinates (--all redoes them)."]
-        lines = [f"Geocoded {total} charities:"]
+        lines = [f"Geocoded {counted(total, 'charity')}:"]
         for key, label in OUTCOME_LABELS.items():
             if self.counts[key]:
                 lines.append(f"  {self.counts[key]:>6}  {label}")

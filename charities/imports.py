@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.places import place_key
+from core.text import counted
 
 from .irs import SKIP_REASONS, BmfCharity, BmfFile, IrsFacts
 from .models import Charity, CharityStatus, CoordinatesSource, IrsImport
@@ -53,12 +54,20 @@ class ImportResult:
             lines.append(f"  skipped {count:>6}  {SKIP_REASONS.get(reason, reason)}")
         if self.irs_import is not None:
             states = ", ".join(self.irs_import.states) or "no state"
+            where = "these states" if len(self.irs_import.states) > 1 else states
+            review, approved = self.needs_review, self.needs_review_approved
+            if review == 1:
+                unlisted = f"1 charity of {where} is not listed and needs review (" + (
+                    "approved: its payouts wait)." if approved else "not approved)."
+                )
+            else:
+                unlisted = (
+                    f"{review} charities of {where} are not listed and need review "
+                    f"({approved} of them approved; their payouts wait)."
+                )
             lines.append(
                 f"IRS import {self.irs_import.pk} covers {states}: confirmed "
-                f"{self.confirmed} charities; {self.needs_review} charities of "
-                f"{'these states' if len(self.irs_import.states) > 1 else states} are not "
-                f"listed and need review ({self.needs_review_approved} of them approved; "
-                "their payouts wait)."
+                f"{counted(self.confirmed, 'charity')}; {unlisted}"
             )
         return lines
 

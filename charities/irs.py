@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from core import zips
 from core.places import CITY_MAX_LENGTH, US_STATES
+from core.text import counted
 
 from .categories import CATEGORY_LABELS, category_for_ntee
 
@@ -77,13 +78,13 @@ _NOT_UTF8 = re.compile("[\udc80-\udcff]")  # what errors="surrogateescape" makes
 def _row_problem(row: dict, width: int) -> str | None:
     """Why a row cannot be read as one organization, or None."""
     if None in row:  # csv.DictReader puts extra values under the key None
-        return f"{width + len(row[None])} columns where the header has {width}"
+        return f"{counted(width + len(row[None]), 'column')} where the header has {width}"
     values = list(row.values())
     if any(value is None for value in values):  # and fills missing ones with None
         count = sum(value is not None for value in values)
         if any("\n" in value or "\r" in value for value in values if value is not None):
             return "a quote is not closed (a value runs past the end of its line)"
-        return f"{count} columns where the header has {width}"
+        return f"{counted(count, 'column')} where the header has {width}"
     if any("\n" in value or "\r" in value for value in values):
         return "a quote is not closed (a value runs past the end of its line)"
     if any("\x00" in value for value in values):

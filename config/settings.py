@@ -48,6 +48,7 @@ else:
         raise ImproperlyConfigured("ALLOWED_HOSTS must name at least one host.")
 
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# `make run` / `make serve` set it from their HOST and PORT unless it is set (Makefile).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
@@ -161,6 +162,8 @@ ACCOUNT_RATE_LIMITS = {
 }
 
 LANGUAGE_CODE = "en-us"
+# The site's words for allauth's English ("Log in", not "Sign In"): locale/en/.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="America/New_York")
 USE_I18N = True
 USE_TZ = True
@@ -194,8 +197,17 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_MANIFEST_STRICT = False
 
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
-vars().update(EMAIL_CONFIG)
+# EMAIL_URL picks how email leaves (smtp+tls://..., consolemail:// to print each one).
+# Unset, a laptop (DEBUG) writes every email to a file under sent-emails/ (gitignored):
+# the demo's weekly reports are some 200 emails a week, too many for a terminal, and a
+# sign-up's confirmation link is still there to open. Unset in production: the console.
+if env.str("EMAIL_URL", default=""):
+    vars().update(env.email_url("EMAIL_URL"))
+elif DEBUG:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(BASE_DIR / "sent-emails")
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Hometown Fund <hello@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Staff who get the daily digest of failed Stripe events (and Django's error mails):

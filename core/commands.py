@@ -1,11 +1,14 @@
-"""What every management command that takes --week or --city shares: the options are
-parsed the same way, and a ValidationError becomes the one readable line a command
-prints before it exits non-zero."""
+"""What management commands share: --week and --city are parsed the same way, a
+ValidationError becomes the one readable line a command prints before it exits non-zero,
+and at the default verbosity a command prints its own lines only (quiet_logs)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
@@ -50,3 +53,21 @@ def city_option(value: str | None) -> tuple[str, str] | None:
         return parse_place(value, field="--city")
     except ValidationError as exc:
         raise CommandError(one_line(exc)) from None
+
+
+@contextmanager
+def quiet_logs(verbosity: int) -> Iterator[None]:
+    """At verbosity 0 or 1 (the default) the command's own lines are its output: the
+    INFO logs of what it does underneath (a money line per payment, per city, per run) are
+    held back, while warnings and errors still show. With -v 2 or more they all show.
+    For the length of the command, then as configured again."""
+    if verbosity >= 2:
+        yield
+        return
+    root = logging.getLogger()
+    previous = root.level
+    root.setLevel(max(previous, logging.WARNING))
+    try:
+        yield
+    finally:
+        root.setLevel(previous)

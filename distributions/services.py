@@ -18,6 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 
 from core.places import place_key
+from core.text import counted
 from subscriptions.models import Contribution, Subscription
 
 from .models import Distribution, DistributionRun, RunCity, RunStatus
@@ -125,7 +126,8 @@ def mark_distributed(
         )
     if marked != len(contribution_ids):
         raise IntegrityError(
-            f"{len(contribution_ids) - marked} contribution(s) were distributed by another run"
+            f"{counted(len(contribution_ids) - marked, 'contribution')} distributed by another "
+            "run meanwhile"
         )
     for batch in _batches(subscription_ids):
         Subscription.objects.filter(id__in=batch).update(

@@ -34,6 +34,7 @@ from django.db import transaction
 
 from accounts.models import User
 from charities.models import Charity
+from core.text import counted
 
 from .models import MAX_GAP_CENTS, MAX_URGENCY, NEED_CATEGORY_VALUES, Need, Source
 from .services import create_need
@@ -69,8 +70,9 @@ class NeedsImportResult:
 
     def summary(self, name: str) -> str:
         return (
-            f"Imported {name}: {self.created + self.changed + self.unchanged} needs of "
-            f"{len(self.charities)} charities: {self.created} new, {self.changed} changed, "
+            f"Imported {name}: {counted(self.created + self.changed + self.unchanged, 'need')} "
+            f"of {counted(len(self.charities), 'charity')}: {self.created} new, "
+            f"{self.changed} changed, "
             f"{self.unchanged} unchanged (confirmed as current)."
         )
 

@@ -60,6 +60,7 @@ from charities.models import Charity
 from charities.selectors import get_payout_eligibility, latest_irs_imports
 from core.months import period_last_day, require_ended_period
 from core.templatetags.money import format_cents
+from core.text import counted
 from subscriptions.stripe_client import CURRENCY, BillingNotConfigured, get_client, idempotency_key
 from subscriptions.stripe_objects import InvalidStripeData, as_dict, require_stripe_id
 from subscriptions.webhooks import EventContext
@@ -182,16 +183,18 @@ class PayoutRun:
         manual = [c for c in self._batched() if c.method == PayoutMethod.MANUAL]
         skipped = [c for c in self.charities if c.outcome in ("below_minimum", "not_eligible")]
         parts = [
-            f"{self.period:%Y-%m}: {verb} {self.created_count} payout(s) totalling "
+            f"{self.period:%Y-%m}: {verb} {counted(self.created_count, 'payout')} totalling "
             f"{format_cents(self.created_cents)} ({len(manual)} to pay by hand)",
-            f"{len(skipped)} charity(ies) skipped",
+            f"{counted(len(skipped), 'charity')} skipped",
         ]
         if self.dry_run:
-            parts.append(f"{len(self.sends_with('would_send'))} transfer(s) would be sent")
+            would = counted(len(self.sends_with("would_send")), "transfer")
+            parts.append(f"{would} would be sent")
         else:
             paid = self.sends_with("paid")
             parts.append(
-                f"{len(paid)} transfer(s) made ({format_cents(sum(s.amount_cents for s in paid))})"
+                f"{counted(len(paid), 'transfer')} made "
+                f"({format_cents(sum(s.amount_cents for s in paid))})"
             )
             parts.append(f"{len(self.sends_with('failed'))} failed")
             held = len(self.sends_with("held"))

@@ -1,10 +1,11 @@
 """What run_distribution prints: one readable line per city, for a plan (--dry-run) or for
-what this invocation did in a place (portfolio.services.PlaceOutcome), and the
-invocation's own summary."""
+what this invocation did in a place (portfolio.services.PlaceOutcome), the invocation's
+own summary and what it did about the week's reports."""
 
 from __future__ import annotations
 
 from core.templatetags.money import format_cents
+from core.text import counted
 from distributions.models import CityStatus, explanations_words
 
 
@@ -17,12 +18,12 @@ def plan_line(plan) -> str:
         for c in sorted(plan.charities, key=lambda c: (-c.amount_cents, c.charity_id))
         if c.amount_cents
     )
-    subs = f"{plan.subscriptions} subscription{'s' if plan.subscriptions != 1 else ''}"
+    subs = counted(plan.subscriptions, "subscription")
     return f"{plan.place}: {format_cents(plan.distributed_cents)} from {subs} to {givers}."
 
 
 def _places(n: int, *, other: bool = False) -> str:
-    return f"{n} {'other ' if other else ''}place{'s' if n != 1 else ''}"
+    return counted(n, "other place" if other else "place")
 
 
 def outcome_line(outcome) -> str:
@@ -35,9 +36,8 @@ def outcome_line(outcome) -> str:
     if outcome.status == CityStatus.HELD:
         extra = f" ({given} given)" if outcome.given_cents else ""
         return f"{outcome.place}: {held} held, {outcome.why}{extra}."
-    line = (
-        f"{outcome.place}: {given} given in {outcome.rows} rows to {outcome.charities} charities"
-    )
+    rows, charities = counted(outcome.rows, "row"), counted(outcome.charities, "charity")
+    line = f"{outcome.place}: {given} given in {rows} to {charities}"
     if outcome.explained_by_model or outcome.explainer_fallbacks:
         words = explanations_words(outcome.explained_by_model, outcome.explainer_fallbacks)
         line += f"; sentences: {words}"
@@ -75,3 +75,14 @@ def invocation_line(invocation, *, week_has_lines: bool) -> str:
     else:
         text += f"nothing done here, {_places(len(elsewhere))} done by another process"
     return text + "."
+
+
+def reports_line(result: dict, *, emailing: bool) -> str:
+    """What writing the week's reports did (reports.tasks.write_week_reports' answer)."""
+    if not result["due"]:
+        return (
+            "Reports: not written yet, the week's run is still open (another process is "
+            "running it); its end writes them."
+        )
+    emailed = f"emailed {counted(result['emailed'], 'donor')}" if emailing else "emailed nobody"
+    return f"Reports: wrote {counted(result['written'], 'report')} for the week; {emailed}."

@@ -78,6 +78,7 @@ from core.places import (
     place_key,
 )
 from core.templatetags.money import percentages
+from core.text import counted
 from core.validation import require_aware_datetime
 from core.weeks import require_ended_week, week_bounds
 from distributions import services as ledger
@@ -177,11 +178,11 @@ class CharityShare:
         """The need the explanation names: the most urgent, one the charity described
         before one it did not, then the largest remaining gap. The sentence quotes its
         line (the charity's own words) or names its category, beside its urgency."""
-        counted = [n for n in self.needs if n.urgency]
-        if not counted:
+        weighed = [n for n in self.needs if n.urgency]
+        if not weighed:
             return None
         return max(
-            counted,
+            weighed,
             key=lambda n: (n.urgency, bool(n.description), n.remaining_gap_cents, -n.need_id),
         )
 
@@ -421,7 +422,7 @@ def _plan(
             plan.need_credits.update(share.credit_needs())
     plan.charities = shares
     plan.distributed_cents = plan.pooled_cents
-    plan.why = f"split over {sum(1 for s in shares if s.amount_cents)} charities by need"
+    plan.why = f"split over {counted(sum(1 for s in shares if s.amount_cents), 'charity')} by need"
     plan.facts = [s.facts(plan.place, len(shares)) for s in shares]
     return plan
 

@@ -21,6 +21,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from core.text import counted
 from distributions.models import Distribution
 from distributions.selectors import get_run, get_run_cities, subscription_token, week_checksum
 from subscriptions.models import Contribution
@@ -115,7 +116,7 @@ def verify_week(week_start: dt.date) -> Verification:
         for number, inputs in enumerate(line.inputs, 1):
             _check_pass(line.place, number, inputs, expected, paid, result.problems)
         status = "ok" if len(result.problems) == before else "DIFFERENT"
-        result.places.append(f"{label}: {len(line.inputs)} pass(es), {status}")
+        result.places.append(f"{label}: {counted(len(line.inputs), 'pass')}, {status}")
 
     token = lambda sid: subscription_token(run.salt, sid)  # noqa: E731 - a short alias
     actual = {

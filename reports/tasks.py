@@ -3,7 +3,9 @@
 weekly_reports(week) fans out report writing in chunks of donors, then (chord) sends the
 emails. It runs after each distribution run (the weekly run's chord, portfolio.tasks)
 and from beat shortly after the Monday run as a safety net; both are safe to repeat:
-reports are upserted and each is emailed once. Before the week's run has closed there is
+reports are upserted and each is emailed once. write_week_reports(week) does the same in
+one go in the calling process: run_distribution runs it after its run (by name, as
+reports sit above the engine) to say how many it wrote. Before the week's run has closed there is
 nothing to report yet (reports.services.reports_are_due says so), and the run's end
 triggers it again.
 """
@@ -47,3 +49,13 @@ def generate_reports_chunk(week_start: str, user_ids: list[int]) -> int:
 @shared_task(name="reports.tasks.send_report_emails")
 def send_report_emails(week_start: str) -> int:
     return services.send_report_emails(week_from_iso(week_start))
+
+
+@shared_task(name="reports.tasks.write_week_reports")
+def write_week_reports(week_start: str, email: bool = True) -> dict:
+    week = week_from_iso(week_start)
+    if not services.reports_are_due(week):
+        return {"week_start": week_start, "due": False, "written": 0, "emailed": 0}
+    written = services.generate_reports(week)
+    emailed = services.send_report_emails(week) if email else 0
+    return {"week_start": week_start, "due": True, "written": written, "emailed": emailed}

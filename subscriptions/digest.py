@@ -21,6 +21,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from core.text import counted
+
 from .models import StripeEvent, StripeEventStatus
 
 logger = logging.getLogger(__name__)
@@ -53,7 +55,8 @@ def send_failed_events_digest(*, now: dt.datetime | None = None) -> int:
         waiting = " (more wait for the next digest)" if more else ""
         url = settings.SITE_URL + reverse("admin:subscriptions_stripeevent_changelist")
         lines = [
-            f"{len(events)} Stripe event(s) failed and were not listed before{waiting}.",
+            f"{counted(len(events), 'Stripe event')} failed and "
+            f"{'was' if len(events) == 1 else 'were'} not listed before{waiting}.",
             "Each is stored with its payload; fix the cause, then select it in the admin",
             f"and choose Reprocess: {url}?status__exact=failed",
             "",
@@ -61,10 +64,11 @@ def send_failed_events_digest(*, now: dt.datetime | None = None) -> int:
         for event in events:
             lines.append(
                 f"- {event.stripe_event_id} ({event.type}), received "
-                f"{event.received_at:%Y-%m-%d %H:%M} UTC, {event.attempts} attempt(s):"
+                f"{event.received_at:%Y-%m-%d %H:%M} UTC, {counted(event.attempts, 'attempt')}:"
             )
             lines.append(f"  {event.error or '(no error recorded)'}")
-        mail_admins(f"{len(events)} failed Stripe event(s){waiting}", "\n".join(lines) + "\n")
+        subject = f"{counted(len(events), 'failed Stripe event')}{waiting}"
+        mail_admins(subject, "\n".join(lines) + "\n")
         StripeEvent.objects.filter(pk__in=[e.pk for e in events]).update(digested_at=now)
-    logger.info("Failed Stripe events digest: %s event(s) mailed to ADMINS.", len(events))
+    logger.info("Failed Stripe events digest: %s mailed to ADMINS.", counted(len(events), "event"))
     return len(events)

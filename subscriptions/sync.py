@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from core.templatetags.money import format_cents
+from core.text import counted
 
 from .models import DEMO_ID_PREFIX, Contribution, FeeSource, Subscription
 from .selectors import get_contributions_with_pending_fee, get_subscription_by_stripe_id
@@ -48,11 +49,13 @@ class SyncReport:
     def summary(self) -> str:
         verb = "would fix" if self.dry_run else "fixed"
         return (
-            f"Checked {self.subscriptions_checked} Stripe subscriptions and "
-            f"{self.invoices_checked} paid invoices: {verb} {len(self.fixed)} drift(s), "
+            f"Checked {counted(self.subscriptions_checked, 'Stripe subscription')} and "
+            f"{counted(self.invoices_checked, 'paid invoice')}: {verb} "
+            f"{counted(len(self.fixed), 'drift')}, "
             f"{len(self.errors)} could not be reconciled."
             + (
-                f" {len(self.fees_pending)} fee(s) not settled at Stripe yet (left pending)."
+                f" {counted(len(self.fees_pending), 'fee')} not settled at Stripe yet "
+                "(left pending)."
                 if self.fees_pending
                 else ""
             )

@@ -328,7 +328,7 @@ LAST_NAMES = [
 
 @dataclass
 class SeedResult:
-    created: dict = field(default_factory=dict)
+    created: dict = field(default_factory=dict)  # noun (singular) -> how many made
     weeks: list = field(default_factory=list)
 
     def add(self, what: str, count: int = 1) -> None:
@@ -355,7 +355,7 @@ def _ensure_user(email, *, result, name, city="", state="", zip_code="", staff=F
     if staff:
         user.is_staff = user.is_superuser = True
         user.save(update_fields=["is_staff", "is_superuser"])
-    result.add("users")
+    result.add("user")
     return user
 
 
@@ -387,13 +387,13 @@ def _charities(admin: User, result: SeedResult, now: dt.datetime) -> dict:
     imported = import_charities(
         [r for rows in picked.values() for r in rows], source_name=DEMO_CSV.name, record=parsed
     )
-    result.add("charities", imported.created)
+    result.add("charity", imported.created)
     for rows in picked.values():
         to_approve = [r.ein for r in rows[:APPROVED_PER_CITY]]
         for charity in Charity.objects.filter(ein__in=to_approve).order_by("ein"):
             if charity.verification_status == CharityStatus.PENDING:
                 charity = approve_charity(charity, by=admin, note="Vetted for the demo.")
-                result.add("approvals")
+                result.add("approval")
             if charity.verification_status == CharityStatus.APPROVED:
                 _give_profile(charity, result)
                 _give_logo(charity, result)
@@ -419,7 +419,7 @@ def _give_profile(charity: Charity, result: SeedResult) -> None:
     charity.full_clean(validate_unique=False)
     charity.save(update_fields=[*changed, "updated_at"])
     forget_places()
-    result.add("profiles")
+    result.add("profile")
 
 
 def _initials(name: str) -> str:
@@ -451,11 +451,11 @@ def _give_logo(charity: Charity, result: SeedResult) -> None:
     if not default_storage.exists(name):
         upload = ContentFile(demo_logo_png(charity), name="logo.png")
         name = default_storage.save(name, prepare_logo(upload))
-        result.add("logo files")
+        result.add("logo file")
     charity.logo.name = name
     charity.save(update_fields=["logo", "updated_at"])
     forget_places()
-    result.add("logos")
+    result.add("logo")
 
 
 def _need_description(charity: Charity, category: str) -> str:
@@ -489,7 +489,7 @@ def _give_needs(charity: Charity, admin: User, result: SeedResult, now: dt.datet
             note="Demo needs.",
             description=description,
         )
-        result.add("needs")
+        result.add("need")
 
 
 def _donors(result: SeedResult) -> list[tuple[User, random.Random]]:
@@ -537,7 +537,7 @@ def _subscriptions_and_payments(donors, weeks, result: SeedResult) -> None:
                 stripe_status={"active": "active", "paused": "paused"}.get(status, "canceled"),
                 start_date=first_monday,
             )
-            result.add("subscriptions")
+            result.add("subscription")
         for monday in paid_weeks:
             start, _ = week_bounds(monday)
             paid_at = start + dt.timedelta(days=1, hours=9, minutes=rng.randint(0, 600))
@@ -550,7 +550,7 @@ def _subscriptions_and_payments(donors, weeks, result: SeedResult) -> None:
                 fee_cents=0,
                 fee_source=FeeSource.DEMO,
             )
-            result.add("contributions", int(created))
+            result.add("contribution", int(created))
 
 
 def _set_demo_passwords(result: SeedResult) -> None:
@@ -593,7 +593,7 @@ def _charity_member(result: SeedResult) -> None:
     member = _ensure_user(MEMBER_EMAIL, result=result, name="Demo Charity Owner")
     if not charity.members.filter(user=member).exists():
         add_member(charity, user=member, role=MemberRole.OWNER)
-        result.add("charity members")
+        result.add("charity member")
 
 
 LEGAL_SUFFIX = re.compile(r"\s+(inc|incorporated|corp|corporation)\.?$", re.IGNORECASE)
@@ -632,7 +632,7 @@ def _application(picked: dict, result: SeedResult, now: dt.datetime) -> None:
         contact_email=APPLICANT_EMAIL,
         at=now,
     )
-    result.add("applications")
+    result.add("application")
 
 
 def distribute_demo_weeks(weeks: list[dt.date], result: SeedResult) -> None:
@@ -643,8 +643,8 @@ def distribute_demo_weeks(weeks: list[dt.date], result: SeedResult) -> None:
     for monday in weeks:
         distribute_funds(monday)
         generate_reports(monday)
-    result.add("distribution rows", Distribution.objects.count() - rows)
-    result.add("reports", Report.objects.count() - reports)
+    result.add("distribution row", Distribution.objects.count() - rows)
+    result.add("report", Report.objects.count() - reports)
 
 
 def pay_demo_month(result: SeedResult, *, now: dt.datetime | None = None) -> None:
@@ -652,18 +652,33 @@ def pay_demo_month(result: SeedResult, *, now: dt.datetime | None = None) -> Non
     (idempotent: a second seed finds nothing unpaid)."""
     now = now or timezone.now()
     run = run_payouts(previous_period(now), now=now)
-    result.add("payouts", run.created_count)
+    result.add("payout", run.created_count)
 
 
 def demo_counts() -> dict[str, int]:
+    """What the demo holds now, by noun (singular: core.text.counted words them)."""
     return {
-        "approved charities": get_all_charities(status=CharityStatus.APPROVED).count(),
-        "pending charities": get_pending_charities().count(),
-        "donors": User.objects.filter(is_staff=False).count(),
-        "subscriptions": Subscription.objects.count(),
-        "contributions": Contribution.objects.count(),
-        "held contributions": Contribution.objects.filter(distributed_week__isnull=True).count(),
-        "distribution rows": Distribution.objects.count(),
-        "reports": Report.objects.count(),
-        "payouts": Payout.objects.count(),
+        "approved charity": get_all_charities(status=CharityStatus.APPROVED).count(),
+        "pending charity": get_pending_charities().count(),
+        "donor": User.objects.filter(is_staff=False).count(),
+        "subscription": Subscription.objects.count(),
+        "contribution": Contribution.objects.count(),
+        "held contribution": Contribution.objects.filter(distributed_week__isnull=True).count(),
+        "distribution row": Distribution.objects.count(),
+        "report": Report.objects.count(),
+        "payout": Payout.objects.count(),
     }
+
+
+def email_destination() -> str:
+    """Where the emails the site sends go, in words (make run prints it)."""
+    backend = settings.EMAIL_BACKEND.rsplit(".", 2)[-2]
+    if backend == "filebased":
+        return f"are written as files to {settings.EMAIL_FILE_PATH}/"
+    if backend == "console":
+        return "are printed to the console"
+    if backend == "smtp":
+        return f"are sent through {settings.EMAIL_HOST}"
+    if backend == "locmem":
+        return "are kept in memory (tests)"
+    return f"go to {settings.EMAIL_BACKEND}"

@@ -18,6 +18,7 @@ from django.core.paginator import Paginator
 from django.http import (
     Http404,
     HttpResponse,
+    HttpResponseRedirect,
     HttpResponseServerError,
     JsonResponse,
     QueryDict,
@@ -25,8 +26,10 @@ from django.http import (
 )
 from django.shortcuts import render
 from django.template import loader
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.functional import SimpleLazyObject
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
@@ -65,6 +68,15 @@ PAGE_SIZE = 20
 @require_safe
 def home(request):
     return render(request, "web/home.html", {"figures": get_platform_figures()})
+
+
+@require_safe
+def favicon(request):
+    """/favicon.ico, which browsers and feed readers ask for whatever the page says: the
+    site's SVG icon (static/favicon.svg, also linked from every page), not a 404."""
+    response = HttpResponseRedirect(static("favicon.svg"))
+    patch_cache_control(response, public=True, max_age=24 * 3600)
+    return response
 
 
 def page_not_found(request, exception):

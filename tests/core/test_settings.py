@@ -99,3 +99,23 @@ def test_a_short_health_token_is_refused():
     good = _start(show="HEALTH_TOKEN", **PRODUCTION, **STRIPE, HEALTH_TOKEN="t" * 32)
     assert good.returncode == 0, good.stderr
     assert good.stdout.strip() == "t" * 32
+
+
+def _email(**env) -> list[str]:
+    result = _start(show="EMAIL_BACKEND, getattr(settings, 'EMAIL_FILE_PATH', '')", **env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def test_a_laptop_writes_emails_to_files_in_sent_emails_unless_email_url_says_otherwise():
+    backend, folder = _email(DEBUG="1")
+    assert backend == "django.core.mail.backends.filebased.EmailBackend"
+    assert folder == str(settings.BASE_DIR / "sent-emails")
+
+    assert _email(DEBUG="1", EMAIL_URL="consolemail://") == [
+        "django.core.mail.backends.console.EmailBackend"
+    ]
+    assert _email(**PRODUCTION, **STRIPE) == ["django.core.mail.backends.console.EmailBackend"]
+    assert _email(**PRODUCTION, **STRIPE, EMAIL_URL="smtp+tls://u:p@mail.example.org:587") == [
+        "django.core.mail.backends.smtp.EmailBackend"
+    ]

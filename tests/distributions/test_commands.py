@@ -1,6 +1,7 @@
 """run_distribution, generate_reports and setup_schedules, called as staff would."""
 
 import datetime as dt
+import logging
 import os
 import subprocess
 import sys
@@ -42,13 +43,13 @@ def test_run_distribution_says_which_week_and_prints_a_line_per_city():
     out = run("run_distribution", "--week", "2026-11-12")
 
     assert "Week of Monday 2026-11-09 (2026-11-12 is in that week)." in out
-    assert "Springfield, VT: $10.00 given in 1 rows to 1 charities." in out
+    assert "Springfield, VT: $10.00 given in 1 row to 1 charity." in out
     assert (
         "Burlington, VT: $3.00 held, no approved charity in Burlington, VT has a current need"
         in out
     )
     assert "This run gave $10.00, held $3.00: Burlington, VT, Springfield, VT done here." in out
-    assert "The week so far (every run): completed, $10.00 given, $3.00 held, 1 rows." in out
+    assert "The week so far (every run): completed, $10.00 given, $3.00 held, 1 row." in out
     assert Distribution.objects.get().amount_cents == 1000
 
 
@@ -188,7 +189,8 @@ def test_generate_reports_writes_and_emails_the_weeks_reports(django_capture_on_
     charity()
     paid(donor(email="a@example.org"), 1000)
     paid(donor(email="b@example.org", wants_report_emails=False), 500)
-    run("run_distribution", "--week", "2026-11-09")
+    run("run_distribution", "--week", "2026-11-09", "--no-reports")
+    assert not Report.objects.exists()
 
     with django_capture_on_commit_callbacks(execute=True):
         out = run("generate_reports", "--week", "2026-11-10")
@@ -198,6 +200,117 @@ def test_generate_reports_writes_and_emails_the_weeks_reports(django_capture_on_
     assert "Wrote 2 reports; emailed 1 donor." in out
     assert Report.objects.count() == 2
     assert [m.to for m in mail.outbox] == [["a@example.org"]]
+
+
+def test_run_distribution_writes_and_emails_the_weeks_reports_after_the_run(
+    django_capture_on_commit_callbacks,
+):
+    from django.core import mail
+
+    charity()
+    paid(donor(email="a@example.org"), 1000)
+    paid(donor(email="b@example.org", wants_report_emails=False), 500)
+    paid(donor("Laramie", "WY", email="c@example.org"), 700)  # held: reported too
+
+    with django_capture_on_commit_callbacks(execute=True):
+        out = run("run_distribution", "--week", "2026-11-09")
+
+    assert out.splitlines()[-1] == "Reports: wrote 3 reports for the week; emailed 2 donors."
+    reports = Report.objects.filter(week_start=WEEK)
+    assert sorted(reports.values_list("user__email", "total_distributed_cents")) == [
+        ("a@example.org", 1000), ("b@example.org", 500), ("c@example.org", 0),
+    ]  # fmt: skip
+    assert sorted(m.to[0] for m in mail.outbox) == ["a@example.org", "c@example.org"]
+
+    # A rerun rewrites the same reports and emails nobody twice.
+    with django_capture_on_commit_callbacks(execute=True):
+        again = run("run_distribution", "--week", "2026-11-09")
+    assert "Reports: wrote 3 reports for the week; emailed 0 donors." in again
+    assert len(mail.outbox) == 2 and reports.count() == 3
+
+
+def test_run_distribution_says_one_report_and_one_donor_in_the_singular(
+    django_capture_on_commit_callbacks,
+):
+    charity()
+    paid(donor(email="a@example.org"), 1000)
+    with django_capture_on_commit_callbacks(execute=True):
+        out = run("run_distribution", "--week", "2026-11-09")
+    assert "Reports: wrote 1 report for the week; emailed 1 donor." in out
+
+
+def test_run_distribution_without_reports_or_email_says_so():
+    from django.core import mail
+
+    charity()
+    paid(donor(email="a@example.org"), 1000)
+
+    out = run("run_distribution", "--week", "2026-11-09", "--no-reports")
+    assert "Reports: not written (--no-reports); generate_reports writes them." in out
+    assert not Report.objects.exists()
+
+    out = run("run_distribution", "--week", "2026-11-09", "--no-email")
+    assert "Reports: wrote 1 report for the week; emailed nobody." in out
+    assert Report.objects.get().emailed_at is None
+    assert mail.outbox == []
+
+
+def test_a_dry_run_writes_no_report():
+    charity()
+    paid(donor(), 1000)
+    out = run("run_distribution", "--week", "2026-11-09", "--dry-run")
+    assert "Reports" not in out
+    assert not Report.objects.exists()
+
+
+def test_a_partial_run_still_writes_its_reports_then_exits_non_zero(monkeypatch):
+    from portfolio import services
+
+    charity()
+    charity("Burlington", "VT")
+    paid(donor(email="a@example.org"), 1000)
+    paid(donor("Burlington", "VT", email="b@example.org"), 500)
+    real = services._distribute_city_plan
+
+    def burlington_fails(week_start, city, state, **kwargs):
+        if city == "Burlington":
+            raise RuntimeError("disk full")
+        return real(week_start, city, state, **kwargs)
+
+    monkeypatch.setattr(services, "_distribute_city_plan", burlington_fails)
+    out = StringIO()
+    with pytest.raises(CommandError, match="partial"):
+        call_command("run_distribution", "--week", "2026-11-09", stdout=out)
+    # Both donors are told: Springfield's what was given, Burlington's that it is held
+    # (the city's run failed); the rerun that completes the week revises it.
+    assert "Reports: wrote 2 reports for the week" in out.getvalue()
+    assert sorted(Report.objects.values_list("user__email", "total_distributed_cents")) == [
+        ("a@example.org", 1000), ("b@example.org", 0),
+    ]  # fmt: skip
+
+
+def test_run_distribution_help_says_it_writes_the_reports(capsys):
+    from portfolio.management.commands.run_distribution import Command
+
+    text = " ".join(Command().create_parser("manage.py", "run_distribution").format_help().split())
+    assert "then write that week's donor reports and email them" in text
+    assert "--no-reports" in text and "--no-email" in text
+
+
+def test_generate_reports_prints_the_week_a_line_per_city_and_the_totals_only(caplog):
+    places = [("Springfield", "VT"), ("Burlington", "VT"), ("Cheyenne", "WY")]
+    for city, state in places:
+        charity(city, state)
+        paid(donor(city, state), 1000)
+    run("run_distribution", "--week", "2026-11-09", "--no-reports")
+    caplog.clear()
+
+    lines = run("generate_reports", "--week", "2026-11-09").splitlines()
+
+    assert len(lines) == 1 + len(places) + 1, lines
+    assert lines[0].startswith("Week of Monday 2026-11-09")
+    assert lines[-1] == "Wrote 3 reports; emailed 3 donors."
+    assert [r for r in caplog.records if r.levelno < logging.WARNING] == []
 
 
 def test_generate_reports_refuses_a_week_that_has_not_ended():

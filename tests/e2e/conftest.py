@@ -10,11 +10,17 @@ pytest-django's live_server.
 - Nothing leaves the machine: requests for any other site (map tiles) are aborted.
 - Screenshots of the main pages, desktop (1280 px) and phone (360 px), go to
   artifacts/screenshots/ (gitignored; CI keeps them as artifacts).
+- Accessibility: every page any browser of a test shows is checked with axe-core
+  (vendor/axe-core/, tests only) for WCAG 2.0 and 2.1 A and AA problems, and one fails
+  the test (AxeAudit below). Nothing to do in a new test: any context made from the
+  `browser` fixture is watched.
 """
 
+import hashlib
 import os
 import shutil
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -140,3 +146,169 @@ def verified_donor(db):
     )
     EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
     return user
+
+
+# --- accessibility: axe-core on every page a test visits ------------------------------------
+
+AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
+AXE_SHA256 = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c"  # 4.14.1
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+AXE_RUN = """async (tags) => {
+    const results = await axe.run(document, {
+        runOnly: {type: "tag", values: tags}, resultTypes: ["violations"],
+    });
+    return results.violations.map((v) => ({
+        id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
+        nodes: v.nodes.map((n) => ({
+            target: n.target.map(String), html: n.html, summary: n.failureSummary,
+        })),
+    }));
+}"""
+AXE_KEY = pytest.StashKey["AxeAudit"]()
+
+
+class AxeAudit:
+    """Records every page the main frame of any page of a watched browser context shows
+    (its URL on the live server and the viewport at that moment), and checks each with
+    axe-core: once the test's own steps are done, or when the test closes a context
+    itself. Each distinct URL and viewport is opened again with GET in a new page of the
+    same context (so with the same login), at that viewport, and checked after its load
+    (scripts have run). Pages that are not HTML (a CSV) are skipped.
+
+    axe is added with add_init_script, through the browser's DevTools protocol: the site's
+    Content Security Policy (script-src 'self', no inline script) blocks a <script> tag
+    that page.add_script_tag would insert, and does not apply here; the site itself never
+    serves axe. Revisiting shows each page as it stands at the end of the test (the
+    person's last login, the rows written since)."""
+
+    def __init__(self, origin: str):
+        self.origin = origin
+        self.visits: dict[object, dict[tuple[str, int, int], None]] = {}
+        self.problems: list[str] = []
+        self.pages_checked = 0
+        self.auditing = False
+        self.finished = False
+
+    # -- watching --
+    def watch(self, context) -> None:
+        self.visits.setdefault(context, {})
+        context.on("page", self._watch_page)
+        for page in context.pages:
+            self._watch_page(page)
+        close = context.close
+
+        def close_after_the_check(*args, **kwargs):
+            if not self.finished:
+                self.check(context)
+            return close(*args, **kwargs)
+
+        context.close = close_after_the_check
+
+    def _watch_page(self, page) -> None:
+        page.on("framenavigated", lambda frame: self._navigated(page, frame))
+
+    def _navigated(self, page, frame) -> None:
+        if self.auditing or frame != page.main_frame:
+            return
+        url = frame.url.split("#", 1)[0]
+        parts = urlsplit(url)
+        if f"{parts.scheme}://{parts.netloc}" != self.origin:
+            return  # another site (Stripe's Checkout in a fake), about:blank, data:
+        size = page.viewport_size or DESKTOP
+        self.visits.setdefault(page.context, {})[(url, size["width"], size["height"])] = None
+
+    # -- checking --
+    def check(self, context) -> None:
+        visits = list(self.visits.pop(context, {}))
+        if not visits:
+            return
+        self.auditing = True
+        checker = context.new_page()
+        try:
+            checker.set_default_timeout(15_000)
+            checker.add_init_script(path=str(AXE_JS))
+            for url, width, height in visits:
+                checker.set_viewport_size({"width": width, "height": height})
+                response = checker.goto(url, wait_until="load")
+                if response is None or "text/html" not in response.headers.get("content-type", ""):
+                    continue
+                violations = checker.evaluate(AXE_RUN, AXE_TAGS)
+                self.pages_checked += 1
+                self.problems.extend(_describe(url, width, v) for v in violations)
+        finally:
+            checker.close()
+            self.auditing = False
+
+    def check_all(self) -> None:
+        for context in list(self.visits):
+            self.check(context)
+        self.finished = True
+        if self.problems:
+            raise AssertionError(
+                f"axe-core found {len(self.problems)} WCAG 2.1 A/AA problem(s) on the pages "
+                "this test visited (tests/e2e/conftest.py, AxeAudit):\n\n"
+                + "\n\n".join(self.problems)
+            )
+
+
+def _describe(url: str, width: int, violation: dict) -> str:
+    path = urlsplit(url)
+    where = path.path + (f"?{path.query}" if path.query else "")
+    lines = [
+        f"{where} at {width} px: {violation['id']} ({violation['impact']}): "
+        f"{violation['help']}. {violation['helpUrl']}"
+    ]
+    for node in violation["nodes"][:10]:
+        summary = " ".join((node["summary"] or "").split())
+        lines.append(f"  - {' '.join(node['target'])}: {node['html'][:160]}")
+        if summary:
+            lines.append(f"    {summary[:300]}")
+    if len(violation["nodes"]) > 10:
+        lines.append(f"  ... and {len(violation['nodes']) - 10} more elements")
+    return "\n".join(lines)
+
+
+@pytest.fixture(autouse=True)
+def _axe_audit(request, monkeypatch):
+    """Watches every browser context the test makes (the page fixture's and any other)."""
+    if "browser" not in request.fixturenames:
+        yield None
+        return
+    digest = hashlib.sha256(AXE_JS.read_bytes()).hexdigest()
+    assert digest == AXE_SHA256, f"{AXE_JS} is not axe-core 4.14.1 (vendor/axe-core/README.md)"
+    browser = request.getfixturevalue("browser")
+    live_server = request.getfixturevalue("live_server")
+    audit = AxeAudit(live_server.url)
+    new_context = browser.new_context
+
+    def new_watched_context(*args, **kwargs):
+        context = new_context(*args, **kwargs)
+        audit.watch(context)
+        return context
+
+    def new_watched_page(*args, **kwargs):
+        # Browser.new_page's own context would escape the watch: make it here instead.
+        page = new_watched_context(*args, **kwargs).new_page()
+        return page
+
+    monkeypatch.setattr(browser, "new_context", new_watched_context)
+    monkeypatch.setattr(browser, "new_page", new_watched_page)
+    request.node.stash[AXE_KEY] = audit
+    yield audit
+    audit.finished = True
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """After the test's own steps pass, check the pages it visited: a problem fails the
+    test itself (not its teardown). A test that failed already is left as it failed."""
+    audit = item.stash.get(AXE_KEY, None)
+    try:
+        result = yield
+    except BaseException:
+        if audit is not None:
+            audit.finished = True  # closing its contexts checks nothing more
+        raise
+    if audit is not None:
+        audit.check_all()
+    return result

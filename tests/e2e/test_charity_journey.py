@@ -97,7 +97,7 @@ def approve_in_the_admin(page, charity: Charity) -> None:
     assert f"{charity.name} has no current need" in warning.inner_text()
     page.get_by_role("button", name="Approve anyway").click()
     page.wait_for_selector(".messagelist")
-    assert "Approved 1 charities." in page.locator(".messagelist").inner_text()
+    assert "Approved 1 charity." in page.locator(".messagelist").inner_text()
 
 
 def add_a_need(page, charity: Charity) -> None:

@@ -115,7 +115,7 @@ class TestGathering:
         assert not Payout.objects.exists() and not PayoutSlice.objects.exists()
         assert result.created_cents == 5000
         assert "would be paid" in lines[0]
-        assert result.summary().startswith("2026-10: would create 1 payout(s) totalling $50.00")
+        assert result.summary().startswith("2026-10: would create 1 payout totalling $50.00")
 
 
 class TestPeriod:
@@ -147,8 +147,8 @@ class TestPeriod:
         text = out.getvalue()
         assert "Springfield Food Shelf" in text and "Tiny Pantry" in text
         assert text.strip().splitlines()[-1] == (
-            "2026-10: created 1 payout(s) totalling $50.00 (1 to pay by hand); "
-            "1 charity(ies) skipped; 0 transfer(s) made ($0.00); 0 failed."
+            "2026-10: created 1 payout totalling $50.00 (1 to pay by hand); "
+            "1 charity skipped; 0 transfers made ($0.00); 0 failed."
         )
 
     def test_previous_period_is_the_local_month_before(self):
@@ -198,7 +198,7 @@ class TestStripeTransfers:
         assert transfer["metadata"]["payout_id"] == str(payout.pk)
         create = fake.calls("POST", "/v1/transfers")[0]
         assert create.idempotency_key.startswith("hometown-payout-transfer-")
-        assert result.summary().endswith("1 transfer(s) made ($42.34); 0 failed.")
+        assert result.summary().endswith("1 transfer made ($42.34); 0 failed.")
 
         run()
         assert fake.transfers_made == 1 and Payout.objects.count() == 1

@@ -170,7 +170,7 @@ def test_dry_run_prints_the_drifts_and_writes_nothing(drifted):
 def test_sync_fixes_each_drift_and_a_second_run_finds_none(drifted, alice):
     output = run_sync()
     assert "fixed: subscription sub_test_a" in output
-    assert "fixed 4 drift(s)" in output
+    assert "fixed 4 drifts" in output
     a = Subscription.objects.get(stripe_subscription_id="sub_test_a")
     assert (a.status, a.amount_cents) == ("paused", 2000)
     b = Subscription.objects.get(stripe_subscription_id="sub_test_b")
@@ -179,7 +179,7 @@ def test_sync_fixes_each_drift_and_a_second_run_finds_none(drifted, alice):
         ("in_test_1", 1000),
         ("in_test_2", 500),
     ]
-    assert "fixed 0 drift(s)" in run_sync()
+    assert "fixed 0 drifts" in run_sync()
 
 
 def test_sync_reports_what_it_cannot_reconcile_and_exits_non_zero(alice, fake_stripe):

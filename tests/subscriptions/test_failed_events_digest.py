@@ -55,7 +55,7 @@ def test_one_mail_lists_every_failed_event_with_its_reason():
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["ops@example.org"]
-    assert "2 failed Stripe event(s)" in message.subject
+    assert "2 failed Stripe events" in message.subject
     assert "evt_future" in message.body and "2242-03-01" in message.body
     assert "evt_customer" in message.body and "cus_mallory" in message.body
     assert "evt_ok" not in message.body
@@ -107,7 +107,7 @@ def test_the_command_says_what_it_did():
     assert "No mail sent" in out.getvalue()
     stored("evt_cmd", "failed", "boom")
     call_command("mail_failed_events", stdout=out)
-    assert "digest of 1 failed Stripe event(s)" in out.getvalue()
+    assert "digest of 1 failed Stripe event." in out.getvalue()
 
 
 def test_beat_runs_the_digest_daily():

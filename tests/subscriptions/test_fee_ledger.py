@@ -291,7 +291,7 @@ def test_sync_reads_a_pending_fee_and_a_dry_run_writes_nothing(client, alice_sub
         "txn_test_late",
     )
     output, _ = run_sync()
-    assert "fixed 0 drift(s)" in output
+    assert "fixed 0 drifts" in output
 
 
 def test_sync_leaves_a_fee_pending_while_stripe_has_none(client, alice_sub, fake_stripe):
@@ -299,7 +299,7 @@ def test_sync_leaves_a_fee_pending_while_stripe_has_none(client, alice_sub, fake
     output, error = run_sync()
     assert error is None
     assert f"pending: invoice {invoice['id']}: Stripe has no balance transaction" in output
-    assert "1 fee(s) not settled" in output
+    assert "1 fee not settled" in output
     assert Contribution.objects.get().fee_cents is None
 
 

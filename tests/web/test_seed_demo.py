@@ -1,3 +1,4 @@
+import logging
 from io import StringIO
 
 import pytest
@@ -8,6 +9,7 @@ from accounts.models import User
 from charities.models import Charity
 from needs.models import Need
 from subscriptions.models import Contribution, Subscription
+from web.management.commands.seed_demo import STEPS
 
 pytestmark = pytest.mark.django_db
 
@@ -49,10 +51,25 @@ def _media_files(root):
     return {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
 
 
-def test_it_builds_the_demo_world_and_a_second_run_changes_nothing(settings, tmp_path):
+def _logged(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno < logging.WARNING]
+
+
+# Committed for real: money is logged when its transaction commits, inside the command.
+@pytest.mark.django_db(transaction=True)
+def test_it_builds_the_demo_world_and_a_second_run_changes_nothing(settings, tmp_path, caplog):
     settings.DEBUG = True
     settings.MEDIA_ROOT = tmp_path
     out = _seed()
+    # Quiet by default: a line per step as it goes, then the summary (what the demo holds,
+    # the logins, where emails go); none of the engine's logs (a money line per payment).
+    lines = out.splitlines()
+    assert len(lines) == len(STEPS) + 3, out
+    for line, step in zip(lines, STEPS, strict=False):
+        assert line.startswith(step) and "... " in line, line
+    assert lines[len(STEPS)].startswith("Demo seeded. Now: 40 approved charities, ")
+    assert lines[-1].startswith("Emails the site sends ")
+    assert _logged(caplog) == []
     first = _snapshot()
     files = _media_files(tmp_path)
 
@@ -95,10 +112,13 @@ def test_it_builds_the_demo_world_and_a_second_run_changes_nothing(settings, tmp
     assert set(held.values_list("subscription__user__city", flat=True)) == {"Laramie"}
     assert Report.objects.filter(user__email="alice@example.org").count() == 4
 
-    again = _seed()
+    again = _seed("-v", "2")
     assert "nothing changed" in again
     assert _snapshot() == first
     assert _media_files(tmp_path) == files  # no logo written again, none added
+    # -v 2: the logs too (the weekly runs, rerun for nothing, still say they finished).
+    finished = [m for m in _logged(caplog) if m.startswith("event=run_finished")]
+    assert len(finished) == 4, _logged(caplog)[:5]
 
 
 def test_the_demo_charities_have_a_profile_a_logo_and_described_needs(settings, tmp_path):

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from charities.imports import import_charities
 from charities.irs import BadFileError, parse_bmf, read_rows
+from core.text import counted
 
 
 class Command(BaseCommand):
@@ -42,6 +43,6 @@ class Command(BaseCommand):
             skipped=parsed.skipped,
             record=parsed,
         )
-        self.stdout.write(f"Imported {path.name}: {len(parsed.kept)} charities kept.")
+        self.stdout.write(f"Imported {path.name}: {counted(len(parsed.kept), 'charity')} kept.")
         for line in result.summary_lines():
             self.stdout.write(line)

@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.text import counted
 from needs.imports import BadNeedsFile, import_needs, parse_needs_csv
 
 
@@ -30,7 +31,7 @@ class Command(BaseCommand):
             for line in exc.errors:
                 self.stderr.write(f"{path.name} {line}")
             raise CommandError(
-                f"{path.name}: nothing imported ({len(exc.errors)} problem(s))."
+                f"{path.name}: nothing imported ({counted(len(exc.errors), 'problem')})."
             ) from None
         result = import_needs(rows, source_name=path.name)
         self.stdout.write(result.summary(path.name))

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from core.commands import one_line, week_option
+from core.text import counted
 from core.weeks import require_ended_week
 from portfolio.verify import verify_week
 
@@ -33,9 +34,9 @@ class Command(BaseCommand):
             more = len(result.problems) - 1
             raise CommandError(
                 f"The week of {week_start} does not verify: {result.problems[0]}"
-                + (f" (and {more} more difference{'s' if more != 1 else ''})" if more else "")
+                + (f" (and {counted(more, 'more difference')})" if more else "")
             )
         self.stdout.write(
-            f"The week of {week_start} verifies: {result.rows} rows recomputed from the "
-            "recorded inputs, the contributions add up, and the checksum matches."
+            f"The week of {week_start} verifies: {counted(result.rows, 'row')} recomputed from "
+            "the recorded inputs, the contributions add up, and the checksum matches."
         )

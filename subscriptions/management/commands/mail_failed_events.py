@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from core.text import counted
 from subscriptions.digest import send_failed_events_digest
 
 
@@ -12,6 +13,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         listed = send_failed_events_digest()
         if listed:
-            self.stdout.write(f"Mailed ADMINS a digest of {listed} failed Stripe event(s).")
+            said = counted(listed, "failed Stripe event")
+            self.stdout.write(f"Mailed ADMINS a digest of {said}.")
         else:
             self.stdout.write("No mail sent: no failed Stripe events to list (or no ADMINS).")

@@ -1,6 +1,7 @@
 import stripe
 from django.core.management.base import BaseCommand, CommandError
 
+from core.text import counted
 from subscriptions.stripe_client import BillingNotConfigured
 from subscriptions.sync import sync_stripe
 
@@ -26,4 +27,4 @@ class Command(BaseCommand):
             raise CommandError(f"Stripe could not be reached or refused: {exc}") from exc
         self.stdout.write(report.summary())
         if report.errors:
-            raise CommandError(f"{len(report.errors)} item(s) could not be reconciled.")
+            raise CommandError(f"{counted(len(report.errors), 'item')} could not be reconciled.")
