@@ -309,8 +309,13 @@ def check_frame(text, c: CharityFacts) -> Frame | str:
         return WRONG_NUMBER
     if len(text) > MAX_SENTENCE_LENGTH or not text.endswith("."):
         return NOT_ONE_SENTENCE
+    # The place and the charity's quoted line may hold a full stop of their own ("St.
+    # Paul", "Coats. Boots"); only they are taken out (the line with its quotes, so that a
+    # short line such as "3" cannot eat the digits of a figure), then no sentence may end.
     body = text[:-1]
-    for value in sorted((c.place, _need_line(c)), key=len, reverse=True):
+    need = _need_line(c)
+    quoted = [f"{o}{need}{e}" for o, e in ('""', "“”", "''")] if need else []
+    for value in sorted((c.place, *quoted), key=len, reverse=True):
         if value:
             body = body.replace(value, "")
     if SENTENCE_END_RE.search(body):
