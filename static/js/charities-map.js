@@ -154,7 +154,9 @@
       if (!marker) { return; }
       var button = node("button", "link-button map-show", "Show on map");
       button.type = "button";
-      button.setAttribute("aria-label", "Show " + marker.charity.name + " on the map");
+      // The visible words start the accessible name (WCAG 2.5.3, label in name); the
+      // charity's name follows for screen readers, who hear many such buttons.
+      button.setAttribute("aria-label", "Show on map: " + marker.charity.name);
       button.addEventListener("click", function () {
         el.scrollIntoView({ block: "nearest" });
         reveal(marker);

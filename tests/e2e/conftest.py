@@ -219,18 +219,37 @@ class AxeAudit:
 
     # -- checking --
     def check(self, context) -> None:
+        from playwright.sync_api import Error as PlaywrightError
+
         visits = list(self.visits.pop(context, {}))
         if not visits:
             return
         self.auditing = True
-        checker = context.new_page()
+
+        def fresh_checker():
+            page = context.new_page()
+            page.set_default_timeout(15_000)
+            page.add_init_script(path=str(AXE_JS))
+            return page
+
+        checker = fresh_checker()
         try:
-            checker.set_default_timeout(15_000)
-            checker.add_init_script(path=str(AXE_JS))
             for url, width, height in visits:
                 checker.set_viewport_size({"width": width, "height": height})
-                response = checker.goto(url, wait_until="load")
-                if response is None or "text/html" not in response.headers.get("content-type", ""):
+                try:
+                    response = checker.goto(url, wait_until="load")
+                except PlaywrightError as exc:
+                    # A page that only answers a POST (a form's error page, an action's
+                    # endpoint) refuses the revisit with an empty 405: not a page to audit.
+                    # The tab is left on Chromium's error page; the next URL gets a new one.
+                    if "ERR_HTTP_RESPONSE_CODE_FAILURE" not in str(exc):
+                        raise
+                    checker.close()
+                    checker = fresh_checker()
+                    continue
+                if response is None or response.status == 405:
+                    continue
+                if "text/html" not in response.headers.get("content-type", ""):
                     continue
                 violations = checker.evaluate(AXE_RUN, AXE_TAGS)
                 self.pages_checked += 1

@@ -181,7 +181,7 @@ def test_the_map_shows_a_marker_per_charity_and_filters_by_city(page):
     assert markers_on_map(page) == 2
     assert page.locator("#map-count").text_content() == "2 charities on the map."
     assert page.locator("#map-list li:visible").count() == 2
-    page.get_by_role("button", name="Show Louisville Helper 1 on the map").click()
+    page.get_by_role("button", name="Show on map: Louisville Helper 1").click()
     popup = page.locator(".leaflet-popup-content a")
     assert popup.text_content() == "Louisville Helper 1"
     popup.click()

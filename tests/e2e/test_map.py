@@ -167,7 +167,7 @@ def test_the_list_beside_the_map_has_every_charity_and_shows_each_on_the_map(pag
     assert "Nowhere To Be Seen" not in page.content() and "Pending Helpers" not in page.content()
     # "Show on map" brings each charity's own marker up, spread out of its cluster.
     for charity in charities[::5]:
-        page.get_by_role("button", name=f"Show {charity.name} on the map", exact=True).click()
+        page.get_by_role("button", name=f"Show on map: {charity.name}", exact=True).click()
         page.locator(".leaflet-popup-content").wait_for()
         assert popup_links(page) == [reverse("charities:detail", args=[charity.pk])]
 
