@@ -4,10 +4,11 @@ the week's Distribution rows says. On PostgreSQL generate_reports builds them in
 database (reports.services._write_in_db); on SQLite in Python: run on both.
 
 The world: two weeks of the real engine over three places, one with no vetted charity
-(held money, later released), donors with several subscriptions (one sentence per
-subscription), equal amounts to two charities (order by charity), a donor who gave only
-the week before, one whose held money is released, a paused donor, one whose payment's fee is still pending and one whose
-payment failed (no contribution at all)."""
+(held money) and one that gets its first charity between the runs (released money),
+donors with several subscriptions (one sentence per subscription), equal amounts to two
+charities (ordered by charity), a donor who gave only the week before, a paused donor,
+one whose payment's fee is still pending and one whose payment failed (no contribution
+that week)."""
 
 import datetime as dt
 from collections import defaultdict
