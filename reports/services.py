@@ -378,6 +378,9 @@ SELECT (SELECT count(*) FROM mine) - (SELECT count(*) FROM old WHERE NOT same),
 """
 
 
+_SET_LOCAL = "SELECT set_config(%s, %s, true), set_config(%s, %s, true)"
+
+
 def _write_in_db(
     week_start: dt.date, user_ids: list[int] | None, waiting: dict[int, dict]
 ) -> tuple[int, list[int]]:
@@ -402,18 +405,21 @@ def _write_in_db(
     )
     sql = _IN_DB_SQL.format(per_charity=per_charity, report=Report._meta.db_table)
     with transaction.atomic(), connection.cursor() as cursor:
-        # For this statement only: its sorts (a week of rows) in memory rather than on
-        # disk, and the breakdowns (about 3 kB of text each, compressed when stored) by lz4
-        # where the server has it, several times cheaper than the default pglz.
-        cursor.execute("SET LOCAL work_mem = '64MB'")
+        # For this statement only (put back after it, as the caller's transaction may go
+        # on): its sorts (a week of rows) in memory rather than on disk, and the
+        # breakdowns (about 3 kB of text each, compressed when stored) by lz4 where the
+        # server has it, several times cheaper than the default pglz.
         cursor.execute(
-            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings"
-            " WHERE name = 'default_toast_compression'"
+            "SELECT current_setting('work_mem'), current_setting('default_toast_compression'),"
+            " 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
         )
-        if (cursor.fetchone() or [False])[0]:
-            cursor.execute("SET LOCAL default_toast_compression = 'lz4'")
+        work_mem, compression, has_lz4 = cursor.fetchone()
+        cursor.execute(_SET_LOCAL, ["work_mem", "64MB", "default_toast_compression",
+                                    "lz4" if has_lz4 else compression])  # fmt: skip
         cursor.execute(sql, [*params, waited, week_start, week_start, timezone.now()])
         written, changed = cursor.fetchone()
+        cursor.execute(_SET_LOCAL, ["work_mem", work_mem, "default_toast_compression",
+                                    compression])  # fmt: skip
     return written, sorted({*changed, *waited})
 
 
