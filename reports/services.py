@@ -406,9 +406,9 @@ def _write_in_db(
     sql = _IN_DB_SQL.format(per_charity=per_charity, report=Report._meta.db_table)
     with transaction.atomic(), connection.cursor() as cursor:
         # For this statement only (put back after it, as the caller's transaction may go
-        # on): its sorts (a week of rows) in memory rather than on disk, and the
-        # breakdowns (about 3 kB of text each, compressed when stored) by lz4 where the
-        # server has it, several times cheaper than the default pglz.
+        # on): more memory for its sorts (a week of rows: fewer passes on disk), and the
+        # breakdowns (about 3 kB of text each, compressed when stored) compressed by lz4
+        # where the server has it, several times cheaper than the default pglz.
         cursor.execute(
             "SELECT current_setting('work_mem'), current_setting('default_toast_compression'),"
             " 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
