@@ -216,8 +216,17 @@ def flush_redis() -> None:
 
 
 def read_fees_off_the_request_path() -> tuple[int, float]:
-    """What a worker would do with the published tasks: (fees read, seconds)."""
-    return 0, 0.0
+    """What the worker does with the queued read (subscriptions.tasks.read_pending_fees),
+    done here in-process: (fees read, seconds). Without a broker the webhook already
+    read them in-process on commit, and this finds none."""
+    from subscriptions.fee_reads import read_pending_fees
+
+    start = time.perf_counter()
+    report = read_pending_fees()
+    seconds = time.perf_counter() - start
+    if report.refused or report.not_settled:
+        raise SystemExit(f"fee read: {report.as_dict()}")
+    return report.read, seconds
 
 
 def main():

@@ -6,14 +6,18 @@ these only once Stripe has confirmed.
 """
 
 import datetime as dt
+import functools
 import uuid
 
+import redis
+from celery import signature
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from core.db import insert_if_absent
 from core.money_log import log_money_on_commit
 from core.places import city_q
 from core.validation import (
@@ -323,29 +327,26 @@ def record_contribution(
     yet (the contribution then waits for it; see Contribution).
 
     A second call with the same invoice id returns the first row and changes nothing,
-    also when two callers race (the unique constraint decides; the loser reads).
+    also when two callers race: one INSERT ... ON CONFLICT DO NOTHING (core.db), so the
+    unique index decides and the loser reads the winner's row.
     """
     require_instance(subscription, "subscription", Subscription)
     amount_cents = require_int(amount_cents, "amount_cents", min_value=1)
     fees = fee_fields(amount_cents, fee_cents, fee_source, balance_transaction_id)
     require_aware_datetime(paid_at, "paid_at")
     stripe_invoice_id = require_text(stripe_invoice_id, "stripe_invoice_id", max_length=255)
-    existing = Contribution.objects.filter(stripe_invoice_id=stripe_invoice_id).first()
-    if existing is not None:
-        return existing, False
-    try:
-        with transaction.atomic():
-            contribution = Contribution.objects.create(
-                subscription=subscription,
-                amount_cents=amount_cents,
-                paid_at=paid_at,
-                stripe_invoice_id=stripe_invoice_id,
-                **fees,
-            )
-    except IntegrityError:
+    contribution = Contribution(
+        subscription=subscription,
+        amount_cents=amount_cents,
+        paid_at=paid_at,
+        stripe_invoice_id=stripe_invoice_id,
+        **fees,
+    )
+    if not insert_if_absent(contribution):
         existing = Contribution.objects.filter(stripe_invoice_id=stripe_invoice_id).first()
         if existing is None:
-            raise
+            # SQLite's INSERT OR IGNORE also skips a row a CHECK refuses; PostgreSQL raises.
+            raise IntegrityError(f"The contribution of {stripe_invoice_id} cannot be stored.")
         return existing, False
     # Logged when the caller's transaction commits: a webhook whose handler fails after
     # this point rolls the row back, and then nothing was recorded.
@@ -492,3 +493,58 @@ def _resume_demo_pauses_ended(week_start: dt.date, *, city, state) -> int:
     return ended.update(
         status=SubscriptionStatus.ACTIVE, paused_until=None, updated_at=timezone.now()
     )
+
+
+# --- the fee, read off the request path -----------------------------------------------
+
+FEE_READ_TASK = "subscriptions.tasks.read_pending_fees"
+# Set while a read is queued and not started: a burst of payments queues one read, not
+# one per payment. The task clears it when it starts, before it looks for pending fees,
+# so a payment committed after that queues the next read. The TTL bounds the damage of a
+# read that was queued and lost: the next payment after it queues again (and beat's
+# hourly read catches everything in any case).
+FEE_READ_GUARD_KEY = "hometown:subscriptions:fee-read-queued"
+FEE_READ_GUARD_SECONDS = 60
+
+
+@functools.cache
+def _redis(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+
+def _guard() -> redis.Redis | None:
+    """The broker's Redis, which holds the guard; None when tasks run in-process."""
+    url = settings.CELERY_BROKER_URL
+    return _redis(url) if url.startswith(("redis://", "rediss://", "unix://")) else None
+
+
+def request_fee_read() -> None:
+    """Have the processor fees still pending read from Stripe (subscriptions.tasks.
+    read_pending_fees) once the caller's transaction commits. Without a broker the read
+    runs in-process at that moment.
+
+    A failure to queue is logged and never undoes the committed payment (robust
+    on_commit): the payment is in the ledger with its fee pending, and beat's hourly read
+    (config/schedules.py) reads it."""
+    transaction.on_commit(_queue_fee_read, robust=True)
+
+
+def _queue_fee_read() -> None:
+    guard = _guard()
+    if guard is not None and not guard.set(
+        FEE_READ_GUARD_KEY, "1", nx=True, ex=FEE_READ_GUARD_SECONDS
+    ):
+        return  # a read is queued and has not started yet: it will see this payment
+    try:
+        signature(FEE_READ_TASK).delay()
+    except Exception:
+        if guard is not None:
+            guard.delete(FEE_READ_GUARD_KEY)  # let the next payment try again
+        raise
+
+
+def fee_read_started() -> None:
+    """The read task is starting: a payment committed from now on queues the next one."""
+    guard = _guard()
+    if guard is not None:
+        guard.delete(FEE_READ_GUARD_KEY)
