@@ -6,10 +6,9 @@ these only once Stripe has confirmed.
 """
 
 import datetime as dt
-import functools
+import time
 import uuid
 
-import redis
 from celery import signature
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -498,24 +497,15 @@ def _resume_demo_pauses_ended(week_start: dt.date, *, city, state) -> int:
 # --- the fee, read off the request path -----------------------------------------------
 
 FEE_READ_TASK = "subscriptions.tasks.read_pending_fees"
-# Set while a read is queued and not started: a burst of payments queues one read, not
-# one per payment. The task clears it when it starts, before it looks for pending fees,
-# so a payment committed after that queues the next read. The TTL bounds the damage of a
-# read that was queued and lost: the next payment after it queues again (and beat's
-# hourly read catches everything in any case).
-FEE_READ_GUARD_KEY = "hometown:subscriptions:fee-read-queued"
-FEE_READ_GUARD_SECONDS = 60
-
-
-@functools.cache
-def _redis(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-
-
-def _guard() -> redis.Redis | None:
-    """The broker's Redis, which holds the guard; None when tasks run in-process."""
-    url = settings.CELERY_BROKER_URL
-    return _redis(url) if url.startswith(("redis://", "rediss://", "unix://")) else None
+# A read is queued to start this many seconds later, and a process queues none while the
+# one it queued has not started yet: that read begins after any payment committed
+# meanwhile, so it reads it. A burst of payments thus costs one publish per process per
+# FEE_READ_DELAY_SECONDS, and each fee is read within about that long (a fee only has
+# to be known before the weekly run). The margin absorbs clock differences between web
+# and worker machines.
+FEE_READ_DELAY_SECONDS = 10
+FEE_READ_MARGIN_SECONDS = 3
+_queued_at: float | None = None  # time.monotonic() when this process last queued a read
 
 
 def request_fee_read() -> None:
@@ -524,27 +514,22 @@ def request_fee_read() -> None:
     runs in-process at that moment.
 
     A failure to queue is logged and never undoes the committed payment (robust
-    on_commit): the payment is in the ledger with its fee pending, and beat's hourly read
-    (config/schedules.py) reads it."""
+    on_commit): the payment is in the ledger with its fee pending, the next payment
+    queues a read again, and beat's hourly read (config/schedules.py) reads it anyway."""
     transaction.on_commit(_queue_fee_read, robust=True)
 
 
 def _queue_fee_read() -> None:
-    guard = _guard()
-    if guard is not None and not guard.set(
-        FEE_READ_GUARD_KEY, "1", nx=True, ex=FEE_READ_GUARD_SECONDS
+    global _queued_at
+    task = signature(FEE_READ_TASK)
+    if task.app.conf.task_always_eager:  # no broker: read now, in this process
+        task.delay()
+        return
+    now = time.monotonic()
+    if (
+        _queued_at is not None
+        and now < _queued_at + FEE_READ_DELAY_SECONDS - FEE_READ_MARGIN_SECONDS
     ):
-        return  # a read is queued and has not started yet: it will see this payment
-    try:
-        signature(FEE_READ_TASK).delay()
-    except Exception:
-        if guard is not None:
-            guard.delete(FEE_READ_GUARD_KEY)  # let the next payment try again
-        raise
-
-
-def fee_read_started() -> None:
-    """The read task is starting: a payment committed from now on queues the next one."""
-    guard = _guard()
-    if guard is not None:
-        guard.delete(FEE_READ_GUARD_KEY)
+        return  # the read this process queued starts after this commit: it sees this payment
+    task.apply_async(countdown=FEE_READ_DELAY_SECONDS)
+    _queued_at = now  # only once it is queued: a failed publish lets the next one try

@@ -675,10 +675,10 @@ def record_paid_invoice(obj) -> tuple[Contribution, bool]:
     invoice = parse_paid_invoice(obj)
     facts = invoice.facts
     now = timezone.now()
-    sub = (
-        Subscription.objects.select_related("user")
-        .filter(stripe_subscription_id=facts.stripe_subscription_id)
-        .first()
+    # The id is unique: no ORDER BY, no join (the check and the insert need neither).
+    sub = next(
+        iter(Subscription.objects.filter(stripe_subscription_id=facts.stripe_subscription_id)[:1]),
+        None,
     )
     if sub is not None and _is_plausible(invoice, obj, sub, now=now):
         contribution, created = _record_pending(invoice, sub)

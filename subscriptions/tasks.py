@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import fee_reads, services
+from . import fee_reads
 from .digest import send_failed_events_digest
 
 
@@ -25,9 +25,9 @@ def fee_read_backoff(retries: int) -> int:
 @shared_task(name="subscriptions.tasks.read_pending_fees", bind=True, max_retries=FEE_READ_RETRIES)
 def read_pending_fees(self) -> dict:
     """Read the processor fees still pending from Stripe (subscriptions.fee_reads). Queued
-    on commit by invoice.paid (one per burst), and hourly by beat (config/schedules.py) so
-    no pending fee is forgotten if a queued read is lost. Safe to rerun and to overlap."""
-    services.fee_read_started()
+    on commit by invoice.paid (one per burst: services.request_fee_read), and hourly by
+    beat (config/schedules.py) so no pending fee is forgotten if a queued read is lost.
+    Safe to rerun and to overlap."""
     try:
         report = fee_reads.read_pending_fees()
     except fee_reads.StripeUnavailable as exc:

@@ -14,8 +14,8 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 from django.test import TestCase
 
-from subscriptions.models import Contribution, StripeEvent
 from subscriptions.fee_reads import read_pending_fees
+from subscriptions.models import Contribution, StripeEvent
 from subscriptions.services import record_contribution, record_fee
 from tests.factories import ContributionFactory, SubscriptionFactory
 from tests.subscriptions.fake_stripe import stripe_fee
