@@ -110,9 +110,10 @@ def install_urls():
     settings.ROOT_URLCONF = "bench_webhook_urls"
 
 
-def signed_events(n: int, subscription_id: str, tag: str, fake) -> list[tuple[bytes, str]]:
-    """n signed invoice.paid events for the subscription; the fake Stripe learns each
-    invoice, with its payment and a balance transaction (a $0.59 fee)."""
+def signed_events(n: int, subscription_id: str, tag: str, fake) -> list[str]:
+    """n invoice.paid events for the subscription (signed when posted: a slow run would
+    otherwise outlast the signature's 5 minutes); the fake Stripe learns each invoice,
+    with its payment and a balance transaction (a $0.59 fee)."""
     now = int(time.time())
     out = []
     for i in range(n):
@@ -132,9 +133,7 @@ def signed_events(n: int, subscription_id: str, tag: str, fake) -> list[tuple[by
             "livemode": False,
             "data": {"object": invoice},
         }
-        body = json.dumps(event)
-        header = stripe.WebhookSignature.generate_signature_header(body, SECRET)
-        out.append((body.encode(), header))
+        out.append(json.dumps(event))
     return out
 
 
@@ -178,12 +177,16 @@ class Poster:
 
 
 def timed(poster: Poster, url: str, deliveries, expect: int) -> float:
-    start = time.perf_counter()
-    for body, header in deliveries:
-        status, content = poster.post(url, body, header)
+    """Requests per second: only the posts are timed, not the signing before each."""
+    elapsed = 0.0
+    for body in deliveries:
+        header = stripe.WebhookSignature.generate_signature_header(body, SECRET)
+        start = time.perf_counter()
+        status, content = poster.post(url, body.encode(), header)
+        elapsed += time.perf_counter() - start
         if status != expect:
             raise SystemExit(f"{url} answered {status}: {content[:200]}")
-    return len(deliveries) / (time.perf_counter() - start)
+    return len(deliveries) / elapsed
 
 
 def machine() -> str:

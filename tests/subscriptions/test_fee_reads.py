@@ -331,3 +331,16 @@ def test_a_fee_stripe_cannot_give_before_the_run_waits_and_a_later_run_gives_it_
     row.refresh_from_db()
     assert (row.fee_cents, row.distributed_week) == (59, WEEK)
     assert Distribution.objects.aggregate(s=Sum("amount_cents"))["s"] == 941
+
+
+def test_the_weekly_task_reads_a_pending_fee_before_it_distributes(fake_stripe, monkeypatch):
+    from portfolio import tasks as portfolio_tasks
+
+    charity()
+    row = pending_payment(fake_stripe, donor())
+    monkeypatch.setattr("django.utils.timezone.now", lambda: MONDAY)
+    result = portfolio_tasks.weekly_distribution.delay(WEEK.isoformat()).get()
+    assert result["fees"] == "Read 1 pending fee from Stripe before the run."
+    row.refresh_from_db()
+    assert (row.net_cents, row.distributed_week) == (941, WEEK)
+    assert Distribution.objects.aggregate(s=Sum("amount_cents"))["s"] == 941
