@@ -313,7 +313,7 @@ def canonical_place(city: str, state: str) -> tuple[str, str]:
 # --- fees read before a run -----------------------------------------------------------
 
 
-def read_fees_before_the_run() -> str:
+def read_fees_before_the_run(week_start, *, now=None) -> str:
     """Read from Stripe the processing fees still pending, before the week is shared out.
 
     Only net money is pooled (_claimable takes only contributions whose fee is known), so
@@ -322,7 +322,9 @@ def read_fees_before_the_run() -> str:
     Stripe cannot answer, the run goes on without it: those payments keep waiting, are
     counted nowhere as given, and go out in the first run after their fee is read (no
     cent is given on a guessed fee, none twice: record_fee writes a pending fee once).
-    Returns one line saying what happened ("" when no fee was pending)."""
+    Returns one line saying what happened ("" when no fee was pending). A week that has
+    not ended is refused first (ValidationError), before anything is asked or written."""
+    require_ended_week(week_start, now=_now(now))
     try:
         report = fee_reads.read_pending_fees()
     except fee_reads.StripeUnavailable as exc:

@@ -76,7 +76,7 @@ class Command(BaseCommand):
 
     def _run(self, week_start, week_note, place, now, *, no_reports, no_email, **options):
         city, state = place if place else (None, None)
-        fees = services.read_fees_before_the_run()
+        fees = services.read_fees_before_the_run(week_start, now=now)
         invocation = services.distribute_week(week_start, city=city, state=state, now=now)
         run = invocation.run
         self.stdout.write(week_note)
