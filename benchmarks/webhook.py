@@ -1,9 +1,17 @@
 """Webhook throughput: signed invoice.paid events per second through /stripe/webhook/,
-beside the floor of a no-op view measured in the same run (same client, same
-middleware, same body), so the figure says what the webhook itself costs.
+beside two floors measured in the same run, through the same WSGI handler, middleware
+and signed body, so the figure says what the webhook itself costs:
+
+- the no-op floor: a view that reads the body and answers 200;
+- the insert floor: a view that verifies the same Stripe signature and inserts one
+  StripeEvent row in one transaction (the least any webhook that stores its events does).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/hometown \\
-        python benchmarks/webhook.py --events 2000
+        BENCH_REDIS_URL=redis://127.0.0.1:6379/3 python benchmarks/webhook.py --events 2000
+
+Requests go through Django's WSGIHandler (request_started/request_finished fire, so
+CONN_MAX_AGE decides whether a connection is kept or opened per request, as under
+gunicorn); the test client would keep one connection whatever the setting.
 
 It creates a throwaway database (bench_<name>), runs the migrations, posts N distinct
 signed invoice.paid events (each creates one Contribution), then the same N again
@@ -11,15 +19,19 @@ signed invoice.paid events (each creates one Contribution), then the same N agai
 prints a Markdown table row for BENCHMARKS.md and drops the database. Without
 DATABASE_URL it runs on SQLite and says so (the published figure is PostgreSQL's).
 
-Since issue 13 a new invoice.paid reads its processing fee from Stripe (the invoice's
-payment, then its balance transaction: two API calls). Here they go to the suite's fake
-Stripe on 127.0.0.1 (tests/subscriptions/fake_stripe.py), which knows every invoice
-posted, so the figure includes two local HTTP round trips per new event (Stripe's own
-latency is not modelled). Redeliveries make no call.
+The processing fee is read from the suite's fake Stripe on 127.0.0.1
+(tests/subscriptions/fake_stripe.py), which knows every invoice posted (the invoice's
+payment, then its balance transaction: two API calls; Stripe's own latency is not
+modelled). With BENCH_REDIS_URL, Celery publishes to that Redis database for real (the
+script's own: flushed before and after) and nothing consumes it; the script then reads
+the pending fees itself and checks every one. INFO logging is off during the run (the
+SDK's request lines, the money log); warnings and errors still show.
 """
 
 import argparse
+import io
 import json
+import logging
 import os
 import platform
 import subprocess
@@ -37,6 +49,9 @@ sys.path.insert(0, str(ROOT))
 import tests.env_plugin  # noqa: E402, F401
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# The env plugin runs tasks in-process; with BENCH_REDIS_URL they are published for real.
+BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "")
+os.environ["CELERY_BROKER_URL"] = BENCH_REDIS_URL
 warnings.filterwarnings("ignore", message="No directory at")  # no collectstatic needed
 
 import django  # noqa: E402
@@ -45,9 +60,9 @@ django.setup()
 
 import stripe  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.http import HttpResponse  # noqa: E402
-from django.test import Client  # noqa: E402
+from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.http import HttpResponse, JsonResponse  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 from django.urls import include, path  # noqa: E402
 from django.views.decorators.csrf import csrf_exempt  # noqa: E402
@@ -63,16 +78,42 @@ def noop(request):
     return HttpResponse("ok")
 
 
+@csrf_exempt
+@require_POST
+def insert_floor(request):
+    """The same signature check as the webhook, then one StripeEvent row in one
+    transaction: what any webhook that stores its events once must at least do."""
+    from subscriptions.models import StripeEvent
+    from subscriptions.stripe_objects import timestamp
+    from subscriptions.webhooks import verify_event
+
+    data = verify_event(request.body, request.headers.get("Stripe-Signature"))
+    with transaction.atomic():
+        StripeEvent.objects.create(
+            stripe_event_id=data["id"],
+            type=data["type"],
+            created=timestamp(data["created"], "created"),
+            livemode=data["livemode"],
+            payload=data,
+        )
+    return JsonResponse({"received": True})
+
+
 def install_urls():
-    module = types.ModuleType("bench_urls")
-    module.urlpatterns = [path("bench/noop/", noop), path("", include("config.urls"))]
-    sys.modules["bench_urls"] = module
-    settings.ROOT_URLCONF = "bench_urls"
+    module = types.ModuleType("bench_webhook_urls")
+    module.urlpatterns = [
+        path("bench/noop/", noop),
+        path("bench/insert/", insert_floor),
+        path("", include("config.urls")),
+    ]
+    sys.modules["bench_webhook_urls"] = module
+    settings.ROOT_URLCONF = "bench_webhook_urls"
 
 
-def signed_events(n: int, subscription_id: str, tag: str, fake) -> list[tuple[str, str]]:
-    """n signed invoice.paid events for the subscription; the fake Stripe learns each
-    invoice, with its payment and a balance transaction (a $0.59 fee)."""
+def signed_events(n: int, subscription_id: str, tag: str, fake) -> list[str]:
+    """n invoice.paid events for the subscription (signed when posted: a slow run would
+    otherwise outlast the signature's 5 minutes); the fake Stripe learns each invoice,
+    with its payment and a balance transaction (a $0.59 fee)."""
     now = int(time.time())
     out = []
     for i in range(n):
@@ -92,20 +133,60 @@ def signed_events(n: int, subscription_id: str, tag: str, fake) -> list[tuple[st
             "livemode": False,
             "data": {"object": invoice},
         }
-        body = json.dumps(event)
-        out.append((body, stripe.WebhookSignature.generate_signature_header(body, SECRET)))
+        out.append(json.dumps(event))
     return out
 
 
-def timed(client: Client, url: str, deliveries, expect: int) -> float:
-    start = time.perf_counter()
-    for body, header in deliveries:
-        response = client.post(
-            url, data=body, content_type="application/json", HTTP_STRIPE_SIGNATURE=header
-        )
-        if response.status_code != expect:
-            raise SystemExit(f"{url} answered {response.status_code}: {response.content[:200]}")
-    return len(deliveries) / (time.perf_counter() - start)
+class Poster:
+    """POSTs through Django's WSGI handler, as a WSGI server would call it: the request
+    signals fire and the response is closed (request_finished: connections older than
+    CONN_MAX_AGE, or every one with 0, are closed there)."""
+
+    def __init__(self):
+        self.handler = WSGIHandler()
+
+    def post(self, url: str, body: bytes, header: str) -> tuple[int, bytes]:
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": url,
+            "SCRIPT_NAME": "",
+            "QUERY_STRING": "",
+            "SERVER_NAME": "localhost",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_HOST": "localhost",
+            "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(body)),
+            "HTTP_STRIPE_SIGNATURE": header,
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.url_scheme": "http",
+            "wsgi.version": (1, 0),
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+        }
+        status = []
+        response = self.handler(environ, lambda s, headers, exc_info=None: status.append(s))
+        try:
+            content = b"".join(response)
+        finally:
+            response.close()
+        return int(status[0].split(" ", 1)[0]), content
+
+
+def timed(poster: Poster, url: str, deliveries, expect: int) -> float:
+    """Requests per second: only the posts are timed, not the signing before each."""
+    elapsed = 0.0
+    for body in deliveries:
+        header = stripe.WebhookSignature.generate_signature_header(body, SECRET)
+        start = time.perf_counter()
+        status, content = poster.post(url, body.encode(), header)
+        elapsed += time.perf_counter() - start
+        if status != expect:
+            raise SystemExit(f"{url} answered {status}: {content[:200]}")
+    return len(deliveries) / elapsed
 
 
 def machine() -> str:
@@ -130,6 +211,27 @@ def commit() -> str:
         return "unknown"
 
 
+def flush_redis() -> None:
+    if BENCH_REDIS_URL:
+        import redis
+
+        redis.Redis.from_url(BENCH_REDIS_URL).flushdb()
+
+
+def read_fees_off_the_request_path() -> tuple[int, float]:
+    """What the worker does with the queued read (subscriptions.tasks.read_pending_fees),
+    done here in-process: (fees read, seconds). Without a broker the webhook already
+    read them in-process on commit, and this finds none."""
+    from subscriptions.fee_reads import read_pending_fees
+
+    start = time.perf_counter()
+    report = read_pending_fees()
+    seconds = time.perf_counter() - start
+    if report.refused or report.not_settled:
+        raise SystemExit(f"fee read: {report.as_dict()}")
+    return report.read, seconds
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=2000, help="events per measurement")
@@ -146,6 +248,10 @@ def main():
     settings.DEMO_BILLING = False
     install_urls()
     setup_test_environment()
+    # The SDK's request lines and the money log would be a few thousand lines of output;
+    # warnings and errors still show.
+    logging.disable(logging.INFO)
+    flush_redis()
     vendor = connection.vendor
     connection.settings_dict.setdefault("TEST", {})["NAME"] = (
         f"bench_{connection.settings_dict['NAME']}" if vendor == "postgresql" else None
@@ -162,32 +268,48 @@ def main():
             stripe_customer_id="cus_bench",
             amount_cents=1000,
         )
-        client = Client()
+        connection.close()  # from here on, only the requests open connections
+        poster = Poster()
         warmup = signed_events(20, "sub_bench", "warm", fake)
-        timed(client, "/bench/noop/", warmup, 200)
-        timed(client, "/stripe/webhook/", warmup, 200)
+        timed(poster, "/bench/noop/", warmup, 200)
+        timed(poster, "/bench/insert/", signed_events(20, "sub_bench", "warmfloor", fake), 200)
+        timed(poster, "/stripe/webhook/", warmup, 200)
 
         deliveries = signed_events(args.events, "sub_bench", "run", fake)
-        floor = timed(client, "/bench/noop/", deliveries, 200)
-        fresh = timed(client, "/stripe/webhook/", deliveries, 200)
-        again = timed(client, "/stripe/webhook/", deliveries, 200)
+        floor_deliveries = signed_events(args.events, "sub_bench", "floor", fake)
+        noop_floor = timed(poster, "/bench/noop/", deliveries, 200)
+        insert_floor_rate = timed(poster, "/bench/insert/", floor_deliveries, 200)
+        fresh = timed(poster, "/stripe/webhook/", deliveries, 200)
+        again = timed(poster, "/stripe/webhook/", deliveries, 200)
+        fees_read, fee_seconds = read_fees_off_the_request_path()
         recorded = Contribution.objects.filter(subscription=sub).count()
         if recorded != args.events + len(warmup):
             raise SystemExit(f"ledger holds {recorded} rows, expected {args.events + 20}")
         unread = Contribution.objects.filter(subscription=sub).exclude(fee_cents=59).count()
         if unread:
             raise SystemExit(f"{unread} contributions without the fee Stripe reported")
+        conn_max_age = connection.settings_dict.get("CONN_MAX_AGE")
     finally:
+        connection.close()
         connection.creation.destroy_test_db(old_name, verbosity=0)
         fake.stop()
+        flush_redis()
 
     print(
-        f"database: {vendor} (CONN_MAX_AGE={connection.settings_dict.get('CONN_MAX_AGE')}); "
-        f"events: {args.events}; machine: {machine()}; commit {commit()}"
+        f"database: {vendor} (CONN_MAX_AGE={conn_max_age}); events: {args.events}; "
+        f"Celery: {'published to Redis' if BENCH_REDIS_URL else 'in-process (no broker)'}; "
+        f"machine: {machine()}; commit {commit()}; load average {os.getloadavg()[0]:.2f}"
     )
-    print("| no-op view (req/s) | invoice.paid, new (events/s) | redelivered (events/s) |")
-    print("|---|---|---|")
-    print(f"| {floor:,.0f} | {fresh:,.0f} | {again:,.0f} |")
+    print(
+        "| no-op view (req/s) | insert floor (req/s) | invoice.paid, new (events/s) "
+        "| new / insert floor | redelivered (events/s) | fees read later (fees/s) |"
+    )
+    print("|---|---|---|---|---|---|")
+    later = f"{fees_read / fee_seconds:,.0f}" if fees_read and fee_seconds else "-"
+    print(
+        f"| {noop_floor:,.0f} | {insert_floor_rate:,.0f} | {fresh:,.0f} "
+        f"| {fresh / insert_floor_rate:.0%} | {again:,.0f} | {later} |"
+    )
     if vendor != "postgresql":
         print("note: not PostgreSQL; set DATABASE_URL for the published figure.")
 

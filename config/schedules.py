@@ -80,6 +80,18 @@ SCHEDULES = [
         ),
     ),
     Entry(
+        name="Hourly read of pending Stripe fees",
+        task="subscriptions.tasks.read_pending_fees",
+        minute="17",
+        hour="*",
+        day_of_week="*",
+        description=(
+            "Every hour at :17: read from Stripe the processing fees still pending (each "
+            "payment queues a read when it arrives; this catches any read that was lost, "
+            "and payments Stripe had not settled yet). Safe to overlap."
+        ),
+    ),
+    Entry(
         name="Monthly payouts",
         task="payouts.tasks.monthly_payouts",
         minute="0",

@@ -114,7 +114,16 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# Persistent connections in production: opening a PostgreSQL connection (TCP, auth, a
+# backend process) costs more than a whole webhook's queries, so each worker keeps its
+# connection for a minute. The health check (one cheap round trip when a request first
+# uses a kept connection) replaces one the database closed (restart, failover, idle
+# timeout) instead of failing that request. DEBUG keeps one per request, so the dev
+# server and runserver's reloads never hold connections open. README "Database connections".
+DATABASES["default"].setdefault(
+    "CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0 if DEBUG else 60)
+)
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("CONN_HEALTH_CHECKS", default=True))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A busy timeout lets the dev server and a management command share the file.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)

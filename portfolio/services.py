@@ -94,6 +94,7 @@ from distributions.selectors import get_run_cities
 from needs.models import NEED_CATEGORY_CHOICES
 from needs.selectors import get_needs_by_city
 from needs.services import record_money_received
+from subscriptions import fee_reads
 from subscriptions.models import Contribution
 from subscriptions.selectors import get_demo_charges_due
 from subscriptions.services import bill_demo_week
@@ -307,6 +308,42 @@ def canonical_place(city: str, state: str) -> tuple[str, str]:
     if not city:
         return "", ""
     return get_place_label(city, state), state
+
+
+# --- fees read before a run -----------------------------------------------------------
+
+
+def read_fees_before_the_run(week_start, *, now=None) -> str:
+    """Read from Stripe the processing fees still pending, before the week is shared out.
+
+    Only net money is pooled (_claimable takes only contributions whose fee is known), so
+    a payment whose fee the worker has not read yet would wait a whole week. The weekly
+    task and run_distribution call this first, so such a payment goes out this week. If
+    Stripe cannot answer, the run goes on without it: those payments keep waiting, are
+    counted nowhere as given, and go out in the first run after their fee is read (no
+    cent is given on a guessed fee, none twice: record_fee writes a pending fee once).
+    Returns one line saying what happened ("" when no fee was pending). A week that has
+    not ended is refused first (ValidationError), before anything is asked or written."""
+    require_ended_week(week_start, now=_now(now))
+    try:
+        report = fee_reads.read_pending_fees()
+    except fee_reads.StripeUnavailable as exc:
+        logger.warning("Fees could not be read before the run: %s", exc)
+        waiting = fee_reads.count_pending_fees()
+        return (
+            f"Stripe did not answer for the pending fees ({exc}): "
+            f"{counted(waiting, 'payment')} wait for their fee and go out in a later run."
+        )
+    waiting = report.not_settled + len(report.refused)
+    if not (report.read or waiting):
+        return ""
+    line = f"Read {counted(report.read, 'pending fee')} from Stripe before the run."
+    if waiting:
+        line += (
+            f" {counted(waiting, 'payment')} still without a fee wait for it "
+            "(not given this week; a later run gives them)."
+        )
+    return line
 
 
 # --- reads --------------------------------------------------------------------------

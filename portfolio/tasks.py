@@ -53,8 +53,10 @@ def weekly_distribution(week_start: str | None = None) -> dict:
         # Re-enqueued with the week fixed: whatever happens later, this is the week.
         weekly_distribution.delay(week.isoformat())
         return {"week_start": week.isoformat(), "scheduled": True}
-    run = services.distribute_funds(week_from_iso(week_start), fan_out=_fan_out)
-    return {"week_start": week_start, "run_id": run.pk}
+    week = week_from_iso(week_start)
+    fees = services.read_fees_before_the_run(week)
+    run = services.distribute_funds(week, fan_out=_fan_out)
+    return {"week_start": week_start, "run_id": run.pk, "fees": fees}
 
 
 @shared_task(

@@ -149,7 +149,9 @@ class Contribution(models.Model):
     read from Stripe's balance transaction of the payment, never estimated; net_cents =
     amount - fee is what can be given, and the only money the engine pools. Until the fee
     is read (fee_source ""), fee and net are null and the contribution waits: the engine
-    takes only contributions whose net is known (sync_stripe reads missing fees).
+    takes only contributions whose net is known. invoice.paid records every payment
+    this way; the fee read task reads the fee after the commit (subscriptions.fee_reads),
+    sync_stripe reads missing ones too.
 
     Money that was not collected never appears here; every row is distributed exactly
     once (distributed_week is set in the same transaction as its Distribution rows).

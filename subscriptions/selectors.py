@@ -343,8 +343,8 @@ def has_undistributed_money() -> bool:
 
 
 def get_contributions_with_pending_fee() -> QuerySet[Contribution]:
-    """Stripe payments whose processor fee has not been read yet (sync_stripe reads them);
-    they wait, undistributed, until it is. Oldest first."""
+    """Stripe payments whose processor fee has not been read yet (subscriptions.fee_reads
+    and sync_stripe read them); they wait, undistributed, until it is. Oldest first."""
     return Contribution.objects.filter(
         fee_source=FeeSource.PENDING, fee_cents__isnull=True
     ).order_by("paid_at", "id")

@@ -6,14 +6,17 @@ these only once Stripe has confirmed.
 """
 
 import datetime as dt
+import time
 import uuid
 
+from celery import signature
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from core.db import insert_if_absent
 from core.money_log import log_money_on_commit
 from core.places import city_q
 from core.validation import (
@@ -323,29 +326,26 @@ def record_contribution(
     yet (the contribution then waits for it; see Contribution).
 
     A second call with the same invoice id returns the first row and changes nothing,
-    also when two callers race (the unique constraint decides; the loser reads).
+    also when two callers race: one INSERT ... ON CONFLICT DO NOTHING (core.db), so the
+    unique index decides and the loser reads the winner's row.
     """
     require_instance(subscription, "subscription", Subscription)
     amount_cents = require_int(amount_cents, "amount_cents", min_value=1)
     fees = fee_fields(amount_cents, fee_cents, fee_source, balance_transaction_id)
     require_aware_datetime(paid_at, "paid_at")
     stripe_invoice_id = require_text(stripe_invoice_id, "stripe_invoice_id", max_length=255)
-    existing = Contribution.objects.filter(stripe_invoice_id=stripe_invoice_id).first()
-    if existing is not None:
-        return existing, False
-    try:
-        with transaction.atomic():
-            contribution = Contribution.objects.create(
-                subscription=subscription,
-                amount_cents=amount_cents,
-                paid_at=paid_at,
-                stripe_invoice_id=stripe_invoice_id,
-                **fees,
-            )
-    except IntegrityError:
+    contribution = Contribution(
+        subscription=subscription,
+        amount_cents=amount_cents,
+        paid_at=paid_at,
+        stripe_invoice_id=stripe_invoice_id,
+        **fees,
+    )
+    if not insert_if_absent(contribution):
         existing = Contribution.objects.filter(stripe_invoice_id=stripe_invoice_id).first()
         if existing is None:
-            raise
+            # SQLite's INSERT OR IGNORE also skips a row a CHECK refuses; PostgreSQL raises.
+            raise IntegrityError(f"The contribution of {stripe_invoice_id} cannot be stored.")
         return existing, False
     # Logged when the caller's transaction commits: a webhook whose handler fails after
     # this point rolls the row back, and then nothing was recorded.
@@ -492,3 +492,44 @@ def _resume_demo_pauses_ended(week_start: dt.date, *, city, state) -> int:
     return ended.update(
         status=SubscriptionStatus.ACTIVE, paused_until=None, updated_at=timezone.now()
     )
+
+
+# --- the fee, read off the request path -----------------------------------------------
+
+FEE_READ_TASK = "subscriptions.tasks.read_pending_fees"
+# A read is queued to start this many seconds later, and a process queues none while the
+# one it queued has not started yet: that read begins after any payment committed
+# meanwhile, so it reads it. A burst of payments thus costs one publish per process per
+# FEE_READ_DELAY_SECONDS, and each fee is read within about that long (a fee only has
+# to be known before the weekly run). The margin absorbs clock differences between web
+# and worker machines.
+FEE_READ_DELAY_SECONDS = 10
+FEE_READ_MARGIN_SECONDS = 3
+_queued_at: float | None = None  # time.monotonic() when this process last queued a read
+
+
+def request_fee_read() -> None:
+    """Have the processor fees still pending read from Stripe (subscriptions.tasks.
+    read_pending_fees) once the caller's transaction commits. Without a broker the read
+    runs in-process at that moment.
+
+    A failure to queue is logged and never undoes the committed payment (robust
+    on_commit): the payment is in the ledger with its fee pending, the next payment
+    queues a read again, and beat's hourly read (config/schedules.py) reads it anyway."""
+    transaction.on_commit(_queue_fee_read, robust=True)
+
+
+def _queue_fee_read() -> None:
+    global _queued_at
+    task = signature(FEE_READ_TASK)
+    if task.app.conf.task_always_eager:  # no broker: read now, in this process
+        task.delay()
+        return
+    now = time.monotonic()
+    if (
+        _queued_at is not None
+        and now < _queued_at + FEE_READ_DELAY_SECONDS - FEE_READ_MARGIN_SECONDS
+    ):
+        return  # the read this process queued starts after this commit: it sees this payment
+    task.apply_async(countdown=FEE_READ_DELAY_SECONDS)
+    _queued_at = now  # only once it is queued: a failed publish lets the next one try

@@ -28,7 +28,12 @@ from .models import (
     Subscription,
     SubscriptionStatus,
 )
-from .services import create_subscription, record_contribution, update_subscription
+from .services import (
+    create_subscription,
+    record_contribution,
+    request_fee_read,
+    update_subscription,
+)
 from .stripe_client import CURRENCY, get_client
 from .stripe_status import to_local_status
 
@@ -655,40 +660,70 @@ def record_paid_invoice(obj) -> tuple[Contribution, bool]:
     2242, one of $21 million or of another customer is impossible data and is refused
     rather than turned into a ledger row.
 
-    The fee is read from Stripe (read_invoice_fee) before anything is written. An invoice
-    already in the ledger is returned as it is, without asking Stripe again, when this
-    event says the same (a redelivery, or invoice.paid after sync_stripe); an event that
-    reuses the invoice id with another amount or subscription is refused: the ledger is
-    append-only and its row may already have been given.
+    The payment is recorded with its fee pending, and the fee is read from Stripe after
+    the caller's transaction commits, off the request path (services.request_fee_read;
+    subscriptions.fee_reads says what a pending fee means for the money). A new invoice of
+    a known subscription costs two statements: the subscription read and one INSERT ...
+    ON CONFLICT DO NOTHING.
+
+    An invoice already in the ledger is returned as it is when this event says the same (a
+    redelivery, or invoice.paid after sync_stripe), and queues a read again if its fee is
+    still pending; an event that reuses the invoice id with another amount or subscription
+    is refused: the ledger is append-only and its row may already have been given.
     """
     obj = require_object(as_dict(obj), "invoice")
     invoice = parse_paid_invoice(obj)
+    facts = invoice.facts
+    now = timezone.now()
+    # The id is unique: no ORDER BY, no join (the check and the insert need neither).
+    sub = next(
+        iter(Subscription.objects.filter(stripe_subscription_id=facts.stripe_subscription_id)[:1]),
+        None,
+    )
+    if sub is not None and _is_plausible(invoice, obj, sub, now=now):
+        contribution, created = _record_pending(invoice, sub)
+        if created:
+            return contribution, True
     existing = (
         Contribution.objects.select_related("subscription")
-        .filter(stripe_invoice_id=invoice.facts.stripe_invoice_id)
+        .filter(stripe_invoice_id=facts.stripe_invoice_id)
         .first()
     )
     if existing is not None:
         recorded_sub = existing.subscription.stripe_subscription_id
         if (existing.amount_cents, recorded_sub) != (
             invoice.amount_cents,
-            invoice.facts.stripe_subscription_id,
+            facts.stripe_subscription_id,
         ):
             raise InvalidStripeData(
-                f"invoice {invoice.facts.stripe_invoice_id} is already recorded as "
+                f"invoice {facts.stripe_invoice_id} is already recorded as "
                 f"{existing.amount_cents} cents for {recorded_sub}; this event says "
-                f"{invoice.amount_cents} cents for {invoice.facts.stripe_subscription_id}."
+                f"{invoice.amount_cents} cents for {facts.stripe_subscription_id}."
             )
+        if existing.fee_source == FeeSource.PENDING:
+            request_fee_read()
         return existing, False
-    sub = get_or_fetch_subscription(invoice.facts.stripe_subscription_id)
-    check_plausible(invoice, obj, sub, now=timezone.now())
-    fee = read_invoice_fee(obj, amount_paid=invoice.amount_cents)
-    return record_contribution(
+    if sub is None:
+        sub = get_or_fetch_subscription(facts.stripe_subscription_id)
+    check_plausible(invoice, obj, sub, now=now)
+    return _record_pending(invoice, sub)
+
+
+def _is_plausible(invoice: PaidInvoice, obj: dict, sub: Subscription, *, now) -> bool:
+    try:
+        check_plausible(invoice, obj, sub, now=now)
+    except InvalidStripeData:
+        return False
+    return True
+
+
+def _record_pending(invoice: PaidInvoice, sub: Subscription) -> tuple[Contribution, bool]:
+    contribution, created = record_contribution(
         subscription=sub,
         amount_cents=invoice.amount_cents,
         paid_at=invoice.paid_at,
         stripe_invoice_id=invoice.facts.stripe_invoice_id,
-        fee_cents=fee.fee_cents,
-        fee_source=FeeSource.PENDING if fee.fee_cents is None else FeeSource.STRIPE,
-        balance_transaction_id=fee.balance_transaction_id,
     )
+    if created:
+        request_fee_read()
+    return contribution, created

@@ -170,8 +170,9 @@ def sync_stripe(*, dry_run: bool, say: Callable[[str], None] = lambda line: None
             contribution, _ = record_paid_invoice(obj)
         except InvalidStripeData as exc:
             error(f"{line}: {exc}")
-        else:
-            fixed(f"{line}; {describe_fee(contribution)}")
+            continue
+        seen_invoices.add(contribution.pk)
+        fixed(f"{line}; {_read_new_fee(contribution, obj, error=error)}")
 
     for contribution in get_contributions_with_pending_fee().exclude(pk__in=seen_invoices):
         error(
@@ -181,9 +182,31 @@ def sync_stripe(*, dry_run: bool, say: Callable[[str], None] = lambda line: None
     return report
 
 
-def describe_fee(contribution: Contribution) -> str:
-    if contribution.fee_cents is None:
+def _read_new_fee(contribution: Contribution, obj: dict, *, error) -> str:
+    """record_paid_invoice leaves the fee to a task; sync reads it here and now, so its
+    report is complete (a command is not a request anyone waits on)."""
+    if contribution.fee_source != FeeSource.PENDING:
+        return _fee_and_net(contribution)
+    invoice_id = contribution.stripe_invoice_id
+    try:
+        fee = read_invoice_fee(obj, amount_paid=contribution.amount_cents)
+    except InvalidStripeData as exc:
+        error(f"invoice {invoice_id}: fee pending, Stripe's cannot be used: {exc}")
+        return "fee pending (Stripe's cannot be used)"
+    if fee.fee_cents is None:
         return "fee not settled at Stripe yet (pending)"
+    try:
+        record_fee(
+            contribution,
+            fee_cents=fee.fee_cents,
+            balance_transaction_id=fee.balance_transaction_id,
+        )
+    except ValidationError:
+        contribution.refresh_from_db()  # read meanwhile by the fee task
+    return _fee_and_net(contribution)
+
+
+def _fee_and_net(contribution: Contribution) -> str:
     return (
         f"fee {format_cents(contribution.fee_cents)}, net {format_cents(contribution.net_cents)}"
     )

@@ -36,6 +36,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from core.db import insert_if_absent
 from core.templatetags.money import format_cents
 
 from .emails import send_gift_started
@@ -256,12 +257,16 @@ class EventContext:
 DONE = (StripeEventStatus.PROCESSED, StripeEventStatus.IGNORED)
 
 
+def _lock(stripe_event_id: str) -> StripeEvent:
+    return StripeEvent.objects.select_for_update().get(stripe_event_id=stripe_event_id)
+
+
 def _process_locked(stripe_event_id: str) -> Outcome:
     """Run the event's handler once; the caller holds a transaction. The event row is
     locked until it commits, so a second delivery waits and then finds it done. The
     handler runs in a savepoint: on an error its writes (and its on_commit emails) are
     discarded and only the failure is recorded on the event."""
-    event = StripeEvent.objects.select_for_update().get(stripe_event_id=stripe_event_id)
+    event = _lock(stripe_event_id)
     if event.status in DONE:
         return Outcome(event, "duplicate")
     handler = HANDLERS.get(event.type)
@@ -276,34 +281,65 @@ def _process_locked(stripe_event_id: str) -> Outcome:
     try:
         with transaction.atomic():
             handler(event.payload["data"]["object"], context)
-    except InvalidStripeData as exc:
+    except Exception as exc:
+        return _record_failure(event, exc)
+    event.status, event.processed_at = StripeEventStatus.PROCESSED, timezone.now()
+    event.error = ""
+    event.save(update_fields=fields)
+    return Outcome(event, "processed")
+
+
+def _record_failure(event: StripeEvent, exc: Exception) -> Outcome:
+    """The handler of a locked event raised `exc` (its writes are already rolled back):
+    record why, and whether Stripe should deliver it again (see the module docstring)."""
+    if isinstance(exc, InvalidStripeData):
         result, error = "invalid", str(exc)
-    except BillingNotConfigured as exc:
+    elif isinstance(exc, BillingNotConfigured):
         # Demo billing with a webhook secret: the event needs Stripe's API (a subscription
         # or fee the site does not have), which this site cannot call. Retrying for three
         # days would not change that; staff can Reprocess once Stripe keys are set.
         result, error = "invalid", f"Stripe is not configured on this site ({exc})"
-    except Exception as exc:
-        logger.exception("Stripe event %s (%s) failed", event.stripe_event_id, event.type)
+    else:
+        logger.error(
+            "Stripe event %s (%s) failed", event.stripe_event_id, event.type, exc_info=exc
+        )
         result, error = "error", f"{type(exc).__name__}: {exc}"
-    else:
-        result, error = "processed", ""
-    if result == "processed":
-        event.status, event.processed_at = StripeEventStatus.PROCESSED, timezone.now()
-    else:
-        event.status, event.processed_at = StripeEventStatus.FAILED, None
+    event.status, event.processed_at = StripeEventStatus.FAILED, None
     event.error = error[:2000]
-    event.save(update_fields=fields)
+    event.save(update_fields=["status", "error", "attempts", "processed_at"])
     return Outcome(event, result)
 
 
 def receive_event(data: dict) -> Outcome:
-    """A verified envelope: store it once and process it unless already done, in one
-    transaction (one commit per delivery)."""
-    done = StripeEvent.objects.filter(stripe_event_id=data["id"], status__in=DONE).first()
-    if done is not None:  # the common redelivery: one read, no lock, no write
-        return Outcome(done, "duplicate")
+    """A verified envelope: store it once and process it unless already done.
+
+    A new event takes one transaction: the event row is inserted already marked with its
+    outcome (INSERT ... ON CONFLICT DO NOTHING), then the handler runs, with no savepoint.
+    The row and the handler's writes commit together, so the mark is true exactly when it
+    is kept. If the handler raises, that transaction rolls back whole (the row too) and a
+    second one stores the event with the failure (the handler is not run again). A
+    delivery whose event id is already stored (a redelivery, a failed event delivered
+    again, or two deliveries at the same moment: the second waits on the unique index)
+    finds it done with one read, or runs it under the row's lock (_process_locked)."""
     try:
+        try:
+            with transaction.atomic():
+                outcome = _process_new(data)
+            if outcome is not None:
+                return outcome
+        except _FirstTryFailed as failed:
+            # Rolled back whole; the failure is recorded on the event (not run again: a
+            # second try could meet another answer from Stripe, and would call it twice).
+            with transaction.atomic():
+                _insert_if_new(data)
+                event = _lock(data["id"])
+                if event.status in DONE:  # a concurrent delivery processed it meanwhile
+                    return Outcome(event, "duplicate")
+                event.attempts += 1
+                return _record_failure(event, failed.__cause__)
+        done = StripeEvent.objects.filter(stripe_event_id=data["id"], status__in=DONE).first()
+        if done is not None:  # a redelivery: one read, no lock, no write
+            return Outcome(done, "duplicate")
         with transaction.atomic():
             _insert_if_new(data)
             return _process_locked(data["id"])
@@ -311,6 +347,38 @@ def receive_event(data: dict) -> Outcome:
         # The driver's message quotes SQL and the offending text: for the log, not the caller.
         logger.warning("Stripe event %r cannot be stored: %s", data["id"], exc)
         raise WebhookRejected("Event cannot be stored: a value in it is not storable.") from None
+
+
+class _FirstTryFailed(Exception):
+    """Raised out of the first try's transaction so that it rolls back whole."""
+
+
+def _process_new(data: dict) -> Outcome | None:
+    """The first try, inside the caller's transaction: None when the event id is already
+    stored. Raises _FirstTryFailed (the caller's atomic block then rolls back everything)
+    when the handler fails."""
+    handler = HANDLERS.get(data["type"])
+    now = timezone.now()
+    event = StripeEvent(
+        stripe_event_id=data["id"],
+        type=data["type"],
+        created=timestamp(data["created"], "created"),
+        livemode=data["livemode"],
+        payload=data,
+        status=StripeEventStatus.PROCESSED if handler else StripeEventStatus.IGNORED,
+        attempts=1,
+        processed_at=now,
+    )
+    if not insert_if_absent(event):
+        return None
+    if handler is None:
+        return Outcome(event, "ignored")
+    context = EventContext(id=event.stripe_event_id, type=event.type, created=event.created)
+    try:
+        handler(data["data"]["object"], context)
+    except Exception as exc:
+        raise _FirstTryFailed from exc
+    return Outcome(event, "processed")
 
 
 def reprocess_event(event: StripeEvent) -> Outcome:

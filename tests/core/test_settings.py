@@ -119,3 +119,27 @@ def test_a_laptop_writes_emails_to_files_in_sent_emails_unless_email_url_says_ot
     assert _email(**PRODUCTION, **STRIPE, EMAIL_URL="smtp+tls://u:p@mail.example.org:587") == [
         "django.core.mail.backends.smtp.EmailBackend"
     ]
+
+
+def _connections(**env) -> str:
+    show = (
+        "DATABASES['default']['CONN_MAX_AGE'], settings.DATABASES['default']['CONN_HEALTH_CHECKS']"
+    )
+    result = _start(show=show, **env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("env", "shown"),
+    [
+        # Production keeps a connection a minute and checks it before each request.
+        ({**PRODUCTION, **STRIPE}, "60 True"),
+        # A laptop (DEBUG) opens one per request.
+        ({"DEBUG": "1"}, "0 True"),
+        # Both can be set (a pooler in front: CONN_MAX_AGE=0).
+        ({**PRODUCTION, **STRIPE, "CONN_MAX_AGE": "0", "CONN_HEALTH_CHECKS": "0"}, "0 False"),
+    ],
+)
+def test_database_connections_are_kept_in_production_and_checked_before_use(env, shown):
+    assert _connections(**env) == shown

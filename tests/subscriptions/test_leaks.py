@@ -30,9 +30,11 @@ def _assert_plain(text: str):
 def test_a_webhook_the_database_refuses_is_a_400_without_the_database_error(
     client, stripe_keys, monkeypatch, caplog
 ):
-    def refuse(data):
+    def refuse(*args, **kwargs):
         raise DataError(RAW_DATABASE_ERROR)
 
+    # Both ways the webhook stores an event: the first try's, and the one after a failure.
+    monkeypatch.setattr(webhooks, "insert_if_absent", refuse)
     monkeypatch.setattr(webhooks, "_insert_if_new", refuse)
     with caplog.at_level(logging.WARNING, logger="subscriptions.webhooks"):
         response = post_event(client, make_event("customer.created", {"id": "cus_x"}))

@@ -74,7 +74,7 @@ def test_two_events_about_one_invoice_record_it_once(client, alice_sub):
 
 
 def test_invoice_paid_for_an_unknown_subscription_fetches_it_from_stripe(
-    client, alice, fake_stripe
+    client, alice, fake_stripe, django_capture_on_commit_callbacks
 ):
     fake_stripe.add_subscription(
         id="sub_test_new", customer="cus_test_new", amount_cents=2500, user_id=alice.pk
@@ -86,7 +86,8 @@ def test_invoice_paid_for_an_unknown_subscription_fetches_it_from_stripe(
         paid_at=NOW - 60,
         payment={"fee": 103},
     )
-    response = post_event(client, make_event("invoice.paid", invoice))
+    with django_capture_on_commit_callbacks(execute=True):  # the fee read queued on commit
+        response = post_event(client, make_event("invoice.paid", invoice))
     assert response.status_code == 200, response.content
     sub = Subscription.objects.get(stripe_subscription_id="sub_test_new")
     assert (sub.user, sub.amount_cents, sub.status, sub.stripe_customer_id) == (

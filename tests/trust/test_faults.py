@@ -403,4 +403,8 @@ def test_a_webhook_handler_failing_halfway_keeps_nothing_and_the_redelivery_reco
     stored.refresh_from_db()
     assert (stored.status, stored.attempts) == ("processed", 2)
     recorded = [r.money for r in caplog.records if r.name == "hometown.money"]
-    assert [(r["event"], r["cents"]) for r in recorded] == [("contribution_recorded", 1234)]
+    # One line for the payment, one for its fee (read after the commit): once each.
+    assert [(r["event"], r.get("cents"), r["fee_cents"]) for r in recorded] == [
+        ("contribution_recorded", 1234, None),
+        ("contribution_fee_recorded", None, 66),
+    ]

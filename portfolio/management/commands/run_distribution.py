@@ -76,9 +76,12 @@ class Command(BaseCommand):
 
     def _run(self, week_start, week_note, place, now, *, no_reports, no_email, **options):
         city, state = place if place else (None, None)
+        fees = services.read_fees_before_the_run(week_start, now=now)
         invocation = services.distribute_week(week_start, city=city, state=state, now=now)
         run = invocation.run
         self.stdout.write(week_note)
+        if fees:
+            self.stdout.write(fees)
         for outcome in sorted(invocation.places, key=lambda o: o.place):
             self.stdout.write(f"  {outcome_line(outcome)}")
         week_has_lines = bool(get_run_cities(run))
