@@ -1,11 +1,12 @@
 """Celery tasks of the weekly reports: thin wrappers around reports.services.
 
-weekly_reports(week) fans out report writing in chunks of donors, then (chord) sends the
-emails. It runs after each distribution run (the weekly run's chord, portfolio.tasks)
-and from beat shortly after the Monday run as a safety net; both are safe to repeat:
-reports are upserted and each is emailed once. write_week_reports(week) does the same in
-one go in the calling process: run_distribution runs it after its run (by name, as
-reports sit above the engine) to say how many it wrote. Before the week's run has closed there is
+weekly_reports(week) fans out report writing (services.report_batches: the whole week in
+one task on PostgreSQL, chunks of donors elsewhere), then (chord) sends the emails. It
+runs after each distribution run (the weekly run's chord, portfolio.tasks) and from beat
+shortly after the Monday run as a safety net; both are safe to repeat: reports are
+upserted and each is emailed once. write_week_reports(week) does the same in one go in
+the calling process: run_distribution runs it after its run (by name, as reports sit
+above the engine) to say how many it wrote. Before the week's run has closed there is
 nothing to report yet (reports.services.reports_are_due says so), and the run's end
 triggers it again.
 """
@@ -20,8 +21,6 @@ from reports import services
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 2000
-
 
 @shared_task(name="reports.tasks.weekly_reports")
 def weekly_reports(week_start: str | None = None) -> dict:
@@ -31,18 +30,18 @@ def weekly_reports(week_start: str | None = None) -> dict:
     if not services.reports_are_due(week):
         logger.info("Reports for the week of %s wait for its distribution run.", week)
         return {"week_start": week_start, "skipped": True}
-    user_ids = services.report_user_ids(week)
-    chunks = [user_ids[i : i + CHUNK] for i in range(0, len(user_ids), CHUNK)]
+    batches = services.report_batches(week)
     callback = send_report_emails.si(week_start)
-    if chunks:
-        chord(generate_reports_chunk.si(week_start, chunk) for chunk in chunks)(callback)
+    if batches:
+        chord(generate_reports_chunk.si(week_start, batch) for batch in batches)(callback)
     else:
         callback.delay()
-    return {"week_start": week_start, "donors": len(user_ids), "chunks": len(chunks)}
+    return {"week_start": week_start, "chunks": len(batches)}
 
 
 @shared_task(name="reports.tasks.generate_reports_chunk")
-def generate_reports_chunk(week_start: str, user_ids: list[int]) -> int:
+def generate_reports_chunk(week_start: str, user_ids: list[int] | None) -> int:
+    """One batch of the week's reports (None: the whole week; services.report_batches)."""
     return services.generate_reports(week_from_iso(week_start), user_ids=user_ids)
 
 

@@ -223,3 +223,30 @@ def test_postgresql_builds_new_reports_in_the_database(world, monkeypatch):
 
     assert sorted(handed) == [world["released"].pk]  # held has no rows: nothing to hand
     assert Report.objects.filter(week_start=WEEK).count() == 6
+
+
+@pytest.mark.parametrize("chunk", [services.USER_CHUNK, 2])
+def test_the_weekly_task_batches_cover_every_donor_once(world, monkeypatch, chunk):
+    # The Celery fan-out (reports.tasks.weekly_reports) writes one batch per task: on
+    # PostgreSQL the whole week in one, elsewhere chunks of donors that must cover the
+    # week's donors exactly once and write what the whole week writes.
+    from django.db import connection
+
+    from reports.tasks import weekly_reports
+
+    monkeypatch.setattr(services, "USER_CHUNK", chunk)
+    batches = services.report_batches(WEEK)
+    if connection.vendor == "postgresql":
+        assert batches == [None]
+    else:
+        listed = [user for batch in batches for user in batch]
+        assert sorted(listed) == listed == services.report_user_ids(WEEK)
+        assert all(0 < len(batch) <= chunk for batch in batches)
+    assert weekly_reports.delay(WEEK.isoformat()).get()["chunks"] == len(batches)
+    # The task also emails them; the whole-week build alone does not.
+    unsent = {"emailed_at": None, "emailed_revision": 0}
+    by_batches = {user: {**r, **unsent} for user, r in _snapshot(WEEK).items()}
+    assert Report.objects.filter(week_start=WEEK, emailed_at__isnull=True).count() == 0
+    Report.objects.filter(week_start=WEEK).delete()
+    services.generate_reports(WEEK)
+    assert _snapshot(WEEK) == by_batches != {}
