@@ -28,6 +28,7 @@ DEBUG = env.bool("DEBUG", default=False)
 if DEBUG:
     SECRET_KEY = env.str("SECRET_KEY", default="")
     if not SECRET_KEY:
+        # Imported only on this branch: settings import as little as they can.
         from django.core.management.utils import get_random_secret_key
 
         # A throwaway key: sessions do not survive a restart, which is fine on a laptop

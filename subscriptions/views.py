@@ -248,6 +248,21 @@ def _link_page(view):
     return wrapped
 
 
+def _reads_link(view):
+    """The view gets the gift the signed link names (read once, here); a refused link
+    (altered, expired, cancelled) gets the page that says why, and the view never runs."""
+
+    @functools.wraps(view)
+    def wrapped(request, token):
+        try:
+            subscription = links.read_token(token)
+        except links.LinkRefused as exc:
+            return _refused(request, exc)
+        return view(request, token, subscription)
+
+    return wrapped
+
+
 def _refused(request, exc: links.LinkRefused):
     return render(
         request,
@@ -277,19 +292,12 @@ def _manage_page(request, token, subscription, *, status=200, **forms):
 
 @_link_page
 @require_safe
-def manage(request, token):
-    try:
-        subscription = links.read_token(token)
-    except links.LinkRefused as exc:
-        return _refused(request, exc)
+@_reads_link
+def manage(request, token, subscription):
     return _manage_page(request, token, subscription)
 
 
-def _manage_post(request, token, action, done_message):
-    try:
-        subscription = links.read_token(token)
-    except links.LinkRefused as exc:
-        return _refused(request, exc)
+def _manage_post(request, token, subscription, action, done_message):
     try:
         subscription = action(subscription)
     except billing.BillingError as exc:
@@ -301,25 +309,36 @@ def _manage_post(request, token, action, done_message):
 
 @_link_page
 @require_POST
-def manage_pause(request, token):
+@_reads_link
+def manage_pause(request, token, subscription):
     return _manage_post(
-        request, token, lambda s: billing.pause(subscription=s, via=VIA_LINK), _paused_message
+        request,
+        token,
+        subscription,
+        lambda s: billing.pause(subscription=s, via=VIA_LINK),
+        _paused_message,
     )
 
 
 @_link_page
 @require_POST
-def manage_resume(request, token):
+@_reads_link
+def manage_resume(request, token, subscription):
     return _manage_post(
-        request, token, lambda s: billing.resume(subscription=s, via=VIA_LINK), _resumed_message
+        request,
+        token,
+        subscription,
+        lambda s: billing.resume(subscription=s, via=VIA_LINK),
+        _resumed_message,
     )
 
 
 @_link_page
 @require_POST
-def manage_skip(request, token):
+@_reads_link
+def manage_skip(request, token, subscription):
     return _manage_post(
-        request, token,
+        request, token, subscription,
         lambda s: billing.skip_next_week(subscription=s, via=VIA_LINK),
         _skipped_message,
     )  # fmt: skip
@@ -327,17 +346,14 @@ def manage_skip(request, token):
 
 @_link_page
 @require_POST
-def manage_pause_until(request, token):
-    try:
-        subscription = links.read_token(token)
-    except links.LinkRefused as exc:
-        return _refused(request, exc)
+@_reads_link
+def manage_pause_until(request, token, subscription):
     form = PauseUntilForm(request.POST, today=timezone.localdate())
     if not form.is_valid():
         return _manage_page(request, token, subscription, status=400, pause_form=form)
     until = form.cleaned_data["until"]
     return _manage_post(
-        request, token,
+        request, token, subscription,
         lambda s: billing.pause_until(subscription=s, until=until, via=VIA_LINK),
         _paused_until_message,
     )  # fmt: skip
@@ -345,11 +361,8 @@ def manage_pause_until(request, token):
 
 @_link_page
 @require_POST
-def manage_amount(request, token):
-    try:
-        subscription = links.read_token(token)
-    except links.LinkRefused as exc:
-        return _refused(request, exc)
+@_reads_link
+def manage_amount(request, token, subscription):
     form = AmountForm(request.POST)
     if not form.is_valid():
         return _manage_page(request, token, subscription, status=400, amount_form=form)
@@ -368,7 +381,7 @@ def manage_amount(request, token):
         )
     terms = form.terms()
     return _manage_post(
-        request, token,
+        request, token, subscription,
         lambda s: billing.change_amount(subscription=s, via=VIA_LINK, **terms),
         lambda s: f"Your weekly gift is now {_weekly_text(terms)}, from the next payment on.",
     )  # fmt: skip
@@ -376,18 +389,15 @@ def manage_amount(request, token):
 
 @_link_page
 @require_http_methods(["GET", "POST"])
-def manage_cancel(request, token):
+@_reads_link
+def manage_cancel(request, token, subscription):
     """GET asks to confirm (and changes nothing); POST cancels."""
-    try:
-        subscription = links.read_token(token)
-    except links.LinkRefused as exc:
-        return _refused(request, exc)
     if request.method == "GET":
         return render(
             request, "subscriptions/manage_cancel.html", {"token": token, "sub": subscription}
         )
     return _manage_post(
-        request, token,
+        request, token, subscription,
         lambda s: billing.cancel(subscription=s, via=VIA_LINK),
         _cancelled_message,
     )  # fmt: skip
