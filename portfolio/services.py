@@ -77,7 +77,7 @@ from core.places import (
     normalize_state,
     place_key,
 )
-from core.templatetags.money import percentages
+from core.templatetags.money import format_cents, percentages
 from core.text import counted
 from core.validation import require_aware_datetime
 from core.weeks import require_ended_week, week_bounds
@@ -442,8 +442,8 @@ def _iter_rows(plan: CityPlan, explainer: Explainer):
     Asks no model. Frames and the explainer's tally are taken at once; the rows come
     DISTRIBUTION_CHUNK_DONORS subscriptions at a time (portfolio.allocation.
     split_rows_chunked: the same cells as split_rows over the whole city), so a city of
-    any size never holds its matrix or its rows. plan.row_count counts them as they go."""
-    plan.row_count = 0
+    any size never holds its matrix or its rows. Whoever consumes them sets
+    plan.row_count."""
     if not plan.distributed_cents:
         return iter(())
     plan.subscription_ids = sorted(plan.per_subscription)
@@ -464,11 +464,11 @@ def _rows_of(plan: CityPlan, explainer: Explainer, facts, frames):
         end = start + len(block)
         for sub_id, paid, cells in zip(sub_ids[start:end], amounts[start:end], block, strict=True):
             shares = percentages(cells)
+            paid_text = format_cents(paid)
             for fact, frame, cents, share in zip(facts, frames, cells, shares, strict=True):
                 if cents:
-                    plan.row_count += 1
                     yield (sub_id, fact.charity_id, cents,
-                           sentence(fact, frame, cents, paid, share))  # fmt: skip
+                           sentence(fact, frame, cents, paid, share, paid_text))  # fmt: skip
         start = end
 
 
