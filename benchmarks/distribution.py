@@ -205,8 +205,9 @@ def main() -> int:
     parser.add_argument("--cities", type=int, default=50)
     parser.add_argument("--charities-per-city", type=int, default=10)
     parser.add_argument("--keep-db", action="store_true", help="Do not drop the database.")
-    parser.add_argument("--skip-reports", action="store_true",
-                        help="Do not run generate_reports (the distribution and its floor only).")  # fmt: skip
+    parser.add_argument(
+        "--skip-reports", action="store_true", help="The distribution and its floor only."
+    )
     args = parser.parse_args()
     if min(args.subscriptions, args.cities, args.charities_per_city) < 1:
         parser.error("--subscriptions, --cities and --charities-per-city must be positive")

@@ -251,8 +251,10 @@ def test_the_chunked_repair_moves_the_cents_the_whole_city_repair_moves(data, ch
         list(largest_remainder(a, list(enumerate(totals))).values()) if a else [0] * len(totals)
         for a in amounts
     ]
-    ups = [sum((c - f) << j for j, (c, f) in enumerate(zip(row, low))) for row, low in
-           zip(cells, floors)]  # fmt: skip
+    ups = [
+        sum((c - f) << j for j, (c, f) in enumerate(zip(row, low, strict=True)))
+        for row, low in zip(cells, floors, strict=True)
+    ]
     surplus = [sum(row[j] for row in cells) - totals[j] for j in range(len(totals))]
     ever_up = 0
     for bits in ups:
@@ -261,7 +263,7 @@ def test_the_chunked_repair_moves_the_cents_the_whole_city_repair_moves(data, ch
     _repair(cells, floors, rems, surplus)
     replayed = [
         repaired.get(i, [f + (bits >> j & 1) for j, f in enumerate(low)])
-        for i, (low, bits) in enumerate(zip(floors, ups))
+        for i, (low, bits) in enumerate(zip(floors, ups, strict=True))
     ]
     assert replayed == cells
     _assert_controlled(amounts, totals, replayed)
