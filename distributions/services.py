@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from itertools import islice
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
@@ -63,12 +64,16 @@ def write_rows(
     created_at: dt.datetime,
 ) -> int:
     """Insert (subscription_id, charity_id, amount_cents, reason) rows; returns the count.
+    `rows` may be a generator: it is consumed as it is written (COPY on PostgreSQL, batches
+    of 2,000 elsewhere), never held whole.
 
     Must run inside the caller's transaction.
     """
     if connection.vendor == "postgresql":
         return _copy_rows(run_id, week_start, distribution_date, rows, created_at)
-    objs = [
+    rows = iter(rows)
+    count = 0
+    while batch := [
         Distribution(
             subscription_id=sub_id,
             charity_id=charity_id,
@@ -79,10 +84,11 @@ def write_rows(
             reason=reason,
             created_at=created_at,
         )
-        for sub_id, charity_id, amount, reason in rows
-    ]
-    Distribution.objects.bulk_create(objs, batch_size=2000)
-    return len(objs)
+        for sub_id, charity_id, amount, reason in islice(rows, 2000)
+    ]:
+        Distribution.objects.bulk_create(batch)
+        count += len(batch)
+    return count
 
 
 def _copy_rows(run_id, week_start, distribution_date, rows, created_at) -> int:

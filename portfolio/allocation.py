@@ -29,8 +29,9 @@ comparisons are exact and cheap.
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 
@@ -270,3 +271,199 @@ def _repair(cells, floors, rems, surplus) -> None:
         surplus[goal] += 1
         for i in touched:
             index_row(i)
+
+
+def split_rows_chunked(
+    amounts: Sequence[int], totals: Sequence[int], chunk: int
+) -> Iterator[list[list[int]]]:
+    """split_rows, cell for cell, yielded `chunk` rows at a time, without ever holding the
+    matrix: memory is O(charities) plus one chunk, plus one bit per cell (whether it is
+    the floor's ceiling) and the few rows the repair touches.
+
+    Rows in split_rows are decided one by one (the greedy pass carries only each column's
+    lag from row to row), so the same pass run chunk by chunk gives the same rows. The
+    repair then moves cents inside a few rows; it is replayed here exactly as split_rows
+    does it, on a lazy view of its index (see _LazyRepair), so the rows it touches and the
+    cents it moves are the same. Every yielded cell is then floor + its bit, or the
+    repaired row. Both margins are exact as in split_rows (its result, unchanged).
+    """
+    chunk = _check_int(chunk, "chunk", minimum=1)
+    amounts = [_check_int(a, "amount") for a in amounts]
+    totals = [_check_int(t, "total") for t in totals]
+    pool = sum(amounts)
+    if pool != sum(totals):
+        raise AllocationError(f"rows add up to {pool} but columns to {sum(totals)}")
+    width = len(totals)
+    n = len(amounts)
+    if pool == 0:
+        for start in range(0, n, chunk):
+            yield [[0] * width for _ in amounts[start : start + chunk]]
+        return
+
+    # Pass 1: split_rows' greedy pass, chunk by chunk, keeping per row only the bits of
+    # the cells rounded up (an int per row in a compact array).
+    ups = array("Q") if width <= 64 else []
+    ever_up = 0  # the columns some row rounds up (a repair can only take a cent from them)
+    behind = [0] * width
+    given_by_column = [0] * width
+    columns = range(width)
+    for start in range(0, n, chunk):
+        for amount in amounts[start : start + chunk]:
+            row_rem = []
+            given = 0
+            for j in columns:
+                share, rem = divmod(amount * totals[j], pool)
+                row_rem.append(rem)
+                given += share
+                given_by_column[j] += share
+                behind[j] += rem
+            bits = 0
+            free = amount - given
+            if free:
+                order = sorted((j for j in columns if row_rem[j]), key=lambda j: (-behind[j], j))
+                for j in order[:free]:
+                    bits |= 1 << j
+                    behind[j] -= pool
+                    given_by_column[j] += 1
+            ups.append(bits)
+            ever_up |= bits
+
+    surplus = [given_by_column[j] - totals[j] for j in columns]
+    repaired = {}
+    if any(surplus):
+        repaired = _LazyRepair(amounts, totals, pool, ups, ever_up).run(surplus)
+
+    # Pass 2: the rows again, chunk by chunk: floor + bit, or the repaired row.
+    for start in range(0, n, chunk):
+        block = []
+        for i in range(start, min(start + chunk, n)):
+            row = repaired.get(i)
+            if row is None:
+                amount = amounts[i]
+                bits = ups[i]
+                row = [amount * t // pool + (bits >> j & 1) for j, t in enumerate(totals)]
+            block.append(row)
+        yield block
+
+
+class _LazyRepair:
+    """split_rows' _repair, replayed cent for cent without the whole matrix.
+
+    _repair indexes every row up front: edges[u][v] lists, in row order, the rows whose
+    cell u is at its ceiling and cell v at its floor with a fractional part, then takes
+    from the end of a list the last row still fit (dropping unfit ones), and appends a row
+    again to every list it fits after moving cents in it. Here each list is two parts:
+    the rows appended during the repair (kept, they are few) and the initial index, read
+    backwards from a cursor by testing each row's bits (no list built). A row no move has
+    touched still fits exactly where the initial index put it, so the row found, and the
+    rows dropped, are those of _repair.
+    """
+
+    def __init__(self, amounts, totals, pool, ups, ever_up):
+        self.ever_up = ever_up
+        self.amounts = amounts
+        self.totals = totals
+        self.pool = pool
+        self.ups = ups
+        self.width = len(totals)
+        self.touched: dict[int, tuple[list[int], list[int], list[int]]] = {}
+
+    def state(self, i):
+        got = self.touched.get(i)
+        if got is None:
+            amount, bits, pool = self.amounts[i], self.ups[i], self.pool
+            floors, rems, cells = [], [], []
+            for j, t in enumerate(self.totals):
+                share, rem = divmod(amount * t, pool)
+                floors.append(share)
+                rems.append(rem)
+                cells.append(share + (bits >> j & 1))
+            got = (cells, floors, rems)
+        return got
+
+    def fits(self, i, u, v) -> bool:
+        cells, floors, rems = self.state(i)
+        return cells[u] > floors[u] and cells[v] == floors[v] and rems[v] > 0
+
+    def fitted_at_first(self, i, u, v) -> bool:
+        bits = self.ups[i]
+        return bool(
+            bits >> u & 1 and not bits >> v & 1 and (self.amounts[i] * self.totals[v]) % self.pool
+        )
+
+    def run(self, surplus: list[int]) -> dict[int, list[int]]:
+        width = self.width
+        appended = [[[] for _ in range(width)] for _ in range(width)]
+        # Where the initial index of (u, v) is still to be read from, backwards. It is
+        # empty (nothing to read) when no row rounded u up or v has no fraction anywhere
+        # (a column of 0): a shortcut only, the backward read would find nothing either.
+        last = len(self.amounts) - 1
+        cursor = [
+            [
+                last if self.ever_up >> u & 1 and 0 < self.totals[v] < self.pool else -1
+                for v in range(width)
+            ]
+            for u in range(width)
+        ]
+        touched = self.touched
+
+        def index_row(i):
+            cells, floors, rems = touched[i]
+            downs = [u for u in range(width) if cells[u] > floors[u]]
+            ups = [v for v in range(width) if cells[v] == floors[v] and rems[v] > 0]
+            for u in downs:
+                for v in ups:
+                    appended[u][v].append(i)
+
+        def edge_row(u, v):
+            rows = appended[u][v]
+            while rows:
+                i = rows[-1]
+                if self.fits(i, u, v):
+                    return i
+                rows.pop()
+            i = cursor[u][v]
+            while i >= 0:
+                if self.fitted_at_first(i, u, v) and (i not in touched or self.fits(i, u, v)):
+                    break
+                i -= 1
+            cursor[u][v] = i
+            return i if i >= 0 else None
+
+        while True:
+            start = next((j for j in range(width) if surplus[j] > 0), None)
+            if start is None:
+                return {i: state[0] for i, state in touched.items()}
+            parent = {start: None}
+            queue = deque([start])
+            goal = None
+            while queue and goal is None:
+                u = queue.popleft()
+                for v in range(width):
+                    if v in parent:
+                        continue
+                    i = edge_row(u, v)
+                    if i is None:
+                        continue
+                    parent[v] = (u, i)
+                    if surplus[v] < 0:
+                        goal = v
+                        break
+                    queue.append(v)
+            if goal is None:  # pragma: no cover - impossible by the integral-flow theorem
+                raise AllocationError("no controlled rounding found (inputs inconsistent)")
+            v = goal
+            moved = []
+            while parent[v] is not None:
+                u, i = parent[v]
+                if i not in touched:
+                    touched[i] = self.state(i)
+                cells = touched[i][0]
+                cells[u] -= 1
+                cells[v] += 1
+                moved.append(i)
+                v = u
+            surplus[start] -= 1
+            surplus[goal] += 1
+            for i in moved:
+                index_row(i)

@@ -117,7 +117,10 @@ class Frame:
 
     def fill(self, *, share: str, amount: str) -> str:
         values = {"share": share, "amount": amount}
-        text = "".join(values[p] if i % 2 else p for i, p in enumerate(self.parts))
+        parts = list(self.parts)
+        for i in range(1, len(parts), 2):
+            parts[i] = values[parts[i]]
+        text = "".join(parts)
         return text[:1].upper() + text[1:]
 
     @property
@@ -482,12 +485,14 @@ class Explainer:
         return template_frame(c), known[1]
 
     def sentence(self, c: CharityFacts, frame: Frame, amount_cents: int, paid_cents: int,
-                 percent: int | None) -> str:  # fmt: skip
+                 percent: int | None, paid_text: str | None = None) -> str:  # fmt: skip
+        """paid_text: format_cents(paid_cents), when the caller has it (once per row)."""
         share = share_text(amount_cents, paid_cents, percent)
         key = (c.charity_id, paid_cents, share)
         text = self._sentences.get(key)
         if text is None:
-            text = self._sentences[key] = frame.fill(share=share, amount=format_cents(paid_cents))
+            amount = format_cents(paid_cents) if paid_text is None else paid_text
+            text = self._sentences[key] = frame.fill(share=share, amount=amount)
         return text
 
     def __call__(self, c: CharityFacts, amount_cents: int, paid_cents: int, percent=None) -> str:

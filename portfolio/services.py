@@ -77,7 +77,7 @@ from core.places import (
     normalize_state,
     place_key,
 )
-from core.templatetags.money import percentages
+from core.templatetags.money import format_cents, percentages
 from core.text import counted
 from core.validation import require_aware_datetime
 from core.weeks import require_ended_week, week_bounds
@@ -99,7 +99,7 @@ from subscriptions.models import Contribution
 from subscriptions.selectors import get_demo_charges_due
 from subscriptions.services import bill_demo_week
 
-from .allocation import Candidate, allocate_pool, split_rows
+from .allocation import Candidate, allocate_pool, split_rows_chunked
 from .explain import CharityFacts, Explainer, get_explainer, reset_breaker
 
 logger = logging.getLogger(__name__)
@@ -223,8 +223,10 @@ class CityPlan:
     charities: list[CharityShare] = field(default_factory=list)
     subscriptions: int = 0
     contributions: int = 0
-    # (subscription_id, charity_id, amount_cents, reason); only when asked for.
+    # (subscription_id, charity_id, amount_cents, reason); only when asked for
+    # (calculate_distribution). A run streams its rows to the ledger instead (_iter_rows).
     rows: list[tuple[int, int, int, str]] = field(default_factory=list)
+    row_count: int = 0  # rows written (or listed in `rows`)
     # What the sentences say of each charity taking part (rank order not implied).
     facts: list[CharityFacts] = field(default_factory=list)
     # Charities whose sentence a model wrote, and why the others fell back to the
@@ -276,7 +278,7 @@ class CityPlan:
             "distributed_cents": self.distributed_cents,
             "held_cents": self.held_cents,
             "contributions_count": self.contributions if self.distributed_cents else 0,
-            "distributions_count": len(self.rows),
+            "distributions_count": self.row_count,
             "held_contributions": 0 if self.distributed_cents else self.contributions,
             "charities_count": sum(1 for c in self.charities if c.amount_cents),
         }
@@ -465,26 +467,46 @@ def _plan(
 
 
 def _fill_rows(plan: CityPlan, explainer: Explainer) -> None:
-    """The plan's rows, each subscription's money split over the charities with controlled
-    rounding (portfolio.allocation.split_rows) and a sentence per row: one frame per
-    charity (explainer.frame, counted), its slots filled per row. Asks no model."""
-    plan.rows = []
+    """The plan's rows as a list (calculate_distribution: the whole city at once)."""
+    plan.rows = list(_iter_rows(plan, explainer))
+    plan.row_count = len(plan.rows)
+
+
+def _iter_rows(plan: CityPlan, explainer: Explainer):
+    """The plan's rows, (subscription_id, charity_id, amount_cents, reason), each
+    subscription's money split over the charities with controlled rounding and a sentence
+    per row: one frame per charity (explainer.frame, counted), its slots filled per row.
+    Asks no model. Frames and the explainer's tally are taken at once; the rows come
+    DISTRIBUTION_CHUNK_DONORS subscriptions at a time (portfolio.allocation.
+    split_rows_chunked: the same cells as split_rows over the whole city), so a city of
+    any size never holds its matrix or its rows. Whoever consumes them sets
+    plan.row_count."""
     if not plan.distributed_cents:
-        return
+        return iter(())
     plan.subscription_ids = sorted(plan.per_subscription)
-    amounts = [plan.per_subscription[s] for s in plan.subscription_ids]
     facts = plan.facts
     frames = [explainer.frame(f) if f.week_cents else None for f in facts]
     plan.explained_by_model, plan.explainer_fallbacks = explainer.tally()
-    matrix = split_rows(amounts, [f.week_cents for f in facts])
-    rows = plan.rows
+    return _rows_of(plan, explainer, facts, frames)
+
+
+def _rows_of(plan: CityPlan, explainer: Explainer, facts, frames):
+    sub_ids = plan.subscription_ids
+    amounts = [plan.per_subscription[s] for s in sub_ids]
     sentence = explainer.sentence
-    for sub_id, paid, cells in zip(plan.subscription_ids, amounts, matrix, strict=True):
-        shares = percentages(cells)
-        for fact, frame, cents, share in zip(facts, frames, cells, shares, strict=True):
-            if cents:
-                rows.append((sub_id, fact.charity_id, cents,
-                             sentence(fact, frame, cents, paid, share)))  # fmt: skip
+    start = 0
+    for block in split_rows_chunked(
+        amounts, [f.week_cents for f in facts], settings.DISTRIBUTION_CHUNK_DONORS
+    ):
+        end = start + len(block)
+        for sub_id, paid, cells in zip(sub_ids[start:end], amounts[start:end], block, strict=True):
+            shares = percentages(cells)
+            paid_text = format_cents(paid)
+            for fact, frame, cents, share in zip(facts, frames, cells, shares, strict=True):
+                if cents:
+                    yield (sub_id, fact.charity_id, cents,
+                           sentence(fact, frame, cents, paid, share, paid_text))  # fmt: skip
+        start = end
 
 
 def _inside_callers_transaction() -> bool:
@@ -693,7 +715,7 @@ def _distribute_place(week_start, city, state, *, run_id, now, explainer) -> Pla
         plan.status,
         given_cents=plan.distributed_cents,
         held_cents=plan.held_cents,
-        rows=len(plan.rows),
+        rows=plan.row_count,
         charities=sum(1 for c in plan.charities if c.amount_cents),
         why=plan.why,
         explained_by_model=plan.explained_by_model,
@@ -763,14 +785,15 @@ def _distribute_city_plan(
             if not contributions:
                 return None
             plan = _plan(city, state, week_start, contributions, now=now)
-            _fill_rows(plan, explainer)
+            del contributions  # the plan keeps the ids and each subscription's sum
+            rows = _iter_rows(plan, explainer)
             if plan.distributed_cents:
                 day = timezone.localdate(now)
-                ledger.write_rows(
+                plan.row_count = ledger.write_rows(
                     run_id=run_id,
                     week_start=week_start,
                     distribution_date=day,
-                    rows=plan.rows,
+                    rows=rows,
                     created_at=now,
                 )
                 ledger.mark_distributed(
@@ -818,7 +841,7 @@ def _log_city(plan: CityPlan, line: dict, *, run_id: int) -> None:
             contributions=plan.contributions,
             subscriptions=plan.subscriptions,
             charities=line["charities_count"],
-            rows=len(plan.rows),
+            rows=plan.row_count,
         )
     if plan.held_cents:
         log_money_on_commit(

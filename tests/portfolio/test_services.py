@@ -141,6 +141,28 @@ def test_the_plan_matches_what_the_run_then_writes():
     )
 
 
+@pytest.mark.parametrize("chunk", [3, 7])
+def test_a_city_run_in_chunks_of_donors_writes_the_rows_of_the_whole_city(settings, chunk):
+    charity(urgency=70, gap=3000)
+    charity(urgency=40, gap=900_000)
+    charity(urgency=90, gap=12_345)
+    for amount in (1001, 2002, 3003, 999, 1, 2, 5000, 777, 1234, 4321, 17, 650, 9999, 3):
+        paid(donor(), amount)
+    settings.DISTRIBUTION_CHUNK_DONORS = 10**6
+    whole = calculate_distribution("Springfield", "VT", WEEK, now=NOW)
+    assert whole.row_count == len(whole.rows) > chunk * 3
+
+    settings.DISTRIBUTION_CHUNK_DONORS = chunk
+    run = distribute_funds(WEEK, now=NOW)
+
+    written = Distribution.objects.values_list(
+        "subscription_id", "charity_id", "amount_cents", "reason"
+    )
+    assert sorted(whole.rows) == sorted(written)
+    assert lines(run)["Springfield, VT"].distributions_count == len(whole.rows)
+    assert run.distributions_count == len(whole.rows)
+
+
 def test_money_of_paused_and_cancelled_subscriptions_is_still_given():
     charity()
     paused = paid(donor(), 700, status="paused")
