@@ -286,26 +286,23 @@ def get_charity_total_received(charity) -> int:
 
 # One row per subscription of the donor (newest first; one row of NULLs when there is
 # none), each with paid_this_week (as subscriptions.selectors.with_paid_this_week says it)
-# and the parts of the ledger version (get_user_dashboard_state).
+# and its parts of the ledger version (get_user_dashboard_state). Subqueries per
+# subscription rather than per donor: PostgreSQL plans this in a fraction of the time.
 DASHBOARD_STATE_SQL = """
     SELECT s.*,
            EXISTS(SELECT 1 FROM subscriptions_contribution c
                    WHERE c.subscription_id = s.id
                      AND c.paid_at >= %(week_from)s AND c.paid_at < %(week_to)s)
              AS paid_this_week,
-           v.*
-      FROM (SELECT (SELECT MAX(d.id) FROM distributions_distribution d
-                      JOIN subscriptions_subscription s ON s.id = d.subscription_id
-                     WHERE s.user_id = %(user_id)s) AS ledger_newest_row,
-                   (SELECT MAX(r.id) FROM reports_report r WHERE r.user_id = %(user_id)s)
-                     AS ledger_newest_report,
-                   (SELECT MAX(c.id) FROM subscriptions_contribution c
-                      JOIN subscriptions_subscription s ON s.id = c.subscription_id
-                     WHERE s.user_id = %(user_id)s) AS ledger_newest_payment,
-                   (SELECT COUNT(*) FROM subscriptions_contribution c
-                      JOIN subscriptions_subscription s ON s.id = c.subscription_id
-                     WHERE s.user_id = %(user_id)s AND c.net_cents IS NULL)
-                     AS ledger_fees_pending) v
+           (SELECT MAX(d.id) FROM distributions_distribution d
+             WHERE d.subscription_id = s.id) AS ledger_newest_row,
+           (SELECT MAX(c.id) FROM subscriptions_contribution c
+             WHERE c.subscription_id = s.id) AS ledger_newest_payment,
+           (SELECT COUNT(*) FROM subscriptions_contribution c
+             WHERE c.subscription_id = s.id AND c.net_cents IS NULL) AS ledger_fees_pending,
+           v.ledger_newest_report
+      FROM (SELECT (SELECT MAX(r.id) FROM reports_report r WHERE r.user_id = %(user_id)s)
+                     AS ledger_newest_report) v
       LEFT JOIN subscriptions_subscription s ON s.user_id = %(user_id)s
      ORDER BY s.created_at DESC, s.id DESC
 """
@@ -336,12 +333,11 @@ def get_user_dashboard_state(user, *, now: dt.datetime) -> tuple[str, list[Subsc
             {"user_id": user_id, "week_from": adapt(week_from), "week_to": adapt(week_to)},
         )
     )
-    first = rows[0]
-    version = (
-        f"{first.ledger_newest_row}-{first.ledger_newest_report}-"
-        f"{first.ledger_newest_payment}-{first.ledger_fees_pending}"
-    )
     subscriptions = [row for row in rows if row.pk is not None]
+    newest_row = max((s.ledger_newest_row or 0 for s in subscriptions), default=0)
+    newest_payment = max((s.ledger_newest_payment or 0 for s in subscriptions), default=0)
+    fees_pending = sum(s.ledger_fees_pending for s in subscriptions)
+    version = f"{newest_row}-{rows[0].ledger_newest_report}-{newest_payment}-{fees_pending}"
     for subscription in subscriptions:
         subscription.paid_this_week = bool(subscription.paid_this_week)
     return version, subscriptions
