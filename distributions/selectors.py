@@ -8,7 +8,7 @@ from django.db.models.functions import Coalesce
 from accounts.models import User
 from charities.models import Charity
 from core.validation import id_of
-from core.weeks import require_week
+from core.weeks import require_week, week_bounds, week_of
 from subscriptions.models import Subscription
 
 from .models import Distribution, DistributionRun, RunCity
@@ -284,33 +284,60 @@ def get_charity_total_received(charity) -> int:
     ]
 
 
-LEDGER_VERSION_SQL = """
-    SELECT (SELECT MAX(d.id) FROM distributions_distribution d
-              JOIN subscriptions_subscription s ON s.id = d.subscription_id
-             WHERE s.user_id = %(user_id)s),
-           (SELECT MAX(r.id) FROM reports_report r WHERE r.user_id = %(user_id)s),
+# One row per subscription of the donor (newest first; one row of NULLs when there is
+# none), each with paid_this_week (as subscriptions.selectors.with_paid_this_week says it)
+# and its parts of the ledger version (get_user_dashboard_state). Subqueries per
+# subscription rather than per donor: PostgreSQL plans this in a fraction of the time.
+DASHBOARD_STATE_SQL = """
+    SELECT s.*,
+           EXISTS(SELECT 1 FROM subscriptions_contribution c
+                   WHERE c.subscription_id = s.id
+                     AND c.paid_at >= %(week_from)s AND c.paid_at < %(week_to)s)
+             AS paid_this_week,
+           (SELECT MAX(d.id) FROM distributions_distribution d
+             WHERE d.subscription_id = s.id) AS ledger_newest_row,
            (SELECT MAX(c.id) FROM subscriptions_contribution c
-              JOIN subscriptions_subscription s ON s.id = c.subscription_id
-             WHERE s.user_id = %(user_id)s),
+             WHERE c.subscription_id = s.id) AS ledger_newest_payment,
            (SELECT COUNT(*) FROM subscriptions_contribution c
-              JOIN subscriptions_subscription s ON s.id = c.subscription_id
-             WHERE s.user_id = %(user_id)s AND c.net_cents IS NULL)
+             WHERE c.subscription_id = s.id AND c.net_cents IS NULL) AS ledger_fees_pending,
+           v.ledger_newest_report
+      FROM (SELECT (SELECT MAX(r.id) FROM reports_report r WHERE r.user_id = %(user_id)s)
+                     AS ledger_newest_report) v
+      LEFT JOIN subscriptions_subscription s ON s.user_id = %(user_id)s
+     ORDER BY s.created_at DESC, s.id DESC
 """
 
 
-def get_user_ledger_version(user) -> str:
-    """A short key that changes whenever a donor's giving history can have changed: the
-    newest Distribution, Report and Contribution ids of theirs (a new payment, a week
-    given, a report written), and how many of their payments still wait for the
-    processor's fee. Rows are only ever added, never edited (the ledger is append-only; a
-    pending fee is set once, which the count of pending fees catches), so equal keys mean
-    equal history; pages cache what they
-    derive from the history under this key (one query instead of six).
+def get_user_dashboard_state(user, *, now: dt.datetime) -> tuple[str, list[Subscription]]:
+    """What every dashboard view reads fresh, in one query: the donor's ledger version and
+    their subscriptions, newest first, each with paid_this_week for the local week of `now`
+    (subscriptions.selectors.with_paid_this_week).
 
-    Plain SQL: it runs on every dashboard view, and building it with the ORM cost more
-    than running it (BENCHMARKS.md, web pages)."""
+    The ledger version is a short key that changes whenever the donor's giving history can
+    have changed: the newest Distribution, Report and Contribution ids of theirs (a new
+    payment, a week given, a report written), and how many of their payments still wait
+    for the processor's fee. Rows are only ever added, never edited (the ledger is
+    append-only; a pending fee is set once, which the count of pending fees catches), so
+    equal keys mean equal history; pages cache what they derive from the history under
+    this key (one query instead of six).
+
+    Plain SQL: it runs on every dashboard view, and building it with the ORM (an Exists
+    subquery, the version's subqueries) cost more than PostgreSQL took to run it
+    (BENCHMARKS.md, web pages and issue 17 part 4)."""
     user_id = id_of(user, "user", User)
-    with connection.cursor() as cursor:
-        cursor.execute(LEDGER_VERSION_SQL, {"user_id": user_id})
-        newest_row, newest_report, newest_payment, fees_pending = cursor.fetchone()
-    return f"{newest_row}-{newest_report}-{newest_payment}-{fees_pending}"
+    week_from, week_to = week_bounds(week_of(now))
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = list(
+        Subscription.objects.raw(
+            DASHBOARD_STATE_SQL,
+            {"user_id": user_id, "week_from": adapt(week_from), "week_to": adapt(week_to)},
+        )
+    )
+    subscriptions = [row for row in rows if row.pk is not None]
+    newest_row = max((s.ledger_newest_row or 0 for s in subscriptions), default=0)
+    newest_payment = max((s.ledger_newest_payment or 0 for s in subscriptions), default=0)
+    fees_pending = sum(s.ledger_fees_pending for s in subscriptions)
+    version = f"{newest_row}-{rows[0].ledger_newest_report}-{newest_payment}-{fees_pending}"
+    for subscription in subscriptions:
+        subscription.paid_this_week = bool(subscription.paid_this_week)
+    return version, subscriptions

@@ -26,10 +26,10 @@ from core.places import format_place
 from core.templatetags.money import format_cents, percentages
 from distributions.selectors import (
     get_user_charity_totals,
+    get_user_dashboard_state,
     get_user_giving_years,
     get_user_history,
     get_user_latest_split,
-    get_user_ledger_version,
     get_user_lifetime_totals,
     get_user_statement,
     get_user_weekly_totals,
@@ -37,10 +37,11 @@ from distributions.selectors import (
 from subscriptions.forms import PauseUntilForm
 from subscriptions.models import MAX_AMOUNT_CENTS, MIN_AMOUNT_CENTS, SubscriptionStatus
 from subscriptions.selectors import (
+    get_subscriptions_state_key,
     get_user_given_payments,
     get_user_payments,
-    get_user_subscriptions_with_schedule,
     get_user_week_fees,
+    with_schedules,
 )
 
 from .selectors import get_donor_money, get_latest_report, get_report, get_user_reports, held_note
@@ -53,14 +54,18 @@ PAGE_SIZE = 26
 @never_cache
 @require_safe
 def dashboard(request):
-    # Queries: session (cached_db: none on a cache hit), user, subscriptions, ledger
-    # version. The history part (lifetime totals, weekly totals, per-charity totals, newest
-    # week's split, giving years, newest report: six more queries) is only computed when
-    # its cached fragments miss, which happens once per donor per new ledger row.
+    # Queries: session (cached_db: none on a cache hit), user, and one for the ledger
+    # version with the subscriptions. The history part (lifetime totals, weekly totals,
+    # per-charity totals, newest week's split, giving years, newest report: six more
+    # queries) is only computed when its cached fragments miss, which happens once per
+    # donor per new ledger row.
     user = request.user
-    # Each with its schedule (next payment, pause end, what "skip" would do): same query.
-    subscriptions = get_user_subscriptions_with_schedule(user, now=timezone.now())
-    version = get_user_ledger_version(user)
+    now = timezone.now()
+    # One query: the ledger version and the subscriptions, each with its schedule (next
+    # payment, pause end, what "skip" would do).
+    version, subscriptions = get_user_dashboard_state(user, now=now)
+    subscriptions = with_schedules(subscriptions, now=now)
+    today = timezone.localdate(now)
     money = get_donor_money(user, version=version)
     return render(
         request,
@@ -71,6 +76,8 @@ def dashboard(request):
                 s.status != SubscriptionStatus.CANCELLED for s in subscriptions
             ),
             "ledger_version": version,
+            # The subscriptions' part of the page is cached under this (cache_forms).
+            "subscriptions_key": get_subscriptions_state_key(subscriptions, today=today),
             "money": money,
             "held_note": SimpleLazyObject(lambda: held_note(user, money["held_cents"])),
             "place": (
@@ -81,7 +88,7 @@ def dashboard(request):
             "history": SimpleLazyObject(lambda: _history(user)),
             "min_dollars": MIN_AMOUNT_CENTS // 100,
             "max_dollars": MAX_AMOUNT_CENTS // 100,
-            "pause_form": PauseUntilForm(today=timezone.localdate()),
+            "pause_form": SimpleLazyObject(lambda: PauseUntilForm(today=today)),
         },
     )
 

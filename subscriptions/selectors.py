@@ -1,4 +1,5 @@
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -207,7 +208,23 @@ def _next_stripe_charge(subscription, *, now, paused_until) -> dt.date | None:
 
 def get_user_subscriptions_with_schedule(user, *, now: dt.datetime) -> list[Subscription]:
     """A donor's subscriptions, newest first, each with its `schedule` (one query)."""
-    subscriptions = list(with_paid_this_week(get_user_subscriptions(user), now=now))
+    return with_schedules(
+        list(with_paid_this_week(get_user_subscriptions(user), now=now)), now=now
+    )
+
+
+def get_subscriptions_state_key(subscriptions: list[Subscription], *, today: dt.date) -> str:
+    """A short key that changes whenever anything a page can show of these subscriptions
+    (with their `schedule`, with_schedules) on `today` can differ: every column of each,
+    its schedule and the date. Pages cache what they render of them under it."""
+    fields = Subscription._meta.concrete_fields
+    state = [(tuple(getattr(s, f.attname) for f in fields), s.schedule) for s in subscriptions]
+    return hashlib.sha256(repr((today, state)).encode()).hexdigest()[:32]
+
+
+def with_schedules(subscriptions: list[Subscription], *, now: dt.datetime) -> list[Subscription]:
+    """Set each subscription's `schedule` at `now` (no query when each has paid_this_week
+    or is not demo billing)."""
     for subscription in subscriptions:
         subscription.schedule = get_schedule(subscription, now=now)
     return subscriptions
