@@ -241,24 +241,7 @@ def _repair(cells, floors, rems, surplus) -> None:
         start = next((j for j in range(width) if surplus[j] > 0), None)
         if start is None:
             return
-        parent = {start: None}
-        queue = deque([start])
-        goal = None
-        while queue and goal is None:
-            u = queue.popleft()
-            for v in range(width):
-                if v in parent:
-                    continue
-                i = edge_row(u, v)
-                if i is None:
-                    continue
-                parent[v] = (u, i)
-                if surplus[v] < 0:
-                    goal = v
-                    break
-                queue.append(v)
-        if goal is None:  # pragma: no cover - impossible by the integral-flow theorem
-            raise AllocationError("no controlled rounding found (inputs inconsistent)")
+        parent, goal = _augmenting_path(start, width, edge_row, surplus)
         v = goal
         touched = []
         while parent[v] is not None:
@@ -434,24 +417,7 @@ class _LazyRepair:
             start = next((j for j in range(width) if surplus[j] > 0), None)
             if start is None:
                 return {i: state[0] for i, state in touched.items()}
-            parent = {start: None}
-            queue = deque([start])
-            goal = None
-            while queue and goal is None:
-                u = queue.popleft()
-                for v in range(width):
-                    if v in parent:
-                        continue
-                    i = edge_row(u, v)
-                    if i is None:
-                        continue
-                    parent[v] = (u, i)
-                    if surplus[v] < 0:
-                        goal = v
-                        break
-                    queue.append(v)
-            if goal is None:  # pragma: no cover - impossible by the integral-flow theorem
-                raise AllocationError("no controlled rounding found (inputs inconsistent)")
+            parent, goal = _augmenting_path(start, width, edge_row, surplus)
             v = goal
             moved = []
             while parent[v] is not None:
@@ -467,3 +433,26 @@ class _LazyRepair:
             surplus[goal] += 1
             for i in moved:
                 index_row(i)
+
+
+def _augmenting_path(start: int, width: int, edge_row, surplus: list[int]):
+    """Breadth-first search for the repair of controlled rounding: from column `start`
+    (cents to give back) to the nearest column short of cents, along rows that can move a
+    cent from one column to the other (edge_row(u, v): such a row's index, or None).
+    Returns the parent map {column: (previous column, row)} and the column reached."""
+    parent = {start: None}
+    queue = deque([start])
+    while queue:
+        u = queue.popleft()
+        for v in range(width):
+            if v in parent:
+                continue
+            i = edge_row(u, v)
+            if i is None:
+                continue
+            parent[v] = (u, i)
+            if surplus[v] < 0:
+                return parent, v
+            queue.append(v)
+    # Impossible by the integral-flow theorem: the inputs were inconsistent.
+    raise AllocationError("no controlled rounding found (inputs inconsistent)")  # pragma: no cover
