@@ -125,6 +125,16 @@ DATABASES["default"].setdefault(
     "CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0 if DEBUG else 60)
 )
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("CONN_HEALTH_CHECKS", default=True))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Prepared statements for the few hot reads that ask for them (core.db.prepared_raw:
+    # the dashboard's state, the webhook's lookups): PostgreSQL plans such a statement
+    # once per connection instead of on every request. Django's own queries are never
+    # prepared (they bind on the client). A pooler in transaction mode that cannot keep
+    # prepared statements (PgBouncer before 1.21, or without max_prepared_statements)
+    # needs DB_PREPARED_STATEMENTS=0. README "Database connections".
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "prepare_threshold", 5 if env.bool("DB_PREPARED_STATEMENTS", default=True) else None
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A busy timeout lets the dev server and a management command share the file.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)

@@ -1,9 +1,12 @@
 """Database helpers no app owns."""
 
+import psycopg
 from django.db import connections
 from django.db.models import Model
 from django.db.models.constants import OnConflict
+from django.db.models.query import RawQuerySet
 from django.db.models.sql import InsertQuery
+from django.db.models.sql.query import RawQuery
 
 
 def insert_if_absent(obj: Model, *, using: str = "default") -> bool:
@@ -39,3 +42,51 @@ def insert_if_absent(obj: Model, *, using: str = "default") -> bool:
     obj._state.adding = False
     obj._state.db = using
     return True
+
+
+
+class _PreparingCursor(psycopg.Cursor):
+    """Binds on the server and asks psycopg to prepare every statement it runs."""
+
+    def execute(self, query, params=None, *, prepare=True, binary=None):
+        return super().execute(query, params, prepare=prepare, binary=binary)
+
+
+class _PreparedRawQuery(RawQuery):
+    def clone(self, using):
+        return _PreparedRawQuery(self.sql, using, params=self.params)
+
+    def _execute_query(self):
+        connection = connections[self.using]
+        if connection.vendor != "postgresql":
+            return super()._execute_query()
+        adapt = connection.ops.adapt_unknown_value
+        params = {key: adapt(value) for key, value in self.params.items()}
+        connection.close_if_health_check_failed()
+        connection.ensure_connection()
+        with connection.wrap_database_errors:
+            # Wrapped as connection.cursor() wraps its own: query logging,
+            # assertNumQueries and execute_wrapper see this statement too.
+            self.cursor = connection._prepare_cursor(_PreparingCursor(connection.connection))
+        self.cursor.execute(self.sql, params)
+
+
+def prepared_raw(model: type[Model], sql: str, params: dict, *, using: str = "default"):
+    """Model.objects.raw(sql, params) that PostgreSQL plans once per connection.
+
+    For a read that runs on every request of a hot page: planning a statement of several
+    subqueries cost PostgreSQL more than running it (0.22 ms against 0.10 ms for the
+    dashboard's state; BENCHMARKS.md, issue 17 part 4). On PostgreSQL the statement is
+    bound on the server and prepared on first use (psycopg keeps it per connection, with
+    persistent connections that is per worker); after five runs PostgreSQL may keep one
+    generic plan, which suits statements whose plan does not depend on the values (look
+    ups by id). params must be a dict (%(name)s placeholders). With prepared statements
+    turned off (settings DB_PREPARED_STATEMENTS=0, for a pooler that cannot keep them) it
+    still runs, unprepared. On SQLite it is Model.objects.raw."""
+    return RawQuerySet(
+        sql,
+        model=model,
+        query=_PreparedRawQuery(sql, using, params=params),
+        params=params,
+        using=using,
+    )

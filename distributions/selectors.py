@@ -7,6 +7,7 @@ from django.db.models.functions import Coalesce
 
 from accounts.models import User
 from charities.models import Charity
+from core.db import prepared_raw
 from core.validation import id_of
 from core.weeks import require_week, week_bounds, week_of
 from subscriptions.models import Subscription
@@ -323,12 +324,14 @@ def get_user_dashboard_state(user, *, now: dt.datetime) -> tuple[str, list[Subsc
 
     Plain SQL: it runs on every dashboard view, and building it with the ORM (an Exists
     subquery, the version's subqueries) cost more than PostgreSQL took to run it
-    (BENCHMARKS.md, web pages and issue 17 part 4)."""
+    (BENCHMARKS.md, web pages and issue 17 part 4); prepared (core.db.prepared_raw), since
+    planning it cost PostgreSQL twice what running it did."""
     user_id = id_of(user, "user", User)
     week_from, week_to = week_bounds(week_of(now))
     adapt = connection.ops.adapt_datetimefield_value
     rows = list(
-        Subscription.objects.raw(
+        prepared_raw(
+            Subscription,
             DASHBOARD_STATE_SQL,
             {"user_id": user_id, "week_from": adapt(week_from), "week_to": adapt(week_to)},
         )
