@@ -128,7 +128,7 @@ def build_world(*, donors: int, cities: int, per_city: int, browsers: int, week:
     for user in User.objects.order_by("?")[:browsers]:
         session = store()
         session["_auth_user_id"] = str(user.pk)
-        session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+        session["_auth_user_backend"] = "accounts.backends.ModelBackend"
         session["_auth_user_hash"] = user.get_session_auth_hash()
         session.create()
         keys.append(session.session_key)

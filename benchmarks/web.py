@@ -134,7 +134,7 @@ def _build_world(smoke: bool) -> str:
     )
     session = SessionStore()
     session["_auth_user_id"] = str(donor.pk)
-    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    session["_auth_user_backend"] = "accounts.backends.ModelBackend"
     session["_auth_user_hash"] = donor.get_session_auth_hash()
     session.create()
     return session.session_key

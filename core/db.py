@@ -2,6 +2,7 @@
 
 import psycopg
 from django.db import connections
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import Model
 from django.db.models.constants import OnConflict
 from django.db.models.query import RawQuerySet
@@ -44,12 +45,19 @@ def insert_if_absent(obj: Model, *, using: str = "default") -> bool:
     return True
 
 
-
 class _PreparingCursor(psycopg.Cursor):
     """Binds on the server and asks psycopg to prepare every statement it runs."""
 
     def execute(self, query, params=None, *, prepare=True, binary=None):
         return super().execute(query, params, prepare=prepare, binary=binary)
+
+
+class _LoggedCursor(CursorDebugWrapper):
+    """Logs the statement as it ran, values in: psycopg keeps no text of a prepared one."""
+
+    def execute(self, sql, params=None):
+        with self.debug_sql(self.db.ops.compose_sql(sql, params)):
+            return CursorWrapper.execute(self, sql, params)
 
 
 class _PreparedRawQuery(RawQuery):
@@ -64,10 +72,15 @@ class _PreparedRawQuery(RawQuery):
         params = {key: adapt(value) for key, value in self.params.items()}
         connection.close_if_health_check_failed()
         connection.ensure_connection()
+        connection.validate_thread_sharing()
         with connection.wrap_database_errors:
-            # Wrapped as connection.cursor() wraps its own: query logging,
-            # assertNumQueries and execute_wrapper see this statement too.
-            self.cursor = connection._prepare_cursor(_PreparingCursor(connection.connection))
+            raw = _PreparingCursor(connection.connection)
+        # Wrapped as connection.cursor() wraps its own: execute_wrapper, query logging and
+        # assertNumQueries see this statement too.
+        if connection.queries_logged:
+            self.cursor = _LoggedCursor(raw, connection)
+        else:
+            self.cursor = connection.make_cursor(raw)
         self.cursor.execute(self.sql, params)
 
 

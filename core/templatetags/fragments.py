@@ -25,11 +25,16 @@ CSRF_PLACEHOLDER = "csrfTokenPlaceholderOfCacheForms"
 _PLACEHOLDER_INPUT = CsrfTokenNode().render(template.Context({"csrf_token": CSRF_PLACEHOLDER}))
 
 
+def put_csrf_token(html: str, context) -> str:
+    """html rendered with csrf_token=CSRF_PLACEHOLDER, with this request's token in."""
+    return mark_safe(html.replace(_PLACEHOLDER_INPUT, CsrfTokenNode().render(context)))  # noqa: S308 (rendered escaped; the token is format_html's)
+
+
 class FormsCacheNode(CacheNode):
     def render(self, context):
         with context.push(csrf_token=CSRF_PLACEHOLDER):
             html = super().render(context)
-        return mark_safe(html.replace(_PLACEHOLDER_INPUT, CsrfTokenNode().render(context)))  # noqa: S308 (rendered escaped; the token is format_html's)
+        return put_csrf_token(html, context)
 
 
 @register.tag("cache_forms")
