@@ -21,7 +21,7 @@ def get_user_for_session(user_id) -> User | None:
     session (the primary key, already converted); anything that is not one finds no one."""
     if type(user_id) is not int or user_id < 1:
         return None
-    rows = list(prepared_raw(User, _USER_BY_ID_SQL, {"id": user_id}))
+    rows = prepared_raw(User, _USER_BY_ID_SQL, {"id": user_id})
     return rows[0] if rows else None
 
 

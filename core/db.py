@@ -1,13 +1,13 @@
 """Database helpers no app owns."""
 
+import functools
+
 import psycopg
 from django.db import connections
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import Model
 from django.db.models.constants import OnConflict
-from django.db.models.query import RawQuerySet
 from django.db.models.sql import InsertQuery
-from django.db.models.sql.query import RawQuery
 
 
 def insert_if_absent(obj: Model, *, using: str = "default") -> bool:
@@ -60,46 +60,75 @@ class _LoggedCursor(CursorDebugWrapper):
             return CursorWrapper.execute(self, sql, params)
 
 
-class _PreparedRawQuery(RawQuery):
-    def clone(self, using):
-        return _PreparedRawQuery(self.sql, using, params=self.params)
-
-    def _execute_query(self):
-        connection = connections[self.using]
-        if connection.vendor != "postgresql":
-            return super()._execute_query()
-        adapt = connection.ops.adapt_unknown_value
-        params = {key: adapt(value) for key, value in self.params.items()}
-        connection.close_if_health_check_failed()
-        connection.ensure_connection()
-        connection.validate_thread_sharing()
-        with connection.wrap_database_errors:
-            raw = _PreparingCursor(connection.connection)
-        # Wrapped as connection.cursor() wraps its own: execute_wrapper, query logging and
-        # assertNumQueries see this statement too.
-        if connection.queries_logged:
-            self.cursor = _LoggedCursor(raw, connection)
-        else:
-            self.cursor = connection.make_cursor(raw)
-        self.cursor.execute(self.sql, params)
+@functools.lru_cache(maxsize=128)
+def _row_plan(model: type[Model], columns: tuple[str, ...], using: str):
+    """How to make model instances of rows with these columns: for each concrete field,
+    the column that holds it (None when the statement did not select it) and its
+    converters; the other columns become attributes of the same name."""
+    connection = connections[using]
+    position = {name: i for i, name in enumerate(columns)}
+    fields = []
+    for field in model._meta.concrete_fields:
+        col = field.get_col(model._meta.db_table)
+        converters = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        fields.append((field.attname, position.get(field.column), col, converters))
+    known = {field.column for field in model._meta.concrete_fields}
+    extras = [(name, i) for i, name in enumerate(columns) if name not in known]
+    return fields, extras
 
 
-def prepared_raw(model: type[Model], sql: str, params: dict, *, using: str = "default"):
-    """Model.objects.raw(sql, params) that PostgreSQL plans once per connection.
+def _instances(model, rows, columns, using):
+    connection = connections[using]
+    fields, extras = _row_plan(model, columns, using)
+    selected = [attname for attname, i, _, _ in fields if i is not None]
+    objects = []
+    for row in rows:
+        values = []
+        for _, i, col, converters in fields:
+            if i is None:
+                continue
+            value = row[i]
+            for converter in converters:
+                value = converter(value, col, connection)
+            values.append(value)
+        obj = model.from_db(using, selected, values)
+        for name, i in extras:
+            setattr(obj, name, row[i])
+        objects.append(obj)
+    return objects
+
+
+def prepared_raw(model: type[Model], sql: str, params: dict, *, using: str = "default") -> list:
+    """list(Model.objects.raw(sql, params)), as a statement PostgreSQL plans once per
+    connection.
 
     For a read that runs on every request of a hot page: planning a statement of several
     subqueries cost PostgreSQL more than running it (0.22 ms against 0.10 ms for the
-    dashboard's state; BENCHMARKS.md, issue 17 part 4). On PostgreSQL the statement is
-    bound on the server and prepared on first use (psycopg keeps it per connection, with
-    persistent connections that is per worker); after five runs PostgreSQL may keep one
-    generic plan, which suits statements whose plan does not depend on the values (look
-    ups by id). params must be a dict (%(name)s placeholders). With prepared statements
-    turned off (settings DB_PREPARED_STATEMENTS=0, for a pooler that cannot keep them) it
-    still runs, unprepared. On SQLite it is Model.objects.raw."""
-    return RawQuerySet(
-        sql,
-        model=model,
-        query=_PreparedRawQuery(sql, using, params=params),
-        params=params,
-        using=using,
-    )
+    dashboard's state), and Django's RawQuerySet spent 0.1 ms of Python a statement
+    working out again which column is which field (BENCHMARKS.md, issue 17 part 4). On
+    PostgreSQL the statement is bound on the server and prepared on first use (psycopg
+    keeps it per connection; with persistent connections that is per worker process);
+    after five runs PostgreSQL may keep one generic plan, which suits statements whose
+    plan does not depend on the values (look-ups by id). params must be a dict
+    (%(name)s placeholders). Columns that are the model's fields fill them (through the
+    fields' converters, as Django's), the others become attributes. With prepared
+    statements turned off (DB_PREPARED_STATEMENTS=0, for a pooler that cannot keep them)
+    it still runs, unprepared. Elsewhere (SQLite) it is list(Model.objects.raw(...))."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return list(model._default_manager.db_manager(using).raw(sql, params))
+    adapt = connection.ops.adapt_unknown_value
+    params = {key: adapt(value) for key, value in params.items()}
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    with connection.wrap_database_errors:
+        raw = _PreparingCursor(connection.connection)
+    # Wrapped as connection.cursor() wraps its own: execute_wrapper, query logging and
+    # assertNumQueries see this statement too.
+    cursor_class = _LoggedCursor if connection.queries_logged else CursorWrapper
+    with cursor_class(raw, connection) as cursor:
+        cursor.execute(sql, params)
+        columns = tuple(column.name for column in cursor.description)
+        rows = cursor.fetchall()
+    return _instances(model, rows, columns, using)
