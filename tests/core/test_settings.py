@@ -143,3 +143,24 @@ def _connections(**env) -> str:
 )
 def test_database_connections_are_kept_in_production_and_checked_before_use(env, shown):
     assert _connections(**env) == shown
+
+
+PG = {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/none_needed"}
+
+
+@pytest.mark.parametrize(
+    ("env", "shown"),
+    [
+        # PostgreSQL: statements that ask to be prepared are (core.db.prepared_raw).
+        ({**PRODUCTION, **STRIPE, **PG}, "5"),
+        # Behind a pooler that cannot keep them: none is.
+        ({**PRODUCTION, **STRIPE, **PG, "DB_PREPARED_STATEMENTS": "0"}, "None"),
+        # SQLite has no such thing.
+        ({**PRODUCTION, **STRIPE}, "'absent'"),
+    ],
+)
+def test_prepared_statements_are_on_for_postgresql_unless_turned_off(env, shown):
+    show = "DATABASES['default'].get('OPTIONS', {}).get('prepare_threshold', 'absent')"
+    result = _start(show=f"{show}.__repr__()", **env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == shown
