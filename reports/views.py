@@ -67,6 +67,9 @@ def dashboard(request):
     subscriptions = with_schedules(subscriptions, now=now)
     today = timezone.localdate(now)
     money = get_donor_money(user, version=version)
+    subscriptions_key = get_subscriptions_state_key(subscriptions, today=today)
+    place = format_place(get_place_label(user.city, user.state), user.state) if user.city else ""
+    note = held_note(user, money["held_cents"])  # no query unless money is held
     return render(
         request,
         "reports/dashboard.html",
@@ -77,14 +80,20 @@ def dashboard(request):
             ),
             "ledger_version": version,
             # The subscriptions' part of the page is cached under this (cache_forms).
-            "subscriptions_key": get_subscriptions_state_key(subscriptions, today=today),
-            "money": money,
-            "held_note": SimpleLazyObject(lambda: held_note(user, money["held_cents"])),
-            "place": (
-                format_place(get_place_label(user.city, user.state), user.state)
-                if user.city
-                else ""
+            "subscriptions_key": subscriptions_key,
+            # And the whole page's content under everything it shows: the history (the
+            # ledger version), the subscriptions, the money figures, the place, the note.
+            "page_key": (
+                version,
+                subscriptions_key,
+                sorted(money.items()),
+                place,
+                bool(user.city),
+                note,
             ),
+            "money": money,
+            "held_note": note,
+            "place": place,
             "history": SimpleLazyObject(lambda: _history(user)),
             "min_dollars": MIN_AMOUNT_CENTS // 100,
             "max_dollars": MAX_AMOUNT_CENTS // 100,

@@ -157,3 +157,27 @@ def test_the_subscriptions_key_follows_every_column_and_the_schedule(alice):
     # The charities' side of the page does not enter it.
     CharityFactory()
     assert key(Subscription.objects.get(pk=sub.pk)) == base
+
+
+def test_a_changed_city_shows_at_once(client, alice):
+    make_giving_history(alice, weeks=2, charities=2, amount_cents=1000)
+    client.force_login(alice)
+    html = warm(client)
+    assert "Springfield, VT" in html and "Set your ZIP code" not in html
+    type(alice).objects.filter(pk=alice.pk).update(city="", state="", zip_code="")
+    html = client.get("/dashboard/").content.decode()
+    assert "Set your ZIP code" in html and "Springfield, VT" not in html
+    type(alice).objects.filter(pk=alice.pk).update(city="Burlington", state="VT")
+    html = client.get("/dashboard/").content.decode()
+    assert "Burlington, VT" in html and "Set your ZIP code" not in html
+
+
+def test_a_payment_shows_in_the_money_figures_at_once(client, alice):
+    sub, _ = make_giving_history(alice, weeks=2, charities=2, amount_cents=1000)
+    client.force_login(alice)
+    html = warm(client)
+    assert "$0.00</span> paid in all" in html and "$0.00</span> waiting" in html
+    ContributionFactory(subscription=sub, amount_cents=700, fee_cents=0, net_cents=700)
+    html = client.get("/dashboard/").content.decode()
+    assert "$7.00</span> paid in all" in html
+    assert "$7.00</span> waiting" in html

@@ -117,3 +117,16 @@ def test_money_recorded_after_its_weeks_run_is_labelled_as_late_not_held(
     assert report.released_text == (
         "includes $7.00 paid Nov 15, recorded after its own week's run, so given the week after"
     )
+
+
+def test_the_dashboards_held_note_follows_todays_reason_at_once(client, casper):
+    """The whole page is cached under what it shows (reports.views.dashboard): the reason
+    money waits is today's, so vetting a charity changes it on the next visit, with no new
+    ledger row for the cache to notice."""
+    client.force_login(casper)
+    client.get("/dashboard/")
+    assert WAITS in client.get("/dashboard/").text
+    charity("Casper", "WY", name="Casper Food Bank", updated=at(week(1)))
+    page = client.get("/dashboard/").text
+    assert WAITS not in page
+    assert "$20.00 held since Nov 11" in page
