@@ -2,9 +2,9 @@
 
 import psycopg
 from django.db import connections
-from django.db.models import Model
+from django.db.models import F, Model
 from django.db.models.constants import OnConflict
-from django.db.models.query import RawQuerySet
+from django.db.models.query import QuerySet, RawQuerySet
 from django.db.models.sql import InsertQuery
 from django.db.models.sql.query import RawQuery
 
@@ -43,6 +43,61 @@ def insert_if_absent(obj: Model, *, using: str = "default") -> bool:
     obj._state.db = using
     return True
 
+
+def insert_if_absent_from(
+    obj: Model, field: str, source: QuerySet, *, using: str = "default"
+) -> bool:
+    """insert_if_absent with the foreign key `field` of obj taken from the row `source`
+    selects (its primary key), in the same statement:
+
+        INSERT INTO t (..., fk) SELECT %s, ..., src.id FROM (<source>) src
+            ON CONFLICT DO NOTHING RETURNING t.id
+
+    True with obj.pk and the foreign key set when the row was inserted; False, and nothing
+    written, when `source` selects no row or a unique value of the table is already held
+    (as insert_if_absent: the caller then tells the two apart with its full checks).
+    `source` must select at most one row (filter it on a unique column): the lookup and
+    the insert are one round trip instead of two, and whatever conditions the caller puts
+    on `source` are checked by the database in the same statement as the write.
+    """
+    meta = obj._meta
+    fk = meta.get_field(field)
+    if not fk.many_to_one or fk.related_model is not source.model:
+        raise ValueError(f"{field} is not a foreign key to {source.model.__name__}.")
+    fields = [f for f in meta.local_concrete_fields if not f.generated and f is not fk]
+    if obj.pk is None:
+        fields = [f for f in fields if f is not meta.auto_field]
+    connection = connections[using]
+    ops = connection.ops
+    query = InsertQuery(type(obj), on_conflict=OnConflict.IGNORE)
+    compiler = query.get_compiler(using=using)
+    values = [compiler.prepare_value(f, f.pre_save(obj, add=True)) for f in fields]
+    [placeholders], [params] = compiler.assemble_as_sql(fields, [values])
+    source_sql, source_params = (
+        source.order_by().values(source_pk=F("pk")).query.get_compiler(using=using).as_sql()
+    )
+    table = ops.quote_name(meta.db_table)
+    columns = ", ".join(ops.quote_name(f.column) for f in [*fields, fk])
+    pk_column = ops.quote_name(meta.pk.column)
+    fk_column = ops.quote_name(fk.column)
+    # Identifiers come from the models, quoted; every value is a parameter. "WHERE true":
+    # SQLite's parser needs it between a SELECT and ON CONFLICT.
+    sql = (
+        f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {table} ({columns}) "  # noqa: S608
+        f"SELECT {', '.join(placeholders)}, src.source_pk FROM ({source_sql}) src WHERE true "
+        f"{ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None)} "
+        f"RETURNING {table}.{pk_column}, {table}.{fk_column}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*params, *source_params))
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    obj.pk, fk_value = row
+    setattr(obj, fk.attname, fk_value)
+    obj._state.adding = False
+    obj._state.db = using
+    return True
 
 
 class _PreparingCursor(psycopg.Cursor):
