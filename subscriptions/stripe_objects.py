@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import stripe
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -641,9 +641,9 @@ def _plainly_plausible_for(invoice: PaidInvoice, *, now) -> QuerySet[Subscriptio
         return None
     facts = invoice.facts
     return Subscription.objects.filter(
-        Q(stripe_customer_id="") | Q(stripe_customer_id=facts.stripe_customer_id),
         stripe_subscription_id=facts.stripe_subscription_id,
         amount_cents=invoice.amount_cents,
+        stripe_customer_id__in=("", facts.stripe_customer_id),  # "": no customer known
     )
 
 
