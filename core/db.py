@@ -1,10 +1,12 @@
 """Database helpers no app owns."""
 
+import functools
+
 import psycopg
 from django.db import connections
-from django.db.models import F, Model
+from django.db.models import Model
 from django.db.models.constants import OnConflict
-from django.db.models.query import QuerySet, RawQuerySet
+from django.db.models.query import RawQuerySet
 from django.db.models.sql import InsertQuery
 from django.db.models.sql.query import RawQuery
 
@@ -44,52 +46,59 @@ def insert_if_absent(obj: Model, *, using: str = "default") -> bool:
     return True
 
 
-def insert_if_absent_from(
-    obj: Model, field: str, source: QuerySet, *, using: str = "default"
-) -> bool:
-    """insert_if_absent with the foreign key `field` of obj taken from the row `source`
-    selects (its primary key), in the same statement:
+def insert_if_absent_from(obj: Model, field: str, *, using: str = "default", **where) -> bool:
+    """insert_if_absent with the foreign key `field` of obj taken from the row of its
+    model that `where` selects, in the same statement:
 
-        INSERT INTO t (..., fk) SELECT %s, ..., src.id FROM (<source>) src
-            ON CONFLICT DO NOTHING RETURNING t.id
+        INSERT INTO t (..., fk) SELECT %s, ..., s.id FROM <fk's table> s
+            WHERE s.a = %s AND s.b IN (%s, %s) ON CONFLICT DO NOTHING RETURNING t.id
 
-    True with obj.pk and the foreign key set when the row was inserted; False, and nothing
-    written, when `source` selects no row or a unique value of the table is already held
-    (as insert_if_absent: the caller then tells the two apart with its full checks).
-    `source` must select at most one row (filter it on a unique column): the lookup and
-    the insert are one round trip instead of two, and whatever conditions the caller puts
-    on `source` are checked by the database in the same statement as the write.
+    `where` holds lookups on that model's fields: name=value (equal) or name__in=values
+    (one of them); they must select at most one row (include a unique field). True, with
+    obj.pk and the foreign key set, when the row was inserted; False, and nothing written,
+    when no row matches `where` or a unique value of the table is already held (as
+    insert_if_absent: the caller then tells the two apart with its full checks). The
+    lookup and the insert are one round trip instead of two, and the conditions are
+    checked by the database in the same statement as the write.
+
+    Only equality and IN, so the statement's text depends on the lookups' names alone and
+    is built once (a QuerySet's compilation cost more than the statement's round trip on
+    the webhook's path); values are always parameters.
     """
     meta = obj._meta
     fk = meta.get_field(field)
-    if not fk.many_to_one or fk.related_model is not source.model:
-        raise ValueError(f"{field} is not a foreign key to {source.model.__name__}.")
+    if not fk.many_to_one or not fk.concrete:
+        raise ValueError(f"{field} is not a foreign key of {type(obj).__name__}.")
+    connection = connections[using]
+    lookups, params = [], []
+    for key, value in where.items():
+        name, _, lookup = key.partition("__")
+        source_field = fk.related_model._meta.get_field(name)
+        if lookup == "":
+            values = [value]
+        elif lookup == "in":
+            values = [v for v in value if v is not None]  # as the ORM: NULL matches nothing
+            if not values:
+                return False
+        else:
+            raise ValueError(f"Only equality and __in are supported, not {key}.")
+        lookups.append((source_field.column, lookup, len(values)))
+        params.extend(
+            source_field.get_db_prep_value(v, connection, prepared=False) for v in values
+        )
+    if not lookups:
+        raise ValueError("where must name the row to take the foreign key from.")
     fields = [f for f in meta.local_concrete_fields if not f.generated and f is not fk]
     if obj.pk is None:
         fields = [f for f in fields if f is not meta.auto_field]
-    connection = connections[using]
-    ops = connection.ops
-    query = InsertQuery(type(obj), on_conflict=OnConflict.IGNORE)
-    compiler = query.get_compiler(using=using)
+    compiler = InsertQuery(type(obj)).get_compiler(using=using)
     values = [compiler.prepare_value(f, f.pre_save(obj, add=True)) for f in fields]
-    [placeholders], [params] = compiler.assemble_as_sql(fields, [values])
-    source_sql, source_params = (
-        source.order_by().values(source_pk=F("pk")).query.get_compiler(using=using).as_sql()
-    )
-    table = ops.quote_name(meta.db_table)
-    columns = ", ".join(ops.quote_name(f.column) for f in [*fields, fk])
-    pk_column = ops.quote_name(meta.pk.column)
-    fk_column = ops.quote_name(fk.column)
-    # Identifiers come from the models, quoted; every value is a parameter. "WHERE true":
-    # SQLite's parser needs it between a SELECT and ON CONFLICT.
-    sql = (
-        f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {table} ({columns}) "  # noqa: S608
-        f"SELECT {', '.join(placeholders)}, src.source_pk FROM ({source_sql}) src WHERE true "
-        f"{ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None)} "
-        f"RETURNING {table}.{pk_column}, {table}.{fk_column}"
+    [placeholders], [insert_params] = compiler.assemble_as_sql(fields, [values])
+    sql = _insert_from_sql(
+        type(obj), fk.name, tuple(fields), tuple(placeholders), tuple(lookups), connection.alias
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, (*params, *source_params))
+        cursor.execute(sql, (*insert_params, *params))
         row = cursor.fetchone()
     if row is None:
         return False
@@ -98,6 +107,31 @@ def insert_if_absent_from(
     obj._state.adding = False
     obj._state.db = using
     return True
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_from_sql(model, field, fields, placeholders, lookups, alias) -> str:
+    ops = connections[alias].ops
+    meta = model._meta
+    fk = meta.get_field(field)
+    source = fk.related_model._meta
+    table = ops.quote_name(meta.db_table)
+    columns = ", ".join(ops.quote_name(f.column) for f in [*fields, fk])
+    conditions = " AND ".join(
+        f"s.{ops.quote_name(column)} = %s"
+        if lookup == ""
+        else f"s.{ops.quote_name(column)} IN ({', '.join(['%s'] * count)})"
+        for column, lookup, count in lookups
+    )
+    # Identifiers come from the models, quoted; every value is a parameter. "WHERE":
+    # SQLite's parser needs one between a SELECT and ON CONFLICT (there always is one).
+    return (
+        f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {table} ({columns}) "  # noqa: S608
+        f"SELECT {', '.join(placeholders)}, s.{ops.quote_name(source.pk.column)} "
+        f"FROM {ops.quote_name(source.db_table)} s WHERE {conditions} "
+        f"{ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None)} "
+        f"RETURNING {table}.{ops.quote_name(meta.pk.column)}, {table}.{ops.quote_name(fk.column)}"
+    )
 
 
 class _PreparingCursor(psycopg.Cursor):

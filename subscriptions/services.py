@@ -13,7 +13,6 @@ from celery import signature
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -352,21 +351,21 @@ def record_contribution(
 
 
 def record_pending_contribution_of(
-    matching: QuerySet[Subscription], *, amount_cents: int, paid_at, stripe_invoice_id: str
+    subscription: dict, *, amount_cents: int, paid_at, stripe_invoice_id: str
 ) -> Contribution | None:
-    """record_contribution, fee pending, for the subscription `matching` selects, in one
-    statement (core.db.insert_if_absent_from: INSERT ... SELECT ... ON CONFLICT DO
-    NOTHING): the new row, or None when `matching` selects no subscription or the invoice
+    """record_contribution, fee pending, for the subscription the lookups `subscription`
+    select, in one statement (core.db.insert_if_absent_from: INSERT ... SELECT ... ON
+    CONFLICT DO NOTHING): the new row, or None when no subscription matches or the invoice
     is already recorded; then nothing is written and the caller takes its full path
     (reading the subscription, then record_contribution).
 
-    `matching` must select at most one subscription (filter it on its Stripe id) and says
-    what the caller requires of it (its weekly amount, its customer): the database checks
-    those in the same statement as the insert, so the subscription is not read first.
-    The same checks of the values, the same constraints and the same money log line as
-    record_contribution."""
-    if matching.model is not Subscription:
-        raise ValidationError({"subscription": "Must select subscriptions."})
+    `subscription` holds lookups on Subscription (name=value, name__in=values) that select
+    at most one row (its Stripe id among them) and say what the caller requires of it
+    (its weekly amount, its customer): the database checks those in the same statement as
+    the insert, so the subscription is not read first. The same checks of the values, the
+    same constraints and the same money log line as record_contribution."""
+    if "stripe_subscription_id" not in subscription:
+        raise ValidationError({"subscription": "Name one subscription by its Stripe id."})
     contribution = _new_contribution(
         subscription=None,
         amount_cents=amount_cents,
@@ -375,7 +374,7 @@ def record_pending_contribution_of(
         fee_cents=None,
         fee_source=FeeSource.PENDING,
     )
-    if not insert_if_absent_from(contribution, "subscription", matching):
+    if not insert_if_absent_from(contribution, "subscription", **subscription):
         return None
     _log_recorded(contribution)
     return contribution

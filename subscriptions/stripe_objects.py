@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import stripe
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -627,9 +626,9 @@ def _check_weekly_payment(invoice: PaidInvoice, *, now) -> None:
         )
 
 
-def _plainly_plausible_for(invoice: PaidInvoice, *, now) -> QuerySet[Subscription] | None:
+def _plainly_plausible_for(invoice: PaidInvoice, *, now) -> dict | None:
     """The subscription (at most one) of which the invoice is plainly a weekly payment,
-    as a query the insert can read it with (record_paid_invoice's one-statement path):
+    as lookups the insert can select it with (record_paid_invoice's one-statement path):
     the invoice's subscription, charging exactly the amount paid, billed to the invoice's
     customer (or with no customer known locally). check_plausible, written as a filter,
     without its one exception (an invoice billed at an earlier price, which takes the
@@ -640,11 +639,11 @@ def _plainly_plausible_for(invoice: PaidInvoice, *, now) -> QuerySet[Subscriptio
     except InvalidStripeData:
         return None
     facts = invoice.facts
-    return Subscription.objects.filter(
-        stripe_subscription_id=facts.stripe_subscription_id,
-        amount_cents=invoice.amount_cents,
-        stripe_customer_id__in=("", facts.stripe_customer_id),  # "": no customer known
-    )
+    return {
+        "stripe_subscription_id": facts.stripe_subscription_id,
+        "amount_cents": invoice.amount_cents,
+        "stripe_customer_id__in": ("", facts.stripe_customer_id),  # "": no customer known
+    }
 
 
 def check_plausible(invoice: PaidInvoice, obj: dict, sub: Subscription, *, now) -> None:
