@@ -9,6 +9,13 @@ and signed body, so the figure says what the webhook itself costs:
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/hometown \\
         BENCH_REDIS_URL=redis://127.0.0.1:6379/3 python benchmarks/webhook.py --events 2000
 
+The no-op floor, the insert floor and the new events are measured interleaved: in
+--rounds (10) alternating slices of the events (a slice of each, then the next slice of
+each), so a change in the machine's load during the run (other processes, autovacuum)
+weighs on the webhook and on its floors alike; each figure is still its N requests over
+their summed time, and the spread of the ratio per round is printed. Redeliveries are
+measured after all the new events.
+
 Requests go through Django's WSGIHandler (request_started/request_finished fire, so
 CONN_MAX_AGE decides whether a connection is kept or opened per request, as under
 gunicorn); the test client would keep one connection whatever the setting.
@@ -178,6 +185,10 @@ class Poster:
 
 def timed(poster: Poster, url: str, deliveries, expect: int) -> float:
     """Requests per second: only the posts are timed, not the signing before each."""
+    return len(deliveries) / _elapsed(poster, url, deliveries, expect)
+
+
+def _elapsed(poster: Poster, url: str, deliveries, expect: int) -> float:
     elapsed = 0.0
     for body in deliveries:
         header = stripe.WebhookSignature.generate_signature_header(body, SECRET)
@@ -186,7 +197,26 @@ def timed(poster: Poster, url: str, deliveries, expect: int) -> float:
         elapsed += time.perf_counter() - start
         if status != expect:
             raise SystemExit(f"{url} answered {status}: {content[:200]}")
-    return len(deliveries) / elapsed
+    return elapsed
+
+
+def interleaved(poster: Poster, runs: list[tuple[str, list[str]]], rounds: int):
+    """Requests per second of each (url, deliveries), measured in `rounds` alternating
+    slices (a slice of the first, of the second, ..., then the next slice of each), so
+    that a change in the machine's load during the run weighs on every measurement alike
+    instead of on whichever ran at that moment. Returns the rates and, per round, each
+    measurement's rate (the spread says how steady the run was)."""
+    elapsed = [0.0] * len(runs)
+    per_round = []
+    for r in range(rounds):
+        rates = []
+        for i, (url, deliveries) in enumerate(runs):
+            part = deliveries[r::rounds]
+            seconds = _elapsed(poster, url, part, 200)
+            elapsed[i] += seconds
+            rates.append(len(part) / seconds)
+        per_round.append(rates)
+    return [len(d) / e for (_, d), e in zip(runs, elapsed, strict=True)], per_round
 
 
 def machine() -> str:
@@ -235,9 +265,12 @@ def read_fees_off_the_request_path() -> tuple[int, float]:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=2000, help="events per measurement")
+    parser.add_argument(
+        "--rounds", type=int, default=10, help="alternating slices of the three first measurements"
+    )
     args = parser.parse_args()
-    if args.events < 1:
-        parser.error("--events must be at least 1")
+    if args.events < 1 or args.rounds < 1:
+        parser.error("--events and --rounds must be at least 1")
 
     from tests.subscriptions.fake_stripe import FakeStripe
 
@@ -277,9 +310,15 @@ def main():
 
         deliveries = signed_events(args.events, "sub_bench", "run", fake)
         floor_deliveries = signed_events(args.events, "sub_bench", "floor", fake)
-        noop_floor = timed(poster, "/bench/noop/", deliveries, 200)
-        insert_floor_rate = timed(poster, "/bench/insert/", floor_deliveries, 200)
-        fresh = timed(poster, "/stripe/webhook/", deliveries, 200)
+        (noop_floor, insert_floor_rate, fresh), per_round = interleaved(
+            poster,
+            [
+                ("/bench/noop/", deliveries),
+                ("/bench/insert/", floor_deliveries),
+                ("/stripe/webhook/", deliveries),
+            ],
+            rounds=min(args.rounds, args.events),
+        )
         again = timed(poster, "/stripe/webhook/", deliveries, 200)
         fees_read, fee_seconds = read_fees_off_the_request_path()
         recorded = Contribution.objects.filter(subscription=sub).count()
@@ -309,6 +348,12 @@ def main():
     print(
         f"| {noop_floor:,.0f} | {insert_floor_rate:,.0f} | {fresh:,.0f} "
         f"| {fresh / insert_floor_rate:.0%} | {again:,.0f} | {later} |"
+    )
+    ratios = sorted(rates[2] / rates[1] for rates in per_round)
+    print(
+        f"new / insert floor per round ({len(ratios)} rounds of ~{args.events // len(ratios)} "
+        f"events each): min {ratios[0]:.0%}, median {ratios[len(ratios) // 2]:.0%}, "
+        f"max {ratios[-1]:.0%}"
     )
     if vendor != "postgresql":
         print("note: not PostgreSQL; set DATABASE_URL for the published figure.")

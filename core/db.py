@@ -45,6 +45,94 @@ def insert_if_absent(obj: Model, *, using: str = "default") -> bool:
     return True
 
 
+def insert_if_absent_from(obj: Model, field: str, *, using: str = "default", **where) -> bool:
+    """insert_if_absent with the foreign key `field` of obj taken from the row of its
+    model that `where` selects, in the same statement:
+
+        INSERT INTO t (..., fk) SELECT %s, ..., s.id FROM <fk's table> s
+            WHERE s.a = %s AND s.b IN (%s, %s) ON CONFLICT DO NOTHING RETURNING t.id
+
+    `where` holds lookups on that model's fields: name=value (equal) or name__in=values
+    (one of them); they must select at most one row (include a unique field). True, with
+    obj.pk and the foreign key set, when the row was inserted; False, and nothing written,
+    when no row matches `where` or a unique value of the table is already held (as
+    insert_if_absent: the caller then tells the two apart with its full checks). The
+    lookup and the insert are one round trip instead of two, and the conditions are
+    checked by the database in the same statement as the write.
+
+    Only equality and IN, so the statement's text depends on the lookups' names alone and
+    is built once (a QuerySet's compilation cost more than the statement's round trip on
+    the webhook's path); values are always parameters.
+    """
+    meta = obj._meta
+    fk = meta.get_field(field)
+    if not fk.many_to_one or not fk.concrete:
+        raise ValueError(f"{field} is not a foreign key of {type(obj).__name__}.")
+    connection = connections[using]
+    lookups, params = [], []
+    for key, value in where.items():
+        name, _, lookup = key.partition("__")
+        source_field = fk.related_model._meta.get_field(name)
+        if lookup == "":
+            values = [value]
+        elif lookup == "in":
+            values = [v for v in value if v is not None]  # as the ORM: NULL matches nothing
+            if not values:
+                return False
+        else:
+            raise ValueError(f"Only equality and __in are supported, not {key}.")
+        lookups.append((source_field.column, lookup, len(values)))
+        params.extend(
+            source_field.get_db_prep_value(v, connection, prepared=False) for v in values
+        )
+    if not lookups:
+        raise ValueError("where must name the row to take the foreign key from.")
+    fields = [f for f in meta.local_concrete_fields if not f.generated and f is not fk]
+    if obj.pk is None:
+        fields = [f for f in fields if f is not meta.auto_field]
+    compiler = InsertQuery(type(obj)).get_compiler(using=using)
+    values = [compiler.prepare_value(f, f.pre_save(obj, add=True)) for f in fields]
+    [placeholders], [insert_params] = compiler.assemble_as_sql(fields, [values])
+    sql = _insert_from_sql(
+        type(obj), fk.name, tuple(fields), tuple(placeholders), tuple(lookups), connection.alias
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*insert_params, *params))
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    obj.pk, fk_value = row
+    setattr(obj, fk.attname, fk_value)
+    obj._state.adding = False
+    obj._state.db = using
+    return True
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_from_sql(model, field, fields, placeholders, lookups, alias) -> str:
+    ops = connections[alias].ops
+    meta = model._meta
+    fk = meta.get_field(field)
+    source = fk.related_model._meta
+    table = ops.quote_name(meta.db_table)
+    columns = ", ".join(ops.quote_name(f.column) for f in [*fields, fk])
+    conditions = " AND ".join(
+        f"s.{ops.quote_name(column)} = %s"
+        if lookup == ""
+        else f"s.{ops.quote_name(column)} IN ({', '.join(['%s'] * count)})"
+        for column, lookup, count in lookups
+    )
+    # Identifiers come from the models, quoted; every value is a parameter. "WHERE":
+    # SQLite's parser needs one between a SELECT and ON CONFLICT (there always is one).
+    return (
+        f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {table} ({columns}) "  # noqa: S608
+        f"SELECT {', '.join(placeholders)}, s.{ops.quote_name(source.pk.column)} "
+        f"FROM {ops.quote_name(source.db_table)} s WHERE {conditions} "
+        f"{ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None)} "
+        f"RETURNING {table}.{ops.quote_name(meta.pk.column)}, {table}.{ops.quote_name(fk.column)}"
+    )
+
+
 class _PreparingCursor(psycopg.Cursor):
     """Binds on the server and asks psycopg to prepare every statement it runs."""
 

@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from core.db import insert_if_absent
+from core.db import insert_if_absent, insert_if_absent_from
 from core.money_log import log_money_on_commit
 from core.places import city_q
 from core.validation import (
@@ -330,35 +330,92 @@ def record_contribution(
     unique index decides and the loser reads the winner's row.
     """
     require_instance(subscription, "subscription", Subscription)
+    contribution = _new_contribution(
+        subscription=subscription,
+        amount_cents=amount_cents,
+        paid_at=paid_at,
+        stripe_invoice_id=stripe_invoice_id,
+        fee_cents=fee_cents,
+        fee_source=fee_source,
+        balance_transaction_id=balance_transaction_id,
+    )
+    if not insert_if_absent(contribution):
+        stripe_invoice_id = contribution.stripe_invoice_id
+        existing = Contribution.objects.filter(stripe_invoice_id=stripe_invoice_id).first()
+        if existing is None:
+            # SQLite's INSERT OR IGNORE also skips a row a CHECK refuses; PostgreSQL raises.
+            raise IntegrityError(f"The contribution of {stripe_invoice_id} cannot be stored.")
+        return existing, False
+    _log_recorded(contribution)
+    return contribution, True
+
+
+def record_pending_contribution_of(
+    subscription: dict, *, amount_cents: int, paid_at, stripe_invoice_id: str
+) -> Contribution | None:
+    """record_contribution, fee pending, for the subscription the lookups `subscription`
+    select, in one statement (core.db.insert_if_absent_from: INSERT ... SELECT ... ON
+    CONFLICT DO NOTHING): the new row, or None when no subscription matches or the invoice
+    is already recorded; then nothing is written and the caller takes its full path
+    (reading the subscription, then record_contribution).
+
+    `subscription` holds lookups on Subscription (name=value, name__in=values) that select
+    at most one row (its Stripe id among them) and say what the caller requires of it
+    (its weekly amount, its customer): the database checks those in the same statement as
+    the insert, so the subscription is not read first. The same checks of the values, the
+    same constraints and the same money log line as record_contribution."""
+    if "stripe_subscription_id" not in subscription:
+        raise ValidationError({"subscription": "Name one subscription by its Stripe id."})
+    contribution = _new_contribution(
+        subscription=None,
+        amount_cents=amount_cents,
+        paid_at=paid_at,
+        stripe_invoice_id=stripe_invoice_id,
+        fee_cents=None,
+        fee_source=FeeSource.PENDING,
+    )
+    if not insert_if_absent_from(contribution, "subscription", **subscription):
+        return None
+    _log_recorded(contribution)
+    return contribution
+
+
+def _new_contribution(
+    *,
+    subscription: Subscription | None,
+    amount_cents: int,
+    paid_at,
+    stripe_invoice_id: str,
+    fee_cents: int | None,
+    fee_source: str,
+    balance_transaction_id: str = "",
+) -> Contribution:
+    """An unsaved Contribution of checked values (ValidationError otherwise)."""
     amount_cents = require_int(amount_cents, "amount_cents", min_value=1)
     fees = fee_fields(amount_cents, fee_cents, fee_source, balance_transaction_id)
     require_aware_datetime(paid_at, "paid_at")
     stripe_invoice_id = require_text(stripe_invoice_id, "stripe_invoice_id", max_length=255)
-    contribution = Contribution(
+    return Contribution(
         subscription=subscription,
         amount_cents=amount_cents,
         paid_at=paid_at,
         stripe_invoice_id=stripe_invoice_id,
         **fees,
     )
-    if not insert_if_absent(contribution):
-        existing = Contribution.objects.filter(stripe_invoice_id=stripe_invoice_id).first()
-        if existing is None:
-            # SQLite's INSERT OR IGNORE also skips a row a CHECK refuses; PostgreSQL raises.
-            raise IntegrityError(f"The contribution of {stripe_invoice_id} cannot be stored.")
-        return existing, False
+
+
+def _log_recorded(contribution: Contribution) -> None:
     # Logged when the caller's transaction commits: a webhook whose handler fails after
     # this point rolls the row back, and then nothing was recorded.
     log_money_on_commit(
         "contribution_recorded",
         contribution_id=contribution.pk,
-        subscription_id=subscription.pk,
-        cents=amount_cents,
-        fee_cents=fees["fee_cents"],
-        paid_at=paid_at.isoformat(),
-        invoice=stripe_invoice_id,
+        subscription_id=contribution.subscription_id,
+        cents=contribution.amount_cents,
+        fee_cents=contribution.fee_cents,
+        paid_at=contribution.paid_at.isoformat(),
+        invoice=contribution.stripe_invoice_id,
     )
-    return contribution, True
 
 
 def record_fee(

@@ -31,6 +31,7 @@ from .models import (
 from .services import (
     create_subscription,
     record_contribution,
+    record_pending_contribution_of,
     request_fee_read,
     update_subscription,
 )
@@ -610,6 +611,41 @@ def _earlier_prices(obj: dict, sub: Subscription) -> set[int]:
     return amounts
 
 
+def _check_weekly_payment(invoice: PaidInvoice, *, now) -> None:
+    """check_plausible's checks that need no subscription."""
+    if invoice.paid_at > now + PAID_AT_MAX_AHEAD:
+        raise InvalidStripeData(
+            f"invoice {invoice.facts.stripe_invoice_id} was paid at "
+            f"{invoice.paid_at:%Y-%m-%d %H:%M} UTC, more than a day in the future."
+        )
+    amount = invoice.amount_cents
+    if not MIN_AMOUNT_CENTS <= amount <= MAX_AMOUNT_CENTS:
+        raise InvalidStripeData(
+            f"invoice {invoice.facts.stripe_invoice_id} paid {amount} cents, outside a weekly "
+            f"gift's {MIN_AMOUNT_CENTS}..{MAX_AMOUNT_CENTS}."
+        )
+
+
+def _plainly_plausible_for(invoice: PaidInvoice, *, now) -> dict | None:
+    """The subscription (at most one) of which the invoice is plainly a weekly payment,
+    as lookups the insert can select it with (record_paid_invoice's one-statement path):
+    the invoice's subscription, charging exactly the amount paid, billed to the invoice's
+    customer (or with no customer known locally). check_plausible, written as a filter,
+    without its one exception (an invoice billed at an earlier price, which takes the
+    full path). None when the invoice fails check_plausible's checks that need no
+    subscription (the full path then says why)."""
+    try:
+        _check_weekly_payment(invoice, now=now)
+    except InvalidStripeData:
+        return None
+    facts = invoice.facts
+    return {
+        "stripe_subscription_id": facts.stripe_subscription_id,
+        "amount_cents": invoice.amount_cents,
+        "stripe_customer_id__in": ("", facts.stripe_customer_id),  # "": no customer known
+    }
+
+
 def check_plausible(invoice: PaidInvoice, obj: dict, sub: Subscription, *, now) -> None:
     """Refuse a paid invoice that cannot be a weekly payment of this subscription
     (InvalidStripeData: a failed event, mailed to ADMINS in the daily digest).
@@ -627,17 +663,8 @@ def check_plausible(invoice: PaidInvoice, obj: dict, sub: Subscription, *, now) 
       no coupons or credit balances, so there is no such thing.
     - a customer that is not the subscription's (when the local row knows its customer).
     """
-    if invoice.paid_at > now + PAID_AT_MAX_AHEAD:
-        raise InvalidStripeData(
-            f"invoice {invoice.facts.stripe_invoice_id} was paid at "
-            f"{invoice.paid_at:%Y-%m-%d %H:%M} UTC, more than a day in the future."
-        )
+    _check_weekly_payment(invoice, now=now)
     amount = invoice.amount_cents
-    if not MIN_AMOUNT_CENTS <= amount <= MAX_AMOUNT_CENTS:
-        raise InvalidStripeData(
-            f"invoice {invoice.facts.stripe_invoice_id} paid {amount} cents, outside a weekly "
-            f"gift's {MIN_AMOUNT_CENTS}..{MAX_AMOUNT_CENTS}."
-        )
     if amount != sub.amount_cents and amount not in _earlier_prices(obj, sub):
         raise InvalidStripeData(
             f"invoice {invoice.facts.stripe_invoice_id} paid {amount} cents, which does not "
@@ -663,8 +690,9 @@ def record_paid_invoice(obj) -> tuple[Contribution, bool]:
     The payment is recorded with its fee pending, and the fee is read from Stripe after
     the caller's transaction commits, off the request path (services.request_fee_read;
     subscriptions.fee_reads says what a pending fee means for the money). A new invoice of
-    a known subscription costs two statements: the subscription read and one INSERT ...
-    ON CONFLICT DO NOTHING.
+    a known subscription that plainly matches it (_plainly_plausible_for) costs one
+    statement: INSERT ... SELECT ... ON CONFLICT DO NOTHING, the subscription read and
+    checked inside it.
 
     An invoice already in the ledger is returned as it is when this event says the same (a
     redelivery, or invoice.paid after sync_stripe), and queues a read again if its fee is
@@ -675,6 +703,21 @@ def record_paid_invoice(obj) -> tuple[Contribution, bool]:
     invoice = parse_paid_invoice(obj)
     facts = invoice.facts
     now = timezone.now()
+    matching = _plainly_plausible_for(invoice, now=now)
+    if matching is not None:
+        # The common case, one statement: the subscription is read, checked and the
+        # payment recorded by one INSERT ... SELECT; anything else (an unknown or
+        # mismatched subscription, an invoice already recorded) takes the path below,
+        # which reads the subscription and says why.
+        contribution = record_pending_contribution_of(
+            matching,
+            amount_cents=invoice.amount_cents,
+            paid_at=invoice.paid_at,
+            stripe_invoice_id=facts.stripe_invoice_id,
+        )
+        if contribution is not None:
+            request_fee_read()
+            return contribution, True
     # The id is unique: no ORDER BY, no join (the check and the insert need neither).
     sub = next(
         iter(Subscription.objects.filter(stripe_subscription_id=facts.stripe_subscription_id)[:1]),

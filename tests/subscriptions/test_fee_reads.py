@@ -77,19 +77,21 @@ def test_the_webhook_records_the_payment_and_the_fee_is_read_after_the_commit(
     assert row.stripe_balance_transaction_id.startswith("txn_")
 
 
-def test_a_new_invoice_paid_costs_one_insert_one_read_and_one_insert(
-    client, alice_sub, fake_stripe
-):
+def test_a_new_invoice_paid_costs_two_inserts(client, alice_sub, fake_stripe):
     event = paid_event(fake_stripe)
     with CaptureQueriesContext(connection) as queries:
         assert post_event(client, event).status_code == 200
-    statements = [
-        q["sql"].split()[0] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
-    ]
-    # The event row with its outcome (ON CONFLICT DO NOTHING), the subscription, the
-    # contribution (ON CONFLICT DO NOTHING); in production BEGIN and COMMIT around them
-    # (here the test's transaction makes them a savepoint and its release).
-    assert statements == ["INSERT", "SELECT", "INSERT"], [q["sql"] for q in queries]
+    statements = [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    # The event row with its outcome (ON CONFLICT DO NOTHING), then the contribution with
+    # the subscription read and checked inside its INSERT ... SELECT (ON CONFLICT DO
+    # NOTHING); in production BEGIN and COMMIT around them (here the test's transaction
+    # makes them a savepoint and its release).
+    assert [sql.split()[0] for sql in statements] == ["INSERT", "INSERT"], statements
+    assert "subscriptions_stripeevent" in statements[0].split("(")[0]
+    assert "subscriptions_contribution" in statements[1].split("(")[0]
+    assert '"subscriptions_subscription"' in statements[1]
+    row = Contribution.objects.get()
+    assert (row.subscription_id, row.amount_cents, row.fee_source) == (alice_sub.pk, 1000, "")
 
 
 def test_a_redelivered_event_does_nothing(
@@ -344,3 +346,35 @@ def test_the_weekly_task_reads_a_pending_fee_before_it_distributes(fake_stripe, 
     row.refresh_from_db()
     assert (row.net_cents, row.distributed_week) == (941, WEEK)
     assert Distribution.objects.aggregate(s=Sum("amount_cents"))["s"] == 941
+
+
+def test_a_subscription_with_no_known_customer_is_recorded_in_one_insert_too(
+    client, alice_sub, fake_stripe
+):
+    alice_sub.stripe_customer_id = ""  # check_plausible then does not compare customers
+    alice_sub.save(update_fields=["stripe_customer_id"])
+    with CaptureQueriesContext(connection) as queries:
+        response = post_event(client, paid_event(fake_stripe))
+    assert response.json()["result"] == "processed", response.json()
+    inserts = [q["sql"] for q in queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 2 and not any(q["sql"].startswith("SELECT") for q in queries)
+    assert Contribution.objects.get().subscription_id == alice_sub.pk
+
+
+def test_an_invoice_already_in_the_ledger_is_not_recorded_again(
+    client, alice_sub, fake_stripe, django_capture_on_commit_callbacks
+):
+    # sync_stripe recorded it first (same amount, same subscription); then the event comes.
+    event = paid_event(fake_stripe)
+    invoice = event["data"]["object"]
+    first, _ = record_contribution(
+        subscription=alice_sub,
+        amount_cents=1000,
+        paid_at=dt.datetime.fromtimestamp(NOW - 60, tz=dt.UTC),
+        stripe_invoice_id=invoice["id"],
+    )
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = post_event(client, event)
+    assert response.json()["result"] == "processed", response.json()
+    assert list(Contribution.objects.values_list("pk", flat=True)) == [first.pk]
+    assert len(callbacks) == 1  # no money log line (nothing recorded): the fee read only
