@@ -217,6 +217,9 @@ def prepared_raw(model: type[Model], sql: str, params: dict, *, using: str = "de
     cursor_class = _LoggedCursor if connection.queries_logged else CursorWrapper
     with cursor_class(raw, connection) as cursor:
         cursor.execute(sql, params)
-        columns = tuple(column.name for column in cursor.description)
+        # The names straight from the result (cursor.description builds an object per
+        # column, which cost more than making the instances).
+        result = raw.pgresult
+        columns = tuple(result.fname(i).decode() for i in range(result.nfields))
         rows = cursor.fetchall()
     return _instances(model, rows, columns, using)

@@ -75,3 +75,14 @@ def test_a_signed_out_visitor_and_an_inactive_users_session_get_the_visitor_menu
     alice.is_active = False
     alice.save(update_fields=["is_active"])
     assert reverse("account_login") in links(menu(client.get("/charities/")))
+
+
+def test_every_pages_assets_have_staticfiles_urls_that_follow_the_settings(client, settings):
+    from django.templatetags.static import static
+
+    html = client.get("/charities/").content.decode()
+    for path in ("css/site.css", "favicon.svg", "js/scroll-regions.js"):
+        assert f'"{static(path)}"' in html
+    settings.STATIC_URL = "/assets-elsewhere/"
+    html = client.get("/charities/").content.decode()
+    assert '"/assets-elsewhere/css/site.css' in html
