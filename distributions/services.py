@@ -105,7 +105,7 @@ def _copy_text(value: str) -> str:
     return value
 
 
-COPY_LINES = 2_000  # rows per write to the COPY stream
+COPY_LINES = 500  # rows per write to the COPY stream (the first goes out soon)
 REASON_CACHE = 50_000  # distinct sentences kept escaped at once (bounded memory)
 
 
@@ -157,7 +157,7 @@ def claim_contributions(contributions: QuerySet, *, week_start: dt.date) -> list
     transaction ends; a second run at the same time waits on them, then finds them marked
     (distributed_week is checked again on the row it waited for) and leaves them: no cent
     is taken twice. Must run inside the caller's transaction (the city's)."""
-    ids_sql, params = contributions.values("id").query.sql_with_params()
+    ids_sql, params = contributions.order_by().values("id").query.sql_with_params()
     table = Contribution._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
