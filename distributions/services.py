@@ -6,7 +6,9 @@ distributed_week and the city's summary line commit together or not at all).
 
 Speed: a week is up to millions of rows. On PostgreSQL rows go in with COPY (psycopg's
 cursor.copy), the fastest way in, still inside the city's transaction; on SQLite with
-bulk_create. Contributions and subscriptions are marked with one UPDATE per batch of ids.
+bulk_create. A city's contributions are taken and marked in one UPDATE ... RETURNING
+(claim_contributions); its subscriptions are marked with one UPDATE on PostgreSQL (the ids
+as one array), one per batch of ids elsewhere.
 """
 
 from __future__ import annotations
@@ -16,10 +18,9 @@ from collections.abc import Iterable
 from itertools import islice
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 
 from core.places import place_key
-from core.text import counted
 from subscriptions.models import Contribution, Subscription
 
 from .models import Distribution, DistributionRun, RunCity, RunStatus
@@ -91,21 +92,56 @@ def write_rows(
     return count
 
 
+def _copy_text(value: str) -> str:
+    """A text value as COPY's text format writes it: a backslash, a newline, a carriage
+    return and a tab as escapes, every other character as itself."""
+    if "\\" in value or "\n" in value or "\r" in value or "\t" in value:
+        value = (
+            value.replace("\\", "\\\\")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+            .replace("\t", "\\t")
+        )
+    return value
+
+
+COPY_LINES = 500  # rows per write to the COPY stream (the first goes out soon)
+REASON_CACHE = 50_000  # distinct sentences kept escaped at once (bounded memory)
+
+
 def _copy_rows(run_id, week_start, distribution_date, rows, created_at) -> int:
+    """The rows as COPY text lines, built here: a row's own columns (ids, cents) and, kept
+    once per distinct sentence, the rest of the line (the escaped sentence and the columns
+    every row of the call shares). Written COPY_LINES rows at a time."""
     table = Distribution._meta.db_table
-    week = week_start.isoformat()
-    day = distribution_date.isoformat()
-    stamp = created_at.isoformat()
+    run = "\\N" if run_id is None else int(run_id)  # \N: NULL
+    shared = (
+        f"\t{run}\t{distribution_date.isoformat()}\t{week_start.isoformat()}"
+        f"\t{created_at.isoformat()}\n"
+    )
+    ends: dict[str, str] = {}
     count = 0
     with connection.cursor() as cursor:
         sql = (
-            f"COPY {table} (subscription_id, charity_id, run_id, amount_cents, "
-            "distribution_date, week_start, reason, created_at) FROM STDIN"
+            f"COPY {table} (subscription_id, charity_id, amount_cents, reason, run_id, "
+            "distribution_date, week_start, created_at) FROM STDIN"
         )
         with cursor.copy(sql) as copy:
+            lines: list[str] = []
             for sub_id, charity_id, amount, reason in rows:
-                copy.write_row((sub_id, charity_id, run_id, amount, day, week, reason, stamp))
-                count += 1
+                end = ends.get(reason)
+                if end is None:
+                    if len(ends) >= REASON_CACHE:
+                        ends.clear()
+                    end = ends[reason] = "\t" + _copy_text(reason) + shared
+                lines.append(f"{sub_id}\t{charity_id}\t{amount}{end}")
+                if len(lines) == COPY_LINES:
+                    copy.write("".join(lines))
+                    count += COPY_LINES
+                    lines = []
+            if lines:
+                copy.write("".join(lines))
+                count += len(lines)
     return count
 
 
@@ -114,27 +150,50 @@ def _batches(ids: list[int]):
         yield ids[start : start + ID_BATCH]
 
 
+def claim_contributions(contributions: QuerySet, *, week_start: dt.date) -> list[tuple]:
+    """Mark the given contributions (the engine's query of what a pass takes) distributed
+    in `week_start` and answer them, (id, subscription_id, net_cents) by id: one UPDATE
+    ... RETURNING, which takes and marks at once. The rows stay locked until the caller's
+    transaction ends; a second run at the same time waits on them, then finds them marked
+    (distributed_week is checked again on the row it waited for) and leaves them: no cent
+    is taken twice. Must run inside the caller's transaction (the city's)."""
+    ids_sql, params = contributions.order_by().values("id").query.sql_with_params()
+    table = Contribution._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET distributed_week = %s "  # noqa: S608
+            f"WHERE id IN ({ids_sql}) AND distributed_week IS NULL "
+            "RETURNING id, subscription_id, net_cents",
+            [week_start, *params],
+        )
+        return sorted(cursor.fetchall())
+
+
+def release_contributions(contribution_ids: list[int]) -> None:
+    """Undo claim_contributions for money the pass holds (no charity can take it): the
+    contributions wait, undistributed, for a later run (still locked until the caller's
+    transaction ends)."""
+    for batch in _batches(contribution_ids):
+        Contribution.objects.filter(id__in=batch).update(distributed_week=None)
+
+
 def mark_distributed(
     *,
-    contribution_ids: list[int],
     subscription_ids: list[int],
-    week_start: dt.date,
     distribution_date: dt.date,
     now: dt.datetime,
 ) -> None:
-    """Set distributed_week on the claimed contributions and last_distribution_date on
-    their subscriptions. A contribution already marked means another run took it: the
-    caller's transaction is rolled back rather than give a cent twice."""
-    marked = 0
-    for batch in _batches(contribution_ids):
-        marked += Contribution.objects.filter(id__in=batch, distributed_week__isnull=True).update(
-            distributed_week=week_start
-        )
-    if marked != len(contribution_ids):
-        raise IntegrityError(
-            f"{counted(len(contribution_ids) - marked, 'contribution')} distributed by another "
-            "run meanwhile"
-        )
+    """Set last_distribution_date on the subscriptions a pass gave rows for (their
+    contributions were marked when claimed: claim_contributions). PostgreSQL: one UPDATE,
+    the ids as one array; elsewhere one per batch of ids."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Subscription._meta.db_table} "  # noqa: S608
+                "SET last_distribution_date = %s, updated_at = %s WHERE id = ANY(%s)",
+                [distribution_date, now, list(subscription_ids)],
+            )
+        return
     for batch in _batches(subscription_ids):
         Subscription.objects.filter(id__in=batch).update(
             last_distribution_date=distribution_date, updated_at=now

@@ -59,6 +59,7 @@ logger = logging.getLogger(__name__)
 MAX_SENTENCE_LENGTH = 400
 SLOTS = ("share", "amount")
 SLOT_RE = re.compile(r"\{(share|amount)\}")
+PERCENT_WORDS = [f"{p}%" for p in range(101)]  # percent_text of a share from 1% to 100%
 BREAKER_SECONDS = 3600  # a run's breaker outlives any run; a new invocation resets it
 
 # Why the template's sentence was used for a charity although a model is configured.
@@ -116,12 +117,15 @@ class Frame:
     by_model: bool = False
 
     def fill(self, *, share: str, amount: str) -> str:
-        values = {"share": share, "amount": amount}
-        parts = list(self.parts)
-        for i in range(1, len(parts), 2):
-            parts[i] = values[parts[i]]
-        text = "".join(parts)
-        return text[:1].upper() + text[1:]
+        parts = self.parts
+        if len(parts) == 5 and parts[1] == "share" and parts[3] == "amount":  # the template's
+            text = f"{parts[0]}{share}{parts[2]}{amount}{parts[4]}"
+        else:
+            values = {"share": share, "amount": amount}
+            text = "".join(values[p] if i % 2 else p for i, p in enumerate(parts))
+        first = text[:1]
+        capital = first.upper()
+        return text if capital == first else capital + text[1:]
 
     @property
     def text(self) -> str:
@@ -487,7 +491,14 @@ class Explainer:
     def sentence(self, c: CharityFacts, frame: Frame, amount_cents: int, paid_cents: int,
                  percent: int | None, paid_text: str | None = None) -> str:  # fmt: skip
         """paid_text: format_cents(paid_cents), when the caller has it (once per row)."""
-        share = share_text(amount_cents, paid_cents, percent)
+        if percent is None or (paid_cents > 0 and amount_cents >= paid_cents):
+            share = share_text(amount_cents, paid_cents, percent)
+        else:  # percent_text's common case, without the call
+            share = (
+                PERCENT_WORDS[percent]
+                if 0 < percent <= 100
+                else percent_text(percent, amount_cents, paid_cents)
+            )
         key = (c.charity_id, paid_cents, share)
         text = self._sentences.get(key)
         if text is None:

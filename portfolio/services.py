@@ -43,10 +43,12 @@ them as held, and the first later run that can place them does. One more case wa
 the next week: a contribution that arrives late for a week whose run already gave that
 subscription its rows (a subscription has at most one row per charity and week).
 
-Exactly once: each city is one transaction. It locks the city's undistributed
-contributions (SELECT ... FOR UPDATE), writes the rows, marks the contributions with a
-conditional UPDATE whose row count must match, tells needs what each need received,
-and writes the city's line of the run. A second run at the same time waits on the locks
+Exactly once: each city is one transaction. It takes the city's undistributed
+contributions and marks them in one conditional UPDATE ... RETURNING (distributions.
+services.claim_contributions: the rows stay locked until the city commits; a place that
+holds its money hands them back unmarked, and donors with no city are only locked,
+SELECT ... FOR UPDATE), writes the rows, tells needs what each need received, and
+writes the city's line of the run. A second run at the same time waits on the locks
 and then finds nothing left to take; a rerun after a crash or an error redoes only the
 cities that did not commit. An error in one city is recorded in its line (status
 "failed") and the other cities go on; the run is then "partial" until a rerun completes
@@ -491,9 +493,13 @@ def _iter_rows(plan: CityPlan, explainer: Explainer):
 
 
 def _rows_of(plan: CityPlan, explainer: Explainer, facts, frames):
+    """The rows, chunk by chunk. The hot loop of a run (a million rows a week): one
+    tuple per row and nothing else per cell; each row's percentages once, each sentence
+    once per (charity, paid, share) (Explainer.sentence keeps them for the place)."""
     sub_ids = plan.subscription_ids
     amounts = [plan.per_subscription[s] for s in sub_ids]
     sentence = explainer.sentence
+    columns = [(j, f, frames[j], f.charity_id) for j, f in enumerate(facts)]
     start = 0
     for block in split_rows_chunked(
         amounts, [f.week_cents for f in facts], settings.DISTRIBUTION_CHUNK_DONORS
@@ -502,10 +508,11 @@ def _rows_of(plan: CityPlan, explainer: Explainer, facts, frames):
         for sub_id, paid, cells in zip(sub_ids[start:end], amounts[start:end], block, strict=True):
             shares = percentages(cells)
             paid_text = format_cents(paid)
-            for fact, frame, cents, share in zip(facts, frames, cells, shares, strict=True):
+            for j, fact, frame, charity_id in columns:
+                cents = cells[j]
                 if cents:
-                    yield (sub_id, fact.charity_id, cents,
-                           sentence(fact, frame, cents, paid, share, paid_text))  # fmt: skip
+                    yield (sub_id, charity_id, cents,
+                           sentence(fact, frame, cents, paid, shares[j], paid_text))  # fmt: skip
         start = end
 
 
@@ -776,12 +783,17 @@ def _distribute_city_plan(
         if explainer.asks_model and not _inside_callers_transaction():
             _ask_model_first(week_start, city, state, now=now, run_id=run_id, explainer=explainer)
         with transaction.atomic():
-            contributions = list(
-                _in_place(_claimable(week_start), city, state, "subscription__user__")
-                .select_for_update(of=("self",))
-                .order_by("id")
-                .values_list("id", "subscription_id", "net_cents")
-            )
+            claimable = _in_place(_claimable(week_start), city, state, "subscription__user__")
+            if city:
+                # Taken and marked in one statement, locked until the city commits; handed
+                # back below when the place holds them.
+                contributions = ledger.claim_contributions(claimable, week_start=week_start)
+            else:  # donors with no city: always held, so only locked
+                contributions = list(
+                    claimable.select_for_update(of=("self",))
+                    .order_by("id")
+                    .values_list("id", "subscription_id", "net_cents")
+                )
             if not contributions:
                 return None
             plan = _plan(city, state, week_start, contributions, now=now)
@@ -797,13 +809,11 @@ def _distribute_city_plan(
                     created_at=now,
                 )
                 ledger.mark_distributed(
-                    contribution_ids=plan.contribution_ids,
-                    subscription_ids=plan.subscription_ids,
-                    week_start=week_start,
-                    distribution_date=day,
-                    now=now,
+                    subscription_ids=plan.subscription_ids, distribution_date=day, now=now
                 )
                 record_money_received(week_start=week_start, amounts=plan.need_credits, at=now)
+            elif city:
+                ledger.release_contributions(plan.contribution_ids)
             line = plan.line()
             ledger.record_city(
                 run_id=run_id,

@@ -24,13 +24,14 @@ def percentages(amounts) -> list[int]:
     total = sum(amounts)
     if total <= 0:
         return [0] * len(amounts)
-    shares, remainders = [], []
-    for index, amount in enumerate(amounts):
-        share, rem = divmod(100 * amount, total)
-        shares.append(share)
-        remainders.append((-rem, index))
-    for _, index in sorted(remainders)[: 100 - sum(shares)]:
-        shares[index] += 1
+    shares = [100 * amount // total for amount in amounts]
+    left = 100 - sum(shares)
+    if left:  # (nothing left: nothing to sort)
+        remainders = [100 * amount % total for amount in amounts]
+        # Largest remainder first, ties to the earlier (a stable sort, reversed, keeps it).
+        order = sorted(range(len(amounts)), key=remainders.__getitem__, reverse=True)
+        for index in order[:left]:
+            shares[index] += 1
     return shares
 
 

@@ -163,6 +163,44 @@ def test_a_city_run_in_chunks_of_donors_writes_the_rows_of_the_whole_city(settin
     assert run.distributions_count == len(whole.rows)
 
 
+def test_a_sentence_with_backslashes_is_written_exactly_as_the_plan_says():
+    """On PostgreSQL the rows go in as COPY text lines, where a backslash starts an
+    escape: a need line holding backslash sequences reads back character for character."""
+    c = CharityFactory(city="Springfield", state="VT")
+    NeedFactory(charity=c, urgency_score=80, funding_gap_cents=1_000_000,
+                last_updated=NOW - dt.timedelta(days=1),
+                description=r"Coats\n boots \t and C:\new\ scarves")  # fmt: skip
+    for amount in (1000, 333):
+        paid(donor(), amount)
+    plan = calculate_distribution("Springfield", "VT", WEEK, now=NOW)
+    assert all(r"C:\new\ scarves" in r[3] for r in plan.rows)
+
+    distribute_funds(WEEK, now=NOW)
+
+    written = Distribution.objects.values_list(
+        "subscription_id", "charity_id", "amount_cents", "reason"
+    )
+    assert sorted(plan.rows) == sorted(written)
+
+
+def test_the_ledger_writes_every_character_of_a_reason_as_given():
+    """write_rows takes rows as they are (COPY's text format on PostgreSQL: a tab, a
+    newline, a carriage return and a backslash are escaped on the way in)."""
+    c = charity()
+    sub = paid(donor(), 1000).subscription
+    run = DistributionRun.objects.create(week_start=WEEK, started_at=NOW)
+    reason = "a\tb\nc\\d\re \\N \\. end"
+    count = ledger.write_rows(
+        run_id=run.pk, week_start=WEEK, distribution_date=NOW.date(),
+        rows=iter([(sub.pk, c.pk, 1000, reason)]), created_at=NOW,
+    )  # fmt: skip
+
+    assert count == 1
+    row = Distribution.objects.get()
+    assert (row.reason, row.amount_cents, row.run_id) == (reason, 1000, run.pk)
+    assert (row.week_start, row.distribution_date) == (WEEK, NOW.date())
+
+
 def test_money_of_paused_and_cancelled_subscriptions_is_still_given():
     charity()
     paused = paid(donor(), 700, status="paused")
