@@ -1,7 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
-from core.db import prepared_raw
+from core.db import column_list, prepared_raw
 from core.places import city_q
 from core.validation import id_of
 
@@ -12,7 +12,7 @@ def get_user_by_id(user_id) -> User | None:
     return User.objects.filter(pk=id_of(user_id, "user_id", User)).first()
 
 
-_USER_BY_ID_SQL = 'SELECT * FROM "accounts_user" WHERE "id" = %(id)s'
+_USER_BY_ID_SQL = f'SELECT {column_list(User)} FROM "accounts_user" WHERE "id" = %(id)s'  # noqa: S608 (the model's own column names)
 
 
 def get_user_for_session(user_id) -> User | None:

@@ -186,6 +186,17 @@ def _instances(model, rows, columns, using):
     return objects
 
 
+def column_list(model: type[Model], alias: str = "") -> str:
+    """The model's columns, quoted and comma-separated (each `alias.` first when given),
+    for the SELECT list of a statement given to prepared_raw. A prepared statement must
+    name its columns: PostgreSQL plans it again after a migration changes the table, but
+    refuses to run one whose result changed ("cached plan must not change result type"),
+    which `SELECT *` does when a column is added while old workers still serve."""
+    quote = connections["default"].ops.quote_name
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(f"{prefix}{quote(f.column)}" for f in model._meta.concrete_fields)
+
+
 def prepared_raw(model: type[Model], sql: str, params: dict, *, using: str = "default") -> list:
     """list(Model.objects.raw(sql, params)), as a statement PostgreSQL plans once per
     connection.
@@ -198,8 +209,9 @@ def prepared_raw(model: type[Model], sql: str, params: dict, *, using: str = "de
     keeps it per connection; with persistent connections that is per worker process);
     after five runs PostgreSQL may keep one generic plan, which suits statements whose
     plan does not depend on the values (look-ups by id). params must be a dict
-    (%(name)s placeholders). Columns that are the model's fields fill them (through the
-    fields' converters, as Django's), the others become attributes. With prepared
+    (%(name)s placeholders); name the columns (column_list), never `*`. Columns that are
+    the model's fields fill them (through the fields' converters, as Django's), the others
+    become attributes. With prepared
     statements turned off (DB_PREPARED_STATEMENTS=0, for a pooler that cannot keep them)
     it still runs, unprepared. Elsewhere (SQLite) it is list(Model.objects.raw(...))."""
     connection = connections[using]

@@ -6,16 +6,17 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
-from core.db import prepared_raw
+from core.db import column_list, prepared_raw
 from reports.models import Report
 from tests.factories import ReportFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 REPORT_SQL = (
-    "SELECT r.*, r.id * 2 AS doubled FROM reports_report r"
+    f"SELECT {column_list(Report, 'r')}, r.id * 2 AS doubled FROM reports_report r"  # noqa: S608
     " WHERE r.user_id = %(user)s ORDER BY r.id"
 )
+USER_SQL = f"SELECT {column_list(User)} FROM accounts_user WHERE id = %(id)s"  # noqa: S608
 
 
 def fields_of(obj) -> dict:
@@ -56,10 +57,7 @@ def test_columns_not_selected_are_deferred_and_load_when_read(alice):
 
 def test_no_row_is_an_empty_list_and_the_statement_is_logged_with_its_values():
     with CaptureQueriesContext(connection) as ctx:
-        assert (
-            prepared_raw(User, "SELECT * FROM accounts_user WHERE id = %(id)s", {"id": 987654})
-            == []
-        )
+        assert prepared_raw(User, USER_SQL, {"id": 987654}) == []
     [query] = ctx.captured_queries
     assert "987654" in query["sql"] and "accounts_user" in query["sql"]
 
@@ -67,7 +65,7 @@ def test_no_row_is_an_empty_list_and_the_statement_is_logged_with_its_values():
 @pytest.mark.postgres
 def test_on_postgresql_one_prepared_statement_serves_every_value():
     users = UserFactory.create_batch(4)
-    sql = "SELECT * FROM accounts_user WHERE id = %(id)s /* test_prepared */"
+    sql = USER_SQL + " /* test_prepared */"
     for user in users * 2:
         assert prepared_raw(User, sql, {"id": user.pk})[0].email == user.email
     with connection.cursor() as cursor:
@@ -84,7 +82,7 @@ def test_with_prepared_statements_off_it_runs_unprepared(alice):
     raw = connection.connection
     threshold, raw.prepare_threshold = raw.prepare_threshold, None
     try:
-        sql = "SELECT * FROM accounts_user WHERE id = %(id)s /* unprepared */"
+        sql = USER_SQL + " /* unprepared */"
         assert prepared_raw(User, sql, {"id": alice.pk})[0] == alice
         with connection.cursor() as cursor:
             cursor.execute(
