@@ -46,12 +46,19 @@ class Subscription(models.Model):
     Status = SubscriptionStatus
     StripeStatus = StripeStatus
 
+    # Looked up through subscription_user_status_idx (user, status), which serves user
+    # alone too: no second index on user for the weekly UPDATE to keep.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="subscriptions"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="subscriptions",
+        db_index=False,
     )
     amount_cents = models.IntegerField(help_text="Weekly amount in cents.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
-    stripe_subscription_id = models.CharField(max_length=255, unique=True)
+    # Unique by Meta.constraints (subscription_stripe_id_once), not unique=True, which on
+    # PostgreSQL adds a second (LIKE) index nobody queries.
+    stripe_subscription_id = models.CharField(max_length=255)
     stripe_customer_id = models.CharField(max_length=255, blank=True)
     stripe_status = models.CharField(
         max_length=20, choices=StripeStatus.choices, blank=True, default=""
@@ -111,6 +118,9 @@ class Subscription(models.Model):
             models.CheckConstraint(
                 condition=~Q(stripe_subscription_id=""),
                 name="subscription_stripe_id_present",
+            ),
+            models.UniqueConstraint(
+                fields=["stripe_subscription_id"], name="subscription_stripe_id_once"
             ),
             # Only a paused gift has a date to resume on.
             models.CheckConstraint(
@@ -174,7 +184,8 @@ class Contribution(models.Model):
     )
     stripe_balance_transaction_id = models.CharField(max_length=255, blank=True)
     paid_at = models.DateTimeField()
-    stripe_invoice_id = models.CharField(max_length=255, unique=True)
+    # Unique by Meta.constraints (contribution_invoice_once): one row per Stripe invoice.
+    stripe_invoice_id = models.CharField(max_length=255)
     distributed_week = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -215,6 +226,9 @@ class Contribution(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(stripe_invoice_id=""), name="contribution_invoice_id_present"
+            ),
+            models.UniqueConstraint(
+                fields=["stripe_invoice_id"], name="contribution_invoice_once"
             ),
             models.CheckConstraint(
                 condition=Q(distributed_week__isnull=True)

@@ -262,3 +262,26 @@ def test_charities_have_an_index_on_city_and_state():
     with connection.cursor() as cursor:
         found = connection.introspection.get_constraints(cursor, "charities_charity")
     assert "charity_city_status_idx" in found
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_weekly_written_tables_carry_no_index_nobody_reads():
+    """The run writes every subscription and every contribution of the week: each index
+    is one more entry per row. The Stripe ids stay unique (test_the_database_refuses_a_bad_row)
+    without the LIKE index unique=True adds, subscriptions are not indexed on user alone
+    ((user, status) serves it) and have room on their pages for the weekly new version."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tablename, indexdef FROM pg_indexes WHERE tablename IN "
+            "('subscriptions_subscription', 'subscriptions_contribution')"
+        )
+        indexes = cursor.fetchall()
+        cursor.execute(
+            "SELECT reloptions FROM pg_class WHERE relname = 'subscriptions_subscription'"
+        )
+        options = cursor.fetchone()[0]
+    assert not [d for _, d in indexes if "pattern_ops" in d], indexes
+    on_subscriptions = [d for t, d in indexes if t == "subscriptions_subscription"]
+    assert not [d for d in on_subscriptions if d.endswith("(user_id)")], on_subscriptions
+    assert "fillfactor=50" in (options or []), options
