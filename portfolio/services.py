@@ -13,8 +13,9 @@ A week runs in five steps, written once, in distribute_funds:
 1. check the week (a Monday, over) and the city when one is given;
 2. bill the demo subscriptions (subscriptions.services.bill_demo_week; nothing without
    demo billing): the engine itself only ever distributes Contribution rows;
-3. open the week's run (distributions.services.get_or_start_run) and list the places
-   with money waiting;
+3. open the week's run (distributions.services.get_or_start_run), refresh PostgreSQL's
+   statistics of the contributions (refresh_claim_statistics: the claims are planned on
+   what waits now) and list the places with money waiting;
 4. distribute each place in its own transaction (distribute_city); a place that fails is
    recorded (record_city_failure) and the others go on;
 5. close the run (finish_run): its status (completed, or partial while a city failed).
@@ -664,6 +665,7 @@ def _open_week(week_start, *, city, state, now):
         bill_demo_week(week_start, city=place[0], state=place[1])
     run = ledger.get_or_start_run(week_start=week_start, now=now)
     reset_breaker(run.pk)
+    ledger.refresh_claim_statistics()
     places = _pending_places(week_start)
     if place is not None:
         places = [p for p in places if place_key(*p) == place_key(*place)]

@@ -6,6 +6,7 @@ from collections import defaultdict
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Sum
 
 from core.templatetags.money import format_cents, percentages
@@ -199,6 +200,37 @@ def test_the_ledger_writes_every_character_of_a_reason_as_given():
     row = Distribution.objects.get()
     assert (row.reason, row.amount_cents, row.run_id) == (reason, 1000, run.pk)
     assert (row.week_start, row.distribution_date) == (WEEK, NOW.date())
+
+
+def _waiting_fraction_postgres_plans_with() -> float:
+    """What PostgreSQL's statistics say of contributions: the share not distributed."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT null_frac FROM pg_stats WHERE tablename = %s AND attname = %s",
+            [Contribution._meta.db_table, "distributed_week"],
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.postgres
+def test_a_run_plans_its_claims_on_what_waits_now_not_on_last_weeks_statistics():
+    """Statistics taken when nothing waited (just after a run) make PostgreSQL plan the
+    claims as if one contribution waited, and nest a scan of all of them in another
+    (refresh_claim_statistics). A run refreshes them before it lists the places."""
+    charity()
+    for _ in range(6):
+        paid(donor(), 1000, when=PAID - dt.timedelta(days=7))
+    Contribution.objects.update(distributed_week=WEEK - dt.timedelta(days=7))
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Contribution._meta.db_table}")
+    for _ in range(4):
+        paid(donor(), 1000)
+    assert _waiting_fraction_postgres_plans_with() == 0  # stale: four wait
+
+    run = distribute_funds(WEEK, now=NOW)
+
+    assert run.distributed_cents > 0
+    assert _waiting_fraction_postgres_plans_with() == pytest.approx(4 / 10)
 
 
 def test_money_of_paused_and_cancelled_subscriptions_is_still_given():
