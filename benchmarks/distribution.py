@@ -13,6 +13,9 @@ with current needs, then times, in one process:
 3. the floor: a plain psycopg COPY of the very same rows into the same (emptied) table,
    read back from the engine's output, so the floor has the same bytes and indexes.
 
+Each timed step starts on a quiet database (settle: no autovacuum worker busy on it, then
+a CHECKPOINT), so none pays for the writes of the step before it.
+
 Peak RSS is printed after each step: for steps 1 and 2 the step's own peak (the
 high-water mark is reset before each, /proc/self/clear_refs, so set-up's memory is not
 counted) and, for reports, its growth over the RSS it started from. One big city:
@@ -172,6 +175,29 @@ COLUMNS = ("subscription_id, charity_id, run_id, amount_cents, distribution_date
            "week_start, reason, created_at")  # fmt: skip
 
 
+def settle(*, limit_s: float = 180.0) -> float:
+    """Start a timed step on a quiet database: wait while an autovacuum worker works on
+    it (the writes of set-up or of the step before start them, and they would take the
+    CPU and disk from whichever step they fall in), then CHECKPOINT. Answers the wait."""
+    from django.db import connection
+
+    started = time.perf_counter()
+    with connection.cursor() as cur:
+        while time.perf_counter() - started < limit_s:
+            cur.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = "
+                "'autovacuum worker' AND datname = current_database()"
+            )
+            if not cur.fetchone()[0]:
+                break
+            time.sleep(0.5)
+        cur.execute("CHECKPOINT")
+    waited = time.perf_counter() - started
+    if waited > 1:
+        log(f"(waited {waited:.0f} s for autovacuum to finish before the step)")
+    return waited
+
+
 def copy_floor(table: str) -> tuple[float, int]:
     """Time a plain psycopg COPY of the engine's own rows into the emptied table."""
     from django.db import connection, transaction
@@ -184,7 +210,7 @@ def copy_floor(table: str) -> tuple[float, int]:
             cur.execute(f"SELECT count(*) FROM {table}")  # noqa: S608
             expected = cur.fetchone()[0]
             cur.execute(f"TRUNCATE {table}")
-            cur.execute("CHECKPOINT")
+        settle()
         spool.seek(0)
         started = time.perf_counter()
         with (
@@ -222,6 +248,7 @@ def one_round(args, original: str, *, keep: bool) -> dict:
         log(f"set-up {time.perf_counter() - started:.1f} s; peak RSS {peak_rss_mb():.0f} MB")
 
         overall_peak = peak_rss_mb()
+        settle()
         own_peak = reset_peak_rss()
         started = time.perf_counter()
         run = distribute_funds(week)
@@ -239,6 +266,7 @@ def one_round(args, original: str, *, keep: bool) -> dict:
             log("generate_reports: skipped (--skip-reports)")
         else:
             # The reports step's own peak RSS (issue 17: flat in the number of donors).
+            settle()
             reports_from = rss_mb()
             own_peak = reset_peak_rss()
             started = time.perf_counter()
