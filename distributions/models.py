@@ -229,8 +229,11 @@ class Distribution(models.Model):
     class Meta:
         ordering = ["-week_start", "charity_id", "subscription_id"]
         constraints = [
+            # Ordered (subscription, week, charity): a run asks whether a subscription has
+            # rows in one week (portfolio.services._claimable), a range of at most one row
+            # per charity; ordered by charity first, it read the subscription's whole history.
             models.UniqueConstraint(
-                fields=["subscription", "charity", "week_start"],
+                fields=["subscription", "week_start", "charity"],
                 name="distribution_once_per_week",
             ),
             models.CheckConstraint(

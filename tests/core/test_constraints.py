@@ -285,3 +285,15 @@ def test_the_weekly_written_tables_carry_no_index_nobody_reads():
     on_subscriptions = [d for t, d in indexes if t == "subscriptions_subscription"]
     assert not [d for d in on_subscriptions if d.endswith("(user_id)")], on_subscriptions
     assert "fillfactor=50" in (options or []), options
+
+
+@pytest.mark.django_db
+def test_a_subscriptions_week_is_one_range_of_the_once_per_week_index():
+    """A run asks whether a subscription already has rows in a week (portfolio.services.
+    _claimable): ordered (subscription, week, ...), that is a range of at most one row per
+    charity, not a scan of the subscription's whole history."""
+    with connection.cursor() as cursor:
+        found = connection.introspection.get_constraints(cursor, "distributions_distribution")
+    once = found["distribution_once_per_week"]
+    assert once["unique"]
+    assert once["columns"][:2] == ["subscription_id", "week_start"], once["columns"]
