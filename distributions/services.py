@@ -92,6 +92,33 @@ def write_rows(
     return count
 
 
+def replace_rows(
+    *,
+    run_id: int,
+    week_start: dt.date,
+    distribution_date: dt.date,
+    subscription_ids: list[int],
+    rows: Iterable[tuple[int, int, int, str]],
+    created_at: dt.datetime,
+) -> int:
+    """Replace the rows this run wrote this week for the given subscriptions by `rows`
+    (write_rows' tuples), in the caller's transaction, before it commits: how a pass
+    amends the few rows its rounding repaired after they were written (portfolio.
+    allocation.StreamedSplit). Answers the change in the number of rows (written minus
+    removed). Nothing outside the transaction ever sees the rows it replaces."""
+    removed, _ = Distribution.objects.filter(
+        run_id=run_id, week_start=week_start, subscription_id__in=subscription_ids
+    ).delete()
+    written = write_rows(
+        run_id=run_id,
+        week_start=week_start,
+        distribution_date=distribution_date,
+        rows=rows,
+        created_at=created_at,
+    )
+    return written - removed
+
+
 def _copy_text(value: str) -> str:
     """A text value as COPY's text format writes it: a backslash, a newline, a carriage
     return and a tab as escapes, every other character as itself."""

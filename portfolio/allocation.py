@@ -256,46 +256,55 @@ def _repair(cells, floors, rems, surplus) -> None:
             index_row(i)
 
 
-def split_rows_chunked(
-    amounts: Sequence[int], totals: Sequence[int], chunk: int
-) -> Iterator[list[list[int]]]:
-    """split_rows, cell for cell, yielded `chunk` rows at a time, without ever holding the
-    matrix: memory is O(charities) plus one chunk, plus one bit per cell (whether it is
-    the floor's ceiling) and the few rows the repair touches.
+class StreamedSplit:
+    """split_rows, streamed: iterating yields the rows in blocks of `chunk`, each row as
+    soon as split_rows' greedy pass has decided it (the floor of each cell, plus the
+    cents it rounds up), before the pass has seen any row after it. Whoever writes the
+    rows can start at once, while the rest are worked out. Memory is O(charities) plus one
+    block, plus one bit per cell (whether it is the floor's ceiling).
 
-    Rows in split_rows are decided one by one (the greedy pass carries only each column's
-    lag from row to row), so the same pass run chunk by chunk gives the same rows. The
-    repair then moves cents inside a few rows; it is replayed here exactly as split_rows
-    does it, on a lazy view of its index (see _LazyRepair), so the rows it touches and the
-    cents it moves are the same. Every yielded cell is then floor + its bit, or the
-    repaired row. Both margins are exact as in split_rows (its result, unchanged).
+    The greedy pass alone rarely misses a column's total (by a cent or so); split_rows
+    then repairs it by moving single cents inside a few rows, and which rows only the
+    whole pass tells. So once the last block is out, `amended` maps the index of each row
+    the repair changed to its cells in split_rows ({} when there is nothing to repair,
+    the usual case): the yielded rows, those replaced, are split_rows' matrix cell for
+    cell (same rows, same totals; the repair is replayed exactly, _LazyRepair). Until the
+    blocks are exhausted `amended` is None.
     """
-    chunk = _check_int(chunk, "chunk", minimum=1)
-    amounts = [_check_int(a, "amount") for a in amounts]
-    totals = [_check_int(t, "total") for t in totals]
-    pool = sum(amounts)
-    if pool != sum(totals):
-        raise AllocationError(f"rows add up to {pool} but columns to {sum(totals)}")
-    width = len(totals)
-    n = len(amounts)
-    if pool == 0:
-        for start in range(0, n, chunk):
-            yield [[0] * width for _ in amounts[start : start + chunk]]
-        return
 
-    # Pass 1: split_rows' greedy pass, chunk by chunk, keeping per row only the bits of
-    # the cells rounded up (an int per row in a compact array).
-    ups = array("Q") if width <= 64 else []
-    ever_up = 0  # the columns some row rounds up (a repair can only take a cent from them)
-    behind = [0] * width
-    given_by_column = [0] * width
-    columns = range(width)
-    for start in range(0, n, chunk):
-        for amount in amounts[start : start + chunk]:
+    def __init__(self, amounts: Sequence[int], totals: Sequence[int], chunk: int):
+        self.chunk = _check_int(chunk, "chunk", minimum=1)
+        self.amounts = [_check_int(a, "amount") for a in amounts]
+        self.totals = [_check_int(t, "total") for t in totals]
+        self.pool = sum(self.amounts)
+        if self.pool != sum(self.totals):
+            raise AllocationError(f"rows add up to {self.pool} but columns to {sum(self.totals)}")
+        self.amended: dict[int, list[int]] | None = None
+        # Per row, the bits of the cells rounded up (split_rows_chunked's second pass).
+        self.ups = array("Q") if len(self.totals) <= 64 else []
+
+    def __iter__(self) -> Iterator[list[list[int]]]:
+        amounts, totals, pool, chunk = self.amounts, self.totals, self.pool, self.chunk
+        width = len(totals)
+        n = len(amounts)
+        if pool == 0:
+            for start in range(0, n, chunk):
+                yield [[0] * width for _ in amounts[start : start + chunk]]
+            self.amended = {}
+            return
+        ups = self.ups
+        ever_up = 0  # the columns some row rounds up (a repair can only take a cent from them)
+        behind = [0] * width  # as in split_rows
+        given_by_column = [0] * width
+        columns = range(width)
+        block = []
+        for amount in amounts:
+            row = []
             row_rem = []
             given = 0
             for j in columns:
                 share, rem = divmod(amount * totals[j], pool)
+                row.append(share)
                 row_rem.append(rem)
                 given += share
                 given_by_column[j] += share
@@ -305,18 +314,51 @@ def split_rows_chunked(
             if free:
                 order = sorted((j for j in columns if row_rem[j]), key=lambda j: (-behind[j], j))
                 for j in order[:free]:
+                    row[j] += 1
                     bits |= 1 << j
                     behind[j] -= pool
                     given_by_column[j] += 1
             ups.append(bits)
             ever_up |= bits
+            block.append(row)
+            if len(block) == chunk:
+                yield block
+                block = []
+        if block:
+            yield block
+        surplus = [given_by_column[j] - totals[j] for j in columns]
+        self.amended = (
+            _LazyRepair(amounts, totals, pool, ups, ever_up).run(surplus) if any(surplus) else {}
+        )
 
-    surplus = [given_by_column[j] - totals[j] for j in columns]
-    repaired = {}
-    if any(surplus):
-        repaired = _LazyRepair(amounts, totals, pool, ups, ever_up).run(surplus)
 
-    # Pass 2: the rows again, chunk by chunk: floor + bit, or the repaired row.
+def split_rows_chunked(
+    amounts: Sequence[int], totals: Sequence[int], chunk: int
+) -> Iterator[list[list[int]]]:
+    """split_rows, cell for cell, yielded `chunk` rows at a time, without ever holding the
+    matrix: memory is O(charities) plus one chunk, plus one bit per cell (whether it is
+    the floor's ceiling) and the few rows the repair touches.
+
+    Rows in split_rows are decided one by one (the greedy pass carries only each column's
+    lag from row to row), so the same pass run chunk by chunk gives the same rows
+    (StreamedSplit). The repair then moves cents inside a few rows; it is replayed exactly
+    as split_rows does it (_LazyRepair). Unlike StreamedSplit, every row comes out final:
+    the greedy pass runs to the end first, then the rows are yielded again, each floor +
+    its bit, or the repaired row. Both margins are exact as in split_rows.
+    """
+    split = StreamedSplit(amounts, totals, chunk)
+    for _ in split:  # the greedy pass: the bits of each row, and what the repair changes
+        pass
+    amounts, totals, pool, ups, repaired = (
+        split.amounts, split.totals, split.pool, split.ups, split.amended
+    )  # fmt: skip
+    if pool == 0:
+        yield from (
+            [[0] * len(totals) for _ in amounts[start : start + chunk]]
+            for start in range(0, len(amounts), chunk)
+        )
+        return
+    n = len(amounts)
     for start in range(0, n, chunk):
         block = []
         for i in range(start, min(start + chunk, n)):

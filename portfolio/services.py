@@ -102,7 +102,7 @@ from subscriptions.models import Contribution
 from subscriptions.selectors import get_demo_charges_due
 from subscriptions.services import bill_demo_week
 
-from .allocation import Candidate, allocate_pool, split_rows_chunked
+from .allocation import Candidate, StreamedSplit, allocate_pool
 from .explain import CharityFacts, Explainer, get_explainer, reset_breaker
 
 logger = logging.getLogger(__name__)
@@ -242,6 +242,10 @@ class CityPlan:
     per_subscription: dict[int, int] = field(default_factory=dict)
     contribution_ids: list[int] = field(default_factory=list)
     subscription_ids: list[int] = field(default_factory=list)
+    # Once the rows are out: subscription id -> its rows as final, for the few
+    # subscriptions whose rows the rounding's repair changed after they were given out
+    # (_rows_of); their earlier rows are to be replaced by these. Usually empty.
+    amended: dict[int, list[tuple[int, int, int, str]]] = field(default_factory=dict)
 
     @property
     def place(self) -> str:
@@ -470,20 +474,30 @@ def _plan(
 
 
 def _fill_rows(plan: CityPlan, explainer: Explainer) -> None:
-    """The plan's rows as a list (calculate_distribution: the whole city at once)."""
-    plan.rows = list(_iter_rows(plan, explainer))
-    plan.row_count = len(plan.rows)
+    """The plan's rows as a list (calculate_distribution: the whole city at once), the
+    amended subscriptions' rows (if any) in place of those first given out."""
+    rows = list(_iter_rows(plan, explainer))
+    if plan.amended:
+        rows = [row for row in rows if row[0] not in plan.amended]
+        rows.extend(row for amended in plan.amended.values() for row in amended)
+        column = {fact.charity_id: j for j, fact in enumerate(plan.facts)}
+        rows.sort(key=lambda row: (row[0], column[row[1]]))
+    plan.rows = rows
+    plan.row_count = len(rows)
 
 
 def _iter_rows(plan: CityPlan, explainer: Explainer):
     """The plan's rows, (subscription_id, charity_id, amount_cents, reason), each
     subscription's money split over the charities with controlled rounding and a sentence
     per row: one frame per charity (explainer.frame, counted), its slots filled per row.
-    Asks no model. Frames and the explainer's tally are taken at once; the rows come
-    DISTRIBUTION_CHUNK_DONORS subscriptions at a time (portfolio.allocation.
-    split_rows_chunked: the same cells as split_rows over the whole city), so a city of
-    any size never holds its matrix or its rows. Whoever consumes them sets
-    plan.row_count."""
+    Asks no model. Frames and the explainer's tally are taken at once; the rows come as
+    the rounding decides them, DISTRIBUTION_CHUNK_DONORS subscriptions at a time
+    (portfolio.allocation.StreamedSplit), so a city of any size never holds its matrix or
+    its rows, and its first rows are on their way while the rest are worked out. Once
+    they are exhausted, plan.amended holds the final rows of the subscriptions the
+    rounding's repair changed (rare; usually none): whoever consumes the rows replaces
+    those subscriptions' rows with them and sets plan.row_count."""
+    plan.amended = {}
     if not plan.distributed_cents:
         return iter(())
     plan.subscription_ids = sorted(plan.per_subscription)
@@ -494,27 +508,38 @@ def _iter_rows(plan: CityPlan, explainer: Explainer):
 
 
 def _rows_of(plan: CityPlan, explainer: Explainer, facts, frames):
-    """The rows, chunk by chunk. The hot loop of a run (a million rows a week): one
+    """The rows, block by block. The hot loop of a run (a million rows a week): one
     tuple per row and nothing else per cell; each row's percentages once, each sentence
-    once per (charity, paid, share) (Explainer.sentence keeps them for the place)."""
+    once per (charity, paid, share) (Explainer.sentence keeps them for the place). Then
+    plan.amended: the rows, as final, of the subscriptions the repair changed."""
     sub_ids = plan.subscription_ids
     amounts = [plan.per_subscription[s] for s in sub_ids]
     sentence = explainer.sentence
     columns = [(j, f, frames[j], f.charity_id) for j, f in enumerate(facts)]
-    start = 0
-    for block in split_rows_chunked(
+
+    def rows_of(sub_id, paid, cells):
+        shares = percentages(cells)
+        paid_text = format_cents(paid)
+        return [
+            (sub_id, charity_id, cells[j], sentence(fact, frame, cells[j], paid, shares[j],
+                                                   paid_text))
+            for j, fact, frame, charity_id in columns
+            if cells[j]
+        ]  # fmt: skip
+
+    split = StreamedSplit(
         amounts, [f.week_cents for f in facts], settings.DISTRIBUTION_CHUNK_DONORS
-    ):
+    )
+    start = 0
+    for block in split:
         end = start + len(block)
         for sub_id, paid, cells in zip(sub_ids[start:end], amounts[start:end], block, strict=True):
-            shares = percentages(cells)
-            paid_text = format_cents(paid)
-            for j, fact, frame, charity_id in columns:
-                cents = cells[j]
-                if cents:
-                    yield (sub_id, charity_id, cents,
-                           sentence(fact, frame, cents, paid, shares[j], paid_text))  # fmt: skip
+            yield from rows_of(sub_id, paid, cells)
         start = end
+    plan.amended = {
+        sub_ids[i]: rows_of(sub_ids[i], amounts[i], cells)
+        for i, cells in sorted(split.amended.items())
+    }
 
 
 def _inside_callers_transaction() -> bool:
@@ -810,6 +835,15 @@ def _distribute_city_plan(
                     rows=rows,
                     created_at=now,
                 )
+                if plan.amended:
+                    plan.row_count += ledger.replace_rows(
+                        run_id=run_id,
+                        week_start=week_start,
+                        distribution_date=day,
+                        subscription_ids=list(plan.amended),
+                        rows=[row for rows in plan.amended.values() for row in rows],
+                        created_at=now,
+                    )
                 ledger.mark_distributed(
                     subscription_ids=plan.subscription_ids, distribution_date=day, now=now
                 )

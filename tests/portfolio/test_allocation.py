@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from portfolio.allocation import (
     AllocationError,
     Candidate,
+    StreamedSplit,
     allocate_pool,
     largest_remainder,
     split_rows,
@@ -288,6 +289,51 @@ def test_a_city_whose_greedy_pass_needs_the_repair_is_the_same_in_chunks(monkeyp
     _assert_controlled(amounts, totals, split_rows(amounts, totals))
 
 
+def _streamed(amounts, totals, chunk):
+    """StreamedSplit's rows as given out, its amendments, and the rows once amended."""
+    split = StreamedSplit(amounts, totals, chunk)
+    blocks = []
+    for block in split:
+        assert split.amended is None  # known only once every row is out
+        blocks.append(block)
+    assert all(len(block) == chunk for block in blocks[:-1])
+    assert all(0 < len(block) <= chunk for block in blocks)
+    given = [row for block in blocks for row in block]
+    final = [split.amended.get(i, row) for i, row in enumerate(given)]
+    return given, split.amended, final
+
+
+# The rows a run writes as they are decided, then amends (StreamedSplit): once amended
+# they are the whole city's rounding, whatever the chunk size; rows not amended are final
+# when given out, and every row given out already adds up to what its donor paid.
+@settings(max_examples=300)
+@given(data=margins(), chunk=st.sampled_from([1, 3, 7, 10**6]))
+def test_rows_given_out_as_decided_then_amended_are_the_whole_citys(data, chunk):
+    amounts, totals = data
+    given, amended, final = _streamed(amounts, totals, chunk)
+    assert final == split_rows(amounts, totals)
+    _assert_controlled(amounts, totals, final)
+    assert [sum(row) for row in given] == amounts
+    assert all(given[i] != row for i, row in amended.items())
+
+
+@given(data=margins(max_rows=12, max_cols=4, top=10**15), chunk=st.sampled_from([1, 3]))
+def test_huge_values_streamed_are_the_whole_citys(data, chunk):
+    amounts, totals = data
+    assert _streamed(amounts, totals, chunk)[2] == split_rows(amounts, totals)
+
+
+def test_a_city_whose_greedy_pass_needs_the_repair_amends_the_rows_it_moved():
+    # The case found by search above: the greedy pass leaves a cent in the wrong column.
+    amounts, totals = [3, 1, 12, 8], [2, 3, 14, 2, 3]
+    whole = split_rows(amounts, totals)
+    for chunk in (1, 3, 7):
+        given, amended, final = _streamed(amounts, totals, chunk)
+        assert amended and final == whole
+        assert [j for j in range(len(totals)) if sum(r[j] for r in given) != totals[j]]
+        assert {i for i in range(len(amounts)) if given[i] != whole[i]} == set(amended)
+
+
 def test_a_bad_chunk_size_and_mismatched_margins_are_refused():
     with pytest.raises(AllocationError):
         list(split_rows_chunked([1], [1], 0))
@@ -295,6 +341,12 @@ def test_a_bad_chunk_size_and_mismatched_margins_are_refused():
         list(split_rows_chunked([100], [99], 3))
     assert list(split_rows_chunked([0, 0, 0], [0, 0], 2)) == [[[0, 0], [0, 0]], [[0, 0]]]
     assert list(split_rows_chunked([], [5 - 5], 2)) == []
+    with pytest.raises(AllocationError):
+        StreamedSplit([1], [1], 0)
+    with pytest.raises(AllocationError):
+        StreamedSplit([100], [99], 3)
+    zero = StreamedSplit([0, 0, 0], [0, 0], 2)
+    assert list(zero) == [[[0, 0], [0, 0]], [[0, 0]]] and zero.amended == {}
 
 
 def test_many_equal_donors_do_not_pile_leftover_cents_onto_one_charity():

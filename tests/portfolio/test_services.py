@@ -164,6 +164,51 @@ def test_a_city_run_in_chunks_of_donors_writes_the_rows_of_the_whole_city(settin
     assert run.distributions_count == len(whole.rows)
 
 
+@pytest.mark.parametrize("chunk", [1, 3, 10**6])
+def test_a_city_whose_rounding_needs_the_repair_writes_the_repaired_rows(settings, chunk):
+    # Found by search: with these needs and payments the rounding's greedy pass misses a
+    # column by a cent, so the rows of some subscriptions are changed by the repair after
+    # they were given out (StreamedSplit.amended) and the run replaces them before it
+    # commits. What is written must be split_rows' matrix, cell for cell.
+    from portfolio.allocation import StreamedSplit, split_rows
+    from portfolio.verify import verify_week
+
+    for urgency in (70, 70, 10, 10, 10):
+        charity(urgency=urgency)
+    for amount in (2882, 752, 987, 1180):
+        paid(donor(), amount)
+    settings.DISTRIBUTION_CHUNK_DONORS = chunk
+    plan = calculate_distribution("Springfield", "VT", WEEK, now=NOW)
+    subs = sorted(plan.per_subscription)
+    amounts = [plan.per_subscription[s] for s in subs]
+    totals = [fact.week_cents for fact in plan.facts]
+    split = StreamedSplit(amounts, totals, chunk)
+    streamed = [row for block in split for row in block]
+    assert split.amended, "the case this test is for: the greedy pass alone is off"
+    matrix = split_rows(amounts, totals)
+    assert streamed != matrix
+    expected = sorted(
+        (sub, fact.charity_id, cents)
+        for sub, row in zip(subs, matrix, strict=True)
+        for fact, cents in zip(plan.facts, row, strict=True)
+        if cents
+    )
+    assert sorted(row[:3] for row in plan.rows) == expected
+    assert plan.row_count == len(plan.rows) == len(expected)
+
+    run = distribute_funds(WEEK, now=NOW)
+
+    written = Distribution.objects.values_list(
+        "subscription_id", "charity_id", "amount_cents", "reason"
+    )
+    assert sorted(written) == sorted(plan.rows)
+    assert run.distributions_count == len(expected)
+    assert lines(run)["Springfield, VT"].distributions_count == len(expected)
+    result = verify_week(WEEK)
+    assert result.ok, result.problems
+    assert result.rows == len(expected)
+
+
 def test_a_sentence_with_backslashes_is_written_exactly_as_the_plan_says():
     """On PostgreSQL the rows go in as COPY text lines, where a backslash starts an
     escape: a need line holding backslash sequences reads back character for character."""
