@@ -326,9 +326,9 @@ if GEOCODER_MIN_DELAY_SECONDS < 0:
 # Weekly engine: a city's rows are worked out, given their sentences and written this many
 # subscriptions at a time (portfolio.services, allocation.StreamedSplit), so a city's size
 # never sets the run's memory, and its first rows are being written while the rest are
-# worked out (a block is about as much as the COPY sends at once). The rows are the same
+# worked out (a block is a few of the COPY's writes). The rows are the same
 # whatever the size.
-DISTRIBUTION_CHUNK_DONORS = env.int("DISTRIBUTION_CHUNK_DONORS", default=500)
+DISTRIBUTION_CHUNK_DONORS = env.int("DISTRIBUTION_CHUNK_DONORS", default=100)
 if DISTRIBUTION_CHUNK_DONORS < 1:
     raise ImproperlyConfigured("DISTRIBUTION_CHUNK_DONORS must be a positive number.")
 

@@ -72,15 +72,17 @@ def subscription_token(salt: str, subscription_id: int) -> str:
 # The same token and line, in SQL (PostgreSQL), for sealing a week of a million rows
 # without carrying them through Python. Each line is "token,charity id,cents\n". A
 # subscription's lines are built together, its token hashed once for them (a placeholder,
-# chr(1), stands for it in each line: ids and cents never hold that character), then the
-# subscriptions' blocks are joined in id order: the same text as line by line.
+# chr(1), stands for it in each line: ids and cents never hold that character; the lines'
+# "charity id,cents" are joined by "\n<placeholder>," so each row costs two joins), then
+# the subscriptions' blocks are joined in id order: the same text as line by line.
 _SEAL_SQL = """
     SELECT encode(sha256(convert_to(coalesce(string_agg(block, '' ORDER BY sid), ''),
                                     'UTF8')), 'hex')
       FROM (SELECT subscription_id AS sid,
-                   replace(string_agg(chr(1) || ',' || charity_id::text || ','
-                                      || amount_cents::text || chr(10),
-                                      '' ORDER BY charity_id),
+                   replace(chr(1) || ','
+                           || string_agg(charity_id::text || ',' || amount_cents::text,
+                                         chr(10) || chr(1) || ',' ORDER BY charity_id)
+                           || chr(10),
                            chr(1),
                            substr(encode(sha256(convert_to(
                                %(salt)s || ':' || subscription_id::text, 'UTF8')), 'hex'),

@@ -395,7 +395,7 @@ def _candidates(city: str, state: str, now: dt.datetime) -> tuple[list[CharitySh
     if not charities:
         return [], f"no approved charity in {place} yet", HoldReason.NO_CHARITY
     needs: dict[int, list[NeedShare]] = {}
-    for need in get_needs_by_city(city, state, now=now):
+    for need in get_needs_by_city(city, state, now=now).select_related(None):  # ids suffice
         needs.setdefault(need.charity_id, []).append(
             NeedShare(
                 need.pk,
