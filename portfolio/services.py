@@ -828,6 +828,11 @@ def _distribute_city_plan(
             rows = _iter_rows(plan, explainer)
             if plan.distributed_cents:
                 day = timezone.localdate(now)
+                # Marked before the rows go in, while the claim has just read these
+                # subscriptions (their pages are still in PostgreSQL's cache).
+                ledger.mark_distributed(
+                    subscription_ids=plan.subscription_ids, distribution_date=day, now=now
+                )
                 plan.row_count = ledger.write_rows(
                     run_id=run_id,
                     week_start=week_start,
@@ -844,9 +849,6 @@ def _distribute_city_plan(
                         rows=[row for rows in plan.amended.values() for row in rows],
                         created_at=now,
                     )
-                ledger.mark_distributed(
-                    subscription_ids=plan.subscription_ids, distribution_date=day, now=now
-                )
                 record_money_received(week_start=week_start, amounts=plan.need_credits, at=now)
             elif city:
                 ledger.release_contributions(plan.contribution_ids)
