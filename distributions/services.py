@@ -202,8 +202,8 @@ def claim_contributions(contributions: QuerySet, *, week_start: dt.date) -> list
     is taken twice. Must run inside the caller's transaction (the city's).
 
     The query is joined (UPDATE ... FROM), not tested with IN: each id it finds is one
-    row to mark, so PostgreSQL need not first gather the ids into a set (measured: 12% less
-    time a 1M-row week)."""
+    row to mark, so PostgreSQL need not first gather the ids into a set (measured: the 50
+    claims of the 1M-row week 2.6-2.9 s -> 2.2-2.4 s)."""
     ids_sql, params = contributions.order_by().values("id").query.sql_with_params()
     table = Contribution._meta.db_table
     with connection.cursor() as cursor:
